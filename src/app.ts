@@ -1,0 +1,157 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { Deps } from './deps.ts';
+import { registerAuth } from './http/auth.ts';
+import { registerIdempotency } from './http/idempotency.ts';
+import { problem, sendProblem, toProblem } from './http/problem.ts';
+import { problems } from './http/schemas.ts';
+import { keysRoutes } from './keys/keys.routes.ts';
+import { programsRoutes } from './programs/programs.routes.ts';
+import { DomainError } from './shared/errors.ts';
+
+export const VERSION = '0.1.0';
+const BODY_LIMIT = 1024 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export interface AppOptions {
+  /** Extra Fastify options, e.g. `trustProxy` behind a load balancer. */
+  fastify?: Omit<FastifyServerOptions, 'loggerInstance' | 'logger'>;
+}
+
+class QuietLogController extends LogController {
+  constructor() {
+    super({
+      requestIdLogLabel: 'requestId',
+      disableRequestLogging: (req) => req.url === '/health' || req.url === '/ready',
+    });
+  }
+
+  override incomingRequest(): void {}
+}
+
+/** Builds the HTTP application around its dependencies; nothing listens until the caller says so. */
+export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...options.fastify,
+    loggerInstance: deps.log,
+    bodyLimit: BODY_LIMIT,
+    // One line per request, at completion; probes of /health and /ready are not logged.
+    logController: new QuietLogController(),
+    return503OnClosing: true,
+    // A caller's own request id is kept when it is sane, so one id follows a request across systems.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : deps.ids('req');
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.decorateRequest('deps', undefined as unknown as Deps);
+  app.addHook('onRequest', async (request, reply) => {
+    request.deps = deps;
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
+
+  // Fastify answers 404 for a known path with another method; we answer 405 with Allow.
+  const known = FindMyWay();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (METHODS.includes(method as HTTPMethod))
+        known.on(method as HTTPMethod, route.url, () => {});
+    }
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = METHODS.filter((m) => known.find(m, path));
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(
+        reply,
+        problem(
+          'method_not_allowed',
+          `${request.method} is not allowed here; use ${allowed.join(', ')}`,
+        ),
+      );
+    }
+    return sendProblem(reply, problem('not_found', `No route ${request.method} ${path}`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tessera API',
+        version: VERSION,
+        description:
+          'Membership and loyalty platform. Authenticate with `Authorization: Bearer tsk_…`. ' +
+          'Every write accepts `Idempotency-Key`. Errors are `application/problem+json`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['Operations'],
+        summary: 'The process is alive',
+        response: { 200: z.object({ status: z.literal('ok'), version: z.string() }) },
+      },
+    },
+    async () => ({ status: 'ok' as const, version: VERSION }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags: ['Operations'],
+        summary: 'The database is reachable',
+        response: { 200: z.object({ status: z.literal('ready') }), ...problems(503) },
+      },
+    },
+    async () => {
+      try {
+        await sql`select 1`.execute(deps.db);
+      } catch (error) {
+        deps.log.warn({ err: error }, 'database not reachable');
+        throw new DomainError('unavailable', 'The database is not reachable');
+      }
+      return { status: 'ready' as const };
+    },
+  );
+
+  await app.register(
+    async (v1) => {
+      registerAuth(v1, deps);
+      registerIdempotency(v1, deps);
+      await v1.register(programsRoutes);
+      await v1.register(keysRoutes);
+    },
+    { prefix: '/v1' },
+  );
+
+  return app;
+}

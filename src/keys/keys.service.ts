@@ -1,0 +1,96 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { API_KEY_PATTERN } from '../config.ts';
+import { inTransaction } from '../db/database.ts';
+import type { Deps } from '../deps.ts';
+import { getProgram } from '../programs/programs.service.ts';
+import { DomainError, notFound } from '../shared/errors.ts';
+import type { ApiKey, Principal, Role } from './keys.core.ts';
+import * as repo from './keys.repository.ts';
+
+export function hashKey(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+function newSecret(): string {
+  return `tsk_${randomBytes(24).toString('base64url')}`;
+}
+
+export interface NewKey {
+  programId: string | null;
+  role: Role;
+  name: string;
+}
+
+/** Creates a key and returns its secret: the only time the secret exists outside the caller. */
+export async function createKey(
+  deps: Deps,
+  input: NewKey,
+  secret: string = newSecret(),
+): Promise<{ apiKey: ApiKey; secret: string }> {
+  return inTransaction(deps.db, async (trx) => {
+    if (input.programId !== null) await getProgram({ ...deps, db: trx }, input.programId);
+    const apiKey: ApiKey = {
+      id: deps.ids('key'),
+      programId: input.programId,
+      role: input.role,
+      name: input.name,
+      prefix: secret.slice(0, 12),
+      createdAt: deps.clock.now(),
+      revokedAt: null,
+    };
+    await repo.insertKey(trx, apiKey, hashKey(secret));
+    return { apiKey, secret };
+  });
+}
+
+/** Resolves an `Authorization` header to the calling principal. */
+export async function authenticate(deps: Deps, header: string | undefined): Promise<Principal> {
+  if (!header)
+    throw new DomainError('unauthorized', 'Send an API key as "Authorization: Bearer tsk_…"');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  const secret = match?.[1];
+  if (!secret || !API_KEY_PATTERN.test(secret)) {
+    throw new DomainError('unauthorized', 'The Authorization header must be "Bearer tsk_…"');
+  }
+  const principal = await repo.findPrincipalByHash(deps.db, hashKey(secret));
+  if (!principal) throw new DomainError('unauthorized', 'The API key is unknown or revoked');
+  return principal;
+}
+
+/**
+ * On the first start with an empty database, creates the coalition admin key (the preset one
+ * when given) and returns its secret; otherwise returns undefined. Safe when several servers
+ * start at once: an advisory lock lets one of them do it.
+ */
+export async function bootstrapAdminKey(deps: Deps, preset?: string): Promise<string | undefined> {
+  return inTransaction(deps.db, async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('tessera.bootstrap'))`.execute(trx);
+    if (await repo.anyKeyExists(trx)) return undefined;
+    const { secret } = await createKey(
+      { ...deps, db: trx },
+      { programId: null, role: 'admin', name: 'bootstrap admin' },
+      preset,
+    );
+    return secret;
+  });
+}
+
+export function listProgramKeys(
+  deps: Deps,
+  programId: string,
+  after: string | undefined,
+  limit: number,
+) {
+  return repo.listKeys(deps.db, programId, after, limit);
+}
+
+export async function revokeProgramKey(
+  deps: Deps,
+  programId: string,
+  keyId: string,
+): Promise<ApiKey> {
+  const key = await repo.revokeKey(deps.db, programId, keyId, deps.clock.now());
+  if (!key) throw notFound(`API key ${keyId}`);
+  return key;
+}

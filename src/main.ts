@@ -1,0 +1,169 @@
+import { parseArgs } from 'node:util';
+import pino, { type Logger } from 'pino';
+import { buildApp } from './app.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createDb, type Db, migrate } from './db/database.ts';
+import { startEmbeddedPostgres } from './db/embedded.ts';
+import type { Deps } from './deps.ts';
+import { sweepIdempotencyKeys } from './http/idempotency.ts';
+import { ROLES, type Role } from './keys/keys.core.ts';
+import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
+import { systemClock } from './shared/clock.ts';
+import { DomainError } from './shared/errors.ts';
+import { createIdGenerator } from './shared/ids.ts';
+
+const USAGE = `Usage: tessera <command>
+
+Commands:
+  start                 run the API server (migrates first)
+  migrate               apply database migrations and exit
+  keys create [--program ID] [--role admin|integration|read] [--name NAME]
+                        create an API key and print it once; without --program, a coalition admin key
+
+Configuration comes from the environment: PORT, HOST, DATABASE_URL, TESSERA_DATA_DIR,
+LOG_LEVEL, TESSERA_BOOTSTRAP_KEY (see README.md).`;
+
+interface Runtime {
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+/** Connects to DATABASE_URL, or starts the embedded PostgreSQL, and brings the schema up to date. */
+async function open(config: Config, log: Logger): Promise<Runtime> {
+  let url = config.databaseUrl;
+  let stopEmbedded = async () => {};
+  if (!url) {
+    const pg = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      onLog: (line) => log.debug({ postgres: line.trim() }, 'postgres'),
+    });
+    log.info({ dataDir: config.dataDir, port: pg.port }, 'embedded PostgreSQL started');
+    url = pg.url();
+    stopEmbedded = () => pg.stop();
+  }
+  const db: Db = createDb(url);
+  try {
+    const applied = await migrate(db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+  } catch (error) {
+    await db.destroy();
+    await stopEmbedded();
+    throw error;
+  }
+  const deps: Deps = { db, clock: systemClock, ids: createIdGenerator(systemClock), log };
+  return {
+    deps,
+    async close() {
+      await db.destroy();
+      await stopEmbedded();
+    },
+  };
+}
+
+async function start(config: Config, log: Logger): Promise<void> {
+  const runtime = await open(config, log);
+  const { deps } = runtime;
+  const secret = await bootstrapAdminKey(deps, config.bootstrapKey);
+  if (secret && !config.bootstrapKey) {
+    process.stdout.write(`\nCoalition admin key (shown once; keep it safe):\n${secret}\n\n`);
+  } else if (secret) {
+    log.info('coalition admin key created from TESSERA_BOOTSTRAP_KEY');
+  }
+
+  const app = await buildApp(deps);
+  const address = await app.listen({ port: config.port, host: config.host });
+  process.stdout.write(`Tessera listening on ${address} (API docs: ${address}/docs)\n`);
+
+  const sweeper = setInterval(
+    () => {
+      sweepIdempotencyKeys(deps).catch((err) => log.warn({ err }, 'idempotency sweep failed'));
+    },
+    60 * 60 * 1000,
+  );
+  sweeper.unref();
+
+  let stoppingSince = 0;
+  const stop = async (signal: string) => {
+    if (stoppingSince) {
+      // npm forwards the terminal's Ctrl-C, so one press arrives twice; only a later one forces.
+      if (Date.now() - stoppingSince < 1000) return;
+      log.warn('second signal: exiting at once');
+      process.exit(1);
+    }
+    stoppingSince = Date.now();
+    log.info({ signal }, 'shutting down: draining requests');
+    clearInterval(sweeper);
+    try {
+      await app.close(); // stops accepting, waits for in-flight requests
+      await runtime.close(); // then the pool, then the embedded database
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function migrateOnly(config: Config, log: Logger): Promise<void> {
+  const runtime = await open(config, log);
+  await runtime.close();
+  process.stdout.write('Database is up to date\n');
+}
+
+async function keysCreate(config: Config, log: Logger, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { program: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+  });
+  const role = (values.role ?? 'admin') as Role;
+  if (!ROLES.includes(role)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}`);
+  if (!values.program && role !== 'admin')
+    throw new ConfigError('a coalition key (no --program) must have role admin');
+  const runtime = await open(config, log);
+  try {
+    const { apiKey, secret } = await createKey(runtime.deps, {
+      programId: values.program ?? null,
+      role,
+      name: values.name ?? (values.program ? `${role} key` : 'coalition admin'),
+    });
+    process.stderr.write(
+      `Created ${apiKey.id} (${apiKey.programId ?? 'coalition'}, ${apiKey.role}); the key is shown once:\n`,
+    );
+    process.stdout.write(`${secret}\n`);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const interactive = command !== 'start';
+  const log = pino({ level: interactive && config.logLevel === 'info' ? 'warn' : config.logLevel });
+  try {
+    if (command === 'start') return await start(config, log);
+    if (command === 'migrate') return await migrateOnly(config, log);
+    if (command === 'keys' && sub === 'create') return await keysCreate(config, log, rest);
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof DomainError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    log.fatal({ err: error }, 'tessera failed');
+    process.stderr.write(`tessera: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}

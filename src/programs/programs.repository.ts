@@ -1,0 +1,76 @@
+import type { Db } from '../db/database.ts';
+import type { ProgramsTable } from '../db/schema.ts';
+import type { Program } from './programs.core.ts';
+
+function toProgram(row: ProgramsTable): Program {
+  return {
+    id: row.id,
+    name: row.name,
+    pointsName: row.points_name,
+    timezone: row.timezone,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Inserts the program; returns false when the id is taken. */
+export async function insertProgram(db: Db, p: Program): Promise<boolean> {
+  const row = await db
+    .insertInto('programs')
+    .values({
+      id: p.id,
+      name: p.name,
+      points_name: p.pointsName,
+      timezone: p.timezone,
+      status: p.status,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findProgram(db: Db, id: string): Promise<Program | undefined> {
+  const row = await db.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toProgram(row);
+}
+
+/** Programs in id order after `after`; `only` restricts the list to one program (a program key's view). */
+export async function listPrograms(
+  db: Db,
+  after: string | undefined,
+  limit: number,
+  only?: string,
+): Promise<Program[]> {
+  let query = db.selectFrom('programs').selectAll();
+  if (after) query = query.where('id', '>', after);
+  if (only) query = query.where('id', '=', only);
+  const rows = await query.orderBy('id').limit(limit).execute();
+  return rows.map(toProgram);
+}
+
+export type ProgramChanges = Partial<Pick<Program, 'name' | 'pointsName' | 'timezone' | 'status'>>;
+
+export async function updateProgram(
+  db: Db,
+  id: string,
+  changes: ProgramChanges,
+  at: Date,
+): Promise<Program | undefined> {
+  const row = await db
+    .updateTable('programs')
+    .set({
+      ...(changes.name !== undefined && { name: changes.name }),
+      ...(changes.pointsName !== undefined && { points_name: changes.pointsName }),
+      ...(changes.timezone !== undefined && { timezone: changes.timezone }),
+      ...(changes.status !== undefined && { status: changes.status }),
+      updated_at: at,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+  return row && toProgram(row);
+}

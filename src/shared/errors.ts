@@ -1,0 +1,41 @@
+/**
+ * Every error a client can see has one of these stable codes. The HTTP status for each lives in
+ * one map at the edge (`http/problem.ts`); modules throw `DomainError`s and never speak HTTP.
+ */
+export const ERROR_CODES = [
+  'validation_failed',
+  'invalid_json',
+  'payload_too_large',
+  'unsupported_media_type',
+  'invalid_cursor',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'program_exists',
+  'idempotency_key_reused',
+  'idempotency_key_invalid',
+  'rate_limited',
+  'unavailable',
+  'internal_error',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A failure with a stable machine code and a message safe to show a client. */
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  /** Extra fields for the problem body, e.g. the ids involved in a conflict. */
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}) {
+    super(detail);
+    this.name = 'DomainError';
+    this.code = code;
+    this.extensions = extensions;
+  }
+}
+
+export const notFound = (what: string) => new DomainError('not_found', `${what} was not found`);
+export const forbidden = (detail: string) => new DomainError('forbidden', detail);
