@@ -57,6 +57,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // The API speaks JSON only; anything else is 415 rather than a string the schema rejects.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

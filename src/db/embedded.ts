@@ -239,6 +239,7 @@ export async function startEmbeddedPostgres(
       `postgres://${PG_SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     async stop() {
       process.off('exit', onExit);
+      child.ref(); // keep the event loop alive until PostgreSQL has shut down
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
       await exited;
     },

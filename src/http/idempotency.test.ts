@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestContext } from '../../test/harness.ts';
+import { sweepIdempotencyKeys } from './idempotency.ts';
+
+let t: TestContext;
+beforeAll(async () => {
+  t = await createTestApp();
+  await t.program('shop');
+});
+afterAll(() => t.close());
+
+const post = (url: string, payload: object, idempotencyKey: string, key?: string) =>
+  t.call({ method: 'POST', url, payload, headers: { 'idempotency-key': idempotencyKey }, ...(key && { key }) });
+
+const keysNamed = async (name: string) =>
+  (await t.deps.db.selectFrom('api_keys').select('id').where('name', '=', name).execute()).length;
+
+describe('Idempotency-Key', () => {
+  it('replays the first response for a repeat and does the work once', async () => {
+    const first = await post('/v1/programs', { id: 'idem-1', name: 'Once' }, 'k-1');
+    expect(first.statusCode).toBe(201);
+    t.clock.advance(5000);
+    const second = await post('/v1/programs', { id: 'idem-1', name: 'Once' }, 'k-1');
+    expect(second.statusCode).toBe(201);
+    expect(second.body).toBe(first.body);
+    expect(second.headers['idempotent-replayed']).toBe('true');
+    // Without the key the same request is new work, and the program exists.
+    expect((await t.call({ method: 'POST', url: '/v1/programs', payload: { id: 'idem-1', name: 'Once' } })).statusCode).toBe(409);
+  });
+
+  it('refuses the same key with a different body, or on a different path, with 422', async () => {
+    await post('/v1/programs', { id: 'idem-2', name: 'A' }, 'k-2');
+    const other = await post('/v1/programs', { id: 'idem-2', name: 'B' }, 'k-2');
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency_key_reused');
+    const elsewhere = await post('/v1/programs/shop/api-keys', { role: 'read' }, 'k-2');
+    expect(elsewhere.statusCode).toBe(422);
+    expect((await t.call({ method: 'GET', url: '/v1/programs/idem-2' })).json().name).toBe('A');
+  });
+
+  it('does the work once for concurrent requests with one key', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () => post('/v1/programs/shop/api-keys', { role: 'read', name: 'concurrent' }, 'k-3')),
+    );
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(12).fill(201));
+    expect(await keysNamed('concurrent')).toBe(1);
+    const ids = new Set(responses.map((r) => r.json().id));
+    expect(ids.size).toBe(1);
+    // The secret is shown once: only the request that did the work carries it.
+    expect(responses.filter((r) => r.json().key !== undefined)).toHaveLength(1);
+  });
+
+  it('keeps a failure caused by the state at the time, even after the state changes', async () => {
+    const missing = await t.call({ method: 'PATCH', url: '/v1/programs/later', payload: { name: 'x' }, headers: { 'idempotency-key': 'k-4' } });
+    expect(missing.statusCode).toBe(404);
+    await t.program('later');
+    const again = await t.call({ method: 'PATCH', url: '/v1/programs/later', payload: { name: 'x' }, headers: { 'idempotency-key': 'k-4' } });
+    expect(again.statusCode).toBe(404);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((await t.call({ method: 'GET', url: '/v1/programs/later' })).json().name).toBe('Program later');
+  });
+
+  it('does not remember a request that failed validation', async () => {
+    expect((await post('/v1/programs', { id: 'BAD', name: 'x' }, 'k-5')).statusCode).toBe(400);
+    expect((await post('/v1/programs', { id: 'good-5', name: 'x' }, 'k-5')).statusCode).toBe(201);
+  });
+
+  it('scopes keys to the API key that sent them', async () => {
+    const a = await t.key('shop', 'admin');
+    const b = await t.key('shop', 'admin');
+    expect((await post('/v1/programs/shop/api-keys', { role: 'read', name: 'scoped' }, 'same', a)).statusCode).toBe(201);
+    expect((await post('/v1/programs/shop/api-keys', { role: 'read', name: 'scoped' }, 'same', b)).statusCode).toBe(201);
+    expect(await keysNamed('scoped')).toBe(2);
+  });
+
+  it('remembers keys for 24 hours, then forgets them', async () => {
+    await post('/v1/programs/shop/api-keys', { role: 'read', name: 'ttl' }, 'k-6');
+    t.clock.advance(23 * 3600_000);
+    await sweepIdempotencyKeys(t.deps);
+    await post('/v1/programs/shop/api-keys', { role: 'read', name: 'ttl' }, 'k-6');
+    expect(await keysNamed('ttl')).toBe(1);
+    t.clock.advance(2 * 3600_000);
+    expect(await sweepIdempotencyKeys(t.deps)).toBeGreaterThan(0);
+    await post('/v1/programs/shop/api-keys', { role: 'read', name: 'ttl' }, 'k-6');
+    expect(await keysNamed('ttl')).toBe(2);
+  });
+
+  it('applies to PATCH and DELETE too', async () => {
+    await t.program('patch-me');
+    const headers = { 'idempotency-key': 'k-7' };
+    const first = await t.call({ method: 'PATCH', url: '/v1/programs/patch-me', payload: { name: 'one' }, headers });
+    t.clock.advance(1000);
+    const again = await t.call({ method: 'PATCH', url: '/v1/programs/patch-me', payload: { name: 'one' }, headers });
+    expect(again.body).toBe(first.body);
+  });
+});
