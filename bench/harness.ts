@@ -1,0 +1,79 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
+
+/**
+ * A PostgreSQL for one benchmark: BENCH_DATABASE_URL, or an embedded server in a temporary
+ * folder with production settings (fsync and synchronous_commit on).
+ */
+export async function benchDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'));
+  const pg: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir, settings: { shared_buffers: '512MB' } });
+  return {
+    url: pg.url(),
+    async stop() {
+      await pg.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LoadResult {
+  requests: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  statuses: Record<number, number>;
+}
+
+/** Sends requests from `concurrency` keep-alive connections for `seconds`; latencies in ms. */
+export async function load(
+  url: string,
+  options: { concurrency: number; seconds: number; request: (i: number) => { method: string; path: string; headers?: Record<string, string>; body?: string } },
+): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const target = new URL(url);
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  const until = performance.now() + options.seconds * 1000;
+  let n = 0;
+  const one = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const r = options.request(i);
+      const began = performance.now();
+      const req = http.request(
+        { agent, host: target.hostname, port: target.port, method: r.method, path: r.path, headers: r.headers },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(performance.now() - began);
+            statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;
+            resolve();
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(r.body);
+    });
+  const began = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < until) await one(n++);
+    }),
+  );
+  const elapsed = (performance.now() - began) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), statuses };
+}
+
+export function report(name: string, r: LoadResult, floor?: LoadResult): void {
+  const ratio = floor ? `  (${((r.perSecond / floor.perSecond) * 100).toFixed(0)}% of floor)` : '';
+  console.log(
+    `${name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${JSON.stringify(r.statuses)}${ratio}`,
+  );
+}
