@@ -19,15 +19,26 @@ export async function run(): Promise<void> {
   const database = await benchDatabase();
   const db = createDb(database.url, 32);
   await migrate(db);
-  const deps: Deps = { db, clock: systemClock, ids: createIdGenerator(systemClock), log: pino({ level: 'silent' }) };
+  const deps: Deps = {
+    db,
+    clock: systemClock,
+    ids: createIdGenerator(systemClock),
+    log: pino({ level: 'silent' }),
+  };
   await createProgram(deps, { id: 'bench', name: 'Bench' });
   const { secret } = await createKey(deps, { programId: 'bench', role: 'admin', name: 'bench' });
   const app = await buildApp(deps);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const auth = { authorization: `Bearer ${secret}` };
 
-  console.log(`api: ${CONCURRENCY} connections, ${SECONDS} s each, client and server on this machine`);
-  const floor = await load(url, { concurrency: CONCURRENCY, seconds: SECONDS, request: () => ({ method: 'GET', path: '/health' }) });
+  console.log(
+    `api: ${CONCURRENCY} connections, ${SECONDS} s each, client and server on this machine`,
+  );
+  const floor = await load(url, {
+    concurrency: CONCURRENCY,
+    seconds: SECONDS,
+    request: () => ({ method: 'GET', path: '/health' }),
+  });
   report('floor: GET /health (no auth, no database)', floor);
   const read = await load(url, {
     concurrency: CONCURRENCY,

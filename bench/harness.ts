@@ -9,9 +9,13 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded
  * folder with production settings (fsync and synchronous_commit on).
  */
 export async function benchDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
+  if (process.env.BENCH_DATABASE_URL)
+    return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'));
-  const pg: EmbeddedPostgres = await startEmbeddedPostgres({ dataDir, settings: { shared_buffers: '512MB' } });
+  const pg: EmbeddedPostgres = await startEmbeddedPostgres({
+    dataDir,
+    settings: { shared_buffers: '512MB' },
+  });
   return {
     url: pg.url(),
     async stop() {
@@ -32,7 +36,16 @@ export interface LoadResult {
 /** Sends requests from `concurrency` keep-alive connections for `seconds`; latencies in ms. */
 export async function load(
   url: string,
-  options: { concurrency: number; seconds: number; request: (i: number) => { method: string; path: string; headers?: Record<string, string>; body?: string } },
+  options: {
+    concurrency: number;
+    seconds: number;
+    request: (i: number) => {
+      method: string;
+      path: string;
+      headers?: Record<string, string>;
+      body?: string;
+    };
+  },
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const target = new URL(url);
@@ -45,7 +58,14 @@ export async function load(
       const r = options.request(i);
       const began = performance.now();
       const req = http.request(
-        { agent, host: target.hostname, port: target.port, method: r.method, path: r.path, headers: r.headers },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          method: r.method,
+          path: r.path,
+          headers: r.headers,
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -67,8 +87,15 @@ export async function load(
   const elapsed = (performance.now() - began) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { requests: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), statuses };
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    requests: latencies.length,
+    perSecond: latencies.length / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    statuses,
+  };
 }
 
 export function report(name: string, r: LoadResult, floor?: LoadResult): void {

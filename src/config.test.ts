@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from './config.ts';
 describe('loadConfig', () => {
   it('has defaults for everything', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', databaseUrl: undefined, logLevel: 'info', bootstrapKey: undefined });
+    expect(c).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      logLevel: 'info',
+      bootstrapKey: undefined,
+    });
     expect(c.dataDir).toMatch(/\.tessera$/);
   });
 
@@ -28,11 +34,20 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ PORT: 'abc' }, /^Invalid configuration: PORT must be a whole number from 0 to 65535 \(got "abc"\)$/],
+    [
+      { PORT: 'abc' },
+      /^Invalid configuration: PORT must be a whole number from 0 to 65535 \(got "abc"\)$/,
+    ],
     [{ PORT: '70000' }, /^Invalid configuration: PORT /],
     [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL must be one of fatal, error/],
-    [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL must be a postgres:\/\/ /],
-    [{ TESSERA_BOOTSTRAP_KEY: 'secret' }, /^Invalid configuration: TESSERA_BOOTSTRAP_KEY must be tsk_/],
+    [
+      { DATABASE_URL: 'mysql://x' },
+      /^Invalid configuration: DATABASE_URL must be a postgres:\/\/ /,
+    ],
+    [
+      { TESSERA_BOOTSTRAP_KEY: 'secret' },
+      /^Invalid configuration: TESSERA_BOOTSTRAP_KEY must be tsk_/,
+    ],
   ])('refuses %j with a one-line reason naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -26,12 +26,22 @@ interface Started {
 }
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PORT: '0', LOG_LEVEL: 'warn', TESSERA_DATA_DIR: dataDir, DATABASE_URL: '', ...extra };
+  return {
+    ...process.env,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    TESSERA_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    ...extra,
+  };
 }
 
 async function start(extra: Record<string, string> = {}): Promise<Started> {
   const began = Date.now();
-  const child = spawn(process.execPath, [BIN, 'start'], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'start'], {
+    env: env(extra),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   let err = '';
@@ -58,14 +68,17 @@ async function start(extra: Record<string, string> = {}): Promise<Started> {
 }
 
 async function stop(s: Started, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    s.child.once('exit', (code) => resolve(code)),
+  );
   s.child.kill(signal);
   const code = await exited;
   children.delete(s.child);
   return code;
 }
 
-const get = (url: string, key: string) => fetch(url, { headers: { authorization: `Bearer ${key}` } });
+const get = (url: string, key: string) =>
+  fetch(url, { headers: { authorization: `Bearer ${key}` } });
 
 describe('tessera start', () => {
   let adminKey: string;
@@ -73,7 +86,10 @@ describe('tessera start', () => {
   it('starts on a fresh folder within 15 s, printing the URL and the admin key on a line of its own', async () => {
     const s = await start();
     expect(s.ms).toBeLessThan(15_000);
-    const key = s.stdout().split('\n').find((l) => /^tsk_\S+$/.test(l));
+    const key = s
+      .stdout()
+      .split('\n')
+      .find((l) => /^tsk_\S+$/.test(l));
     expect(key).toBeDefined();
     adminKey = key as string;
     expect((await get(`${s.url}/v1/programs`, adminKey)).status).toBe(200);
@@ -105,13 +121,20 @@ describe('tessera start', () => {
   it('creates keys from the CLI and migrates on demand', () => {
     const migrate = spawnSync(process.execPath, [BIN, 'migrate'], { env: env(), encoding: 'utf8' });
     expect(migrate.status).toBe(0);
-    const keys = spawnSync(process.execPath, [BIN, 'keys', 'create', '--program', 'survivor', '--role', 'read'], {
+    const keys = spawnSync(
+      process.execPath,
+      [BIN, 'keys', 'create', '--program', 'survivor', '--role', 'read'],
+      {
+        env: env(),
+        encoding: 'utf8',
+      },
+    );
+    expect(keys.status).toBe(0);
+    expect(keys.stdout.trim()).toMatch(/^tsk_[A-Za-z0-9_-]{32}$/);
+    const unknown = spawnSync(process.execPath, [BIN, 'keys', 'create', '--program', 'nope'], {
       env: env(),
       encoding: 'utf8',
     });
-    expect(keys.status).toBe(0);
-    expect(keys.stdout.trim()).toMatch(/^tsk_[A-Za-z0-9_-]{32}$/);
-    const unknown = spawnSync(process.execPath, [BIN, 'keys', 'create', '--program', 'nope'], { env: env(), encoding: 'utf8' });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/Program nope was not found/);
   });
@@ -130,8 +153,13 @@ describe('tessera start', () => {
   });
 
   it('exits with a one-line reason for a bad setting', () => {
-    const r = spawnSync(process.execPath, [BIN, 'start'], { env: env({ PORT: 'eighty' }), encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [BIN, 'start'], {
+      env: env({ PORT: 'eighty' }),
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual(['Invalid configuration: PORT must be a whole number from 0 to 65535 (got "eighty")']);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'Invalid configuration: PORT must be a whole number from 0 to 65535 (got "eighty")',
+    ]);
   });
 });

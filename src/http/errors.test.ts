@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../app.ts';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
+import { buildApp } from '../app.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -13,22 +13,135 @@ const json = { 'content-type': 'application/json' };
 
 describe('every bad request answers a 4xx problem+json, never 500', () => {
   const cases = [
-    { name: 'malformed JSON', method: 'POST', url: '/v1/programs', headers: json, payload: '{"id": "x",', status: 400, code: 'invalid_json' },
-    { name: 'empty JSON body', method: 'POST', url: '/v1/programs', headers: json, payload: '', status: 400, code: 'invalid_json' },
-    { name: 'JSON that is not an object', method: 'POST', url: '/v1/programs', headers: json, payload: '[1,2]', status: 400, code: 'validation_failed' },
-    { name: 'wrong type', method: 'POST', url: '/v1/programs', payload: { id: 42, name: 'x' }, status: 400, code: 'validation_failed' },
-    { name: 'unknown field', method: 'POST', url: '/v1/programs', payload: { id: 'ab', name: 'x', color: 'red' }, status: 400, code: 'validation_failed' },
-    { name: 'missing field', method: 'POST', url: '/v1/programs', payload: { id: 'ab' }, status: 400, code: 'validation_failed' },
-    { name: 'null body', method: 'POST', url: '/v1/programs', headers: json, payload: 'null', status: 400, code: 'validation_failed' },
-    { name: 'oversized body', method: 'POST', url: '/v1/programs', headers: json, payload: JSON.stringify({ id: 'big', name: 'x'.repeat(1024 * 1024) }), status: 413, code: 'payload_too_large' },
-    { name: 'text body', method: 'POST', url: '/v1/programs', headers: { 'content-type': 'text/plain' }, payload: 'hello', status: 415, code: 'unsupported_media_type' },
-    { name: 'bad query', method: 'GET', url: '/v1/programs?limit=1000', status: 400, code: 'validation_failed' },
-    { name: 'non-numeric limit', method: 'GET', url: '/v1/programs?limit=abc', status: 400, code: 'validation_failed' },
-    { name: 'unknown route', method: 'GET', url: '/v1/nothing-here', status: 404, code: 'not_found' },
-    { name: 'unknown top-level route', method: 'GET', url: '/favicon.ico', status: 404, code: 'not_found' },
-    { name: 'wrong method', method: 'PUT', url: '/v1/programs', status: 405, code: 'method_not_allowed' },
-    { name: 'wrong method on a parameterised path', method: 'POST', url: '/v1/programs/shop', status: 405, code: 'method_not_allowed' },
-    { name: 'bad idempotency key', method: 'POST', url: '/v1/programs', headers: { 'idempotency-key': 'a'.repeat(300) }, payload: { id: 'ik', name: 'x' }, status: 400, code: 'idempotency_key_invalid' },
+    {
+      name: 'malformed JSON',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: json,
+      payload: '{"id": "x",',
+      status: 400,
+      code: 'invalid_json',
+    },
+    {
+      name: 'empty JSON body',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: json,
+      payload: '',
+      status: 400,
+      code: 'invalid_json',
+    },
+    {
+      name: 'JSON that is not an object',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: json,
+      payload: '[1,2]',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'wrong type',
+      method: 'POST',
+      url: '/v1/programs',
+      payload: { id: 42, name: 'x' },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'unknown field',
+      method: 'POST',
+      url: '/v1/programs',
+      payload: { id: 'ab', name: 'x', color: 'red' },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'missing field',
+      method: 'POST',
+      url: '/v1/programs',
+      payload: { id: 'ab' },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'null body',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: json,
+      payload: 'null',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'oversized body',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: json,
+      payload: JSON.stringify({ id: 'big', name: 'x'.repeat(1024 * 1024) }),
+      status: 413,
+      code: 'payload_too_large',
+    },
+    {
+      name: 'text body',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'hello',
+      status: 415,
+      code: 'unsupported_media_type',
+    },
+    {
+      name: 'bad query',
+      method: 'GET',
+      url: '/v1/programs?limit=1000',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'non-numeric limit',
+      method: 'GET',
+      url: '/v1/programs?limit=abc',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'unknown route',
+      method: 'GET',
+      url: '/v1/nothing-here',
+      status: 404,
+      code: 'not_found',
+    },
+    {
+      name: 'unknown top-level route',
+      method: 'GET',
+      url: '/favicon.ico',
+      status: 404,
+      code: 'not_found',
+    },
+    {
+      name: 'wrong method',
+      method: 'PUT',
+      url: '/v1/programs',
+      status: 405,
+      code: 'method_not_allowed',
+    },
+    {
+      name: 'wrong method on a parameterised path',
+      method: 'POST',
+      url: '/v1/programs/shop',
+      status: 405,
+      code: 'method_not_allowed',
+    },
+    {
+      name: 'bad idempotency key',
+      method: 'POST',
+      url: '/v1/programs',
+      headers: { 'idempotency-key': 'a'.repeat(300) },
+      payload: { id: 'ik', name: 'x' },
+      status: 400,
+      code: 'idempotency_key_invalid',
+    },
   ] as const;
 
   it.each(cases)('$name → $status $code', async (c) => {
@@ -51,13 +164,21 @@ describe('every bad request answers a 4xx problem+json, never 500', () => {
 
   it('changes nothing on a bad request', async () => {
     const before = (await t.call({ method: 'GET', url: '/v1/programs' })).json().data.length;
-    await t.call({ method: 'POST', url: '/v1/programs', payload: { id: 'ab', name: 'x', color: 'red' } });
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs',
+      payload: { id: 'ab', name: 'x', color: 'red' },
+    });
     await t.call({ method: 'POST', url: '/v1/programs', headers: json, payload: '{' });
     expect((await t.call({ method: 'GET', url: '/v1/programs' })).json().data.length).toBe(before);
   });
 
   it('names the offending field in validation errors', async () => {
-    const res = await t.call({ method: 'POST', url: '/v1/programs', payload: { id: 'ab', name: 7 } });
+    const res = await t.call({
+      method: 'POST',
+      url: '/v1/programs',
+      payload: { id: 'ab', name: 7 },
+    });
     expect(res.json().errors).toEqual([{ path: 'name', message: expect.any(String) }]);
     expect(res.json().detail).toMatch(/^name: /);
   });
@@ -77,21 +198,36 @@ describe('unexpected failures', () => {
     const res = await app.inject({ method: 'GET', url: '/boom' });
     await app.close();
     expect(res.statusCode).toBe(500);
-    expect(res.json()).toMatchObject({ code: 'internal_error', detail: 'An unexpected error occurred' });
+    expect(res.json()).toMatchObject({
+      code: 'internal_error',
+      detail: 'An unexpected error occurred',
+    });
     expect(res.body).not.toContain('secret_table');
   });
 });
 
 describe('operations endpoints', () => {
   it('serves /health and /ready without a key', async () => {
-    expect((await t.call({ method: 'GET', url: '/health', key: null })).json()).toMatchObject({ status: 'ok' });
-    expect((await t.call({ method: 'GET', url: '/ready', key: null })).json()).toEqual({ status: 'ready' });
+    expect((await t.call({ method: 'GET', url: '/health', key: null })).json()).toMatchObject({
+      status: 'ok',
+    });
+    expect((await t.call({ method: 'GET', url: '/ready', key: null })).json()).toEqual({
+      status: 'ready',
+    });
   });
 
   it('keeps a sane request id from the caller and makes one otherwise', async () => {
-    const given = await t.call({ method: 'GET', url: '/health', headers: { 'x-request-id': 'pos-7f3a' } });
+    const given = await t.call({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': 'pos-7f3a' },
+    });
     expect(given.headers['x-request-id']).toBe('pos-7f3a');
-    const made = await t.call({ method: 'GET', url: '/health', headers: { 'x-request-id': 'bad id with spaces' } });
+    const made = await t.call({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
     expect(made.headers['x-request-id']).toMatch(/^req_/);
   });
 
@@ -100,7 +236,9 @@ describe('operations endpoints', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.paths['/v1/programs'].post.requestBody.content['application/json'].schema).toBeDefined();
+    expect(
+      doc.paths['/v1/programs'].post.requestBody.content['application/json'].schema,
+    ).toBeDefined();
     expect(doc.components.schemas.Program).toBeDefined();
     expect(doc.components.schemas.Problem).toBeDefined();
     const docs = await t.call({ method: 'GET', url: '/docs/', key: null });

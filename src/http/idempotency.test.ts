@@ -10,7 +10,13 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const post = (url: string, payload: object, idempotencyKey: string, key?: string) =>
-  t.call({ method: 'POST', url, payload, headers: { 'idempotency-key': idempotencyKey }, ...(key && { key }) });
+  t.call({
+    method: 'POST',
+    url,
+    payload,
+    headers: { 'idempotency-key': idempotencyKey },
+    ...(key && { key }),
+  });
 
 const keysNamed = async (name: string) =>
   (await t.deps.db.selectFrom('api_keys').select('id').where('name', '=', name).execute()).length;
@@ -25,7 +31,15 @@ describe('Idempotency-Key', () => {
     expect(second.body).toBe(first.body);
     expect(second.headers['idempotent-replayed']).toBe('true');
     // Without the key the same request is new work, and the program exists.
-    expect((await t.call({ method: 'POST', url: '/v1/programs', payload: { id: 'idem-1', name: 'Once' } })).statusCode).toBe(409);
+    expect(
+      (
+        await t.call({
+          method: 'POST',
+          url: '/v1/programs',
+          payload: { id: 'idem-1', name: 'Once' },
+        })
+      ).statusCode,
+    ).toBe(409);
   });
 
   it('refuses the same key with a different body, or on a different path, with 422', async () => {
@@ -40,7 +54,9 @@ describe('Idempotency-Key', () => {
 
   it('does the work once for concurrent requests with one key', async () => {
     const responses = await Promise.all(
-      Array.from({ length: 12 }, () => post('/v1/programs/shop/api-keys', { role: 'read', name: 'concurrent' }, 'k-3')),
+      Array.from({ length: 12 }, () =>
+        post('/v1/programs/shop/api-keys', { role: 'read', name: 'concurrent' }, 'k-3'),
+      ),
     );
     expect(responses.map((r) => r.statusCode)).toEqual(Array(12).fill(201));
     expect(await keysNamed('concurrent')).toBe(1);
@@ -51,13 +67,25 @@ describe('Idempotency-Key', () => {
   });
 
   it('keeps a failure caused by the state at the time, even after the state changes', async () => {
-    const missing = await t.call({ method: 'PATCH', url: '/v1/programs/later', payload: { name: 'x' }, headers: { 'idempotency-key': 'k-4' } });
+    const missing = await t.call({
+      method: 'PATCH',
+      url: '/v1/programs/later',
+      payload: { name: 'x' },
+      headers: { 'idempotency-key': 'k-4' },
+    });
     expect(missing.statusCode).toBe(404);
     await t.program('later');
-    const again = await t.call({ method: 'PATCH', url: '/v1/programs/later', payload: { name: 'x' }, headers: { 'idempotency-key': 'k-4' } });
+    const again = await t.call({
+      method: 'PATCH',
+      url: '/v1/programs/later',
+      payload: { name: 'x' },
+      headers: { 'idempotency-key': 'k-4' },
+    });
     expect(again.statusCode).toBe(404);
     expect(again.headers['idempotent-replayed']).toBe('true');
-    expect((await t.call({ method: 'GET', url: '/v1/programs/later' })).json().name).toBe('Program later');
+    expect((await t.call({ method: 'GET', url: '/v1/programs/later' })).json().name).toBe(
+      'Program later',
+    );
   });
 
   it('does not remember a request that failed validation', async () => {
@@ -68,8 +96,14 @@ describe('Idempotency-Key', () => {
   it('scopes keys to the API key that sent them', async () => {
     const a = await t.key('shop', 'admin');
     const b = await t.key('shop', 'admin');
-    expect((await post('/v1/programs/shop/api-keys', { role: 'read', name: 'scoped' }, 'same', a)).statusCode).toBe(201);
-    expect((await post('/v1/programs/shop/api-keys', { role: 'read', name: 'scoped' }, 'same', b)).statusCode).toBe(201);
+    expect(
+      (await post('/v1/programs/shop/api-keys', { role: 'read', name: 'scoped' }, 'same', a))
+        .statusCode,
+    ).toBe(201);
+    expect(
+      (await post('/v1/programs/shop/api-keys', { role: 'read', name: 'scoped' }, 'same', b))
+        .statusCode,
+    ).toBe(201);
     expect(await keysNamed('scoped')).toBe(2);
   });
 
@@ -88,9 +122,19 @@ describe('Idempotency-Key', () => {
   it('applies to PATCH and DELETE too', async () => {
     await t.program('patch-me');
     const headers = { 'idempotency-key': 'k-7' };
-    const first = await t.call({ method: 'PATCH', url: '/v1/programs/patch-me', payload: { name: 'one' }, headers });
+    const first = await t.call({
+      method: 'PATCH',
+      url: '/v1/programs/patch-me',
+      payload: { name: 'one' },
+      headers,
+    });
     t.clock.advance(1000);
-    const again = await t.call({ method: 'PATCH', url: '/v1/programs/patch-me', payload: { name: 'one' }, headers });
+    const again = await t.call({
+      method: 'PATCH',
+      url: '/v1/programs/patch-me',
+      payload: { name: 'one' },
+      headers,
+    });
     expect(again.body).toBe(first.body);
   });
 });

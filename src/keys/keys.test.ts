@@ -10,14 +10,24 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const createKey = (programId: string, payload: object, key?: string) =>
-  t.call({ method: 'POST', url: `/v1/programs/${programId}/api-keys`, payload, ...(key && { key }) });
+  t.call({
+    method: 'POST',
+    url: `/v1/programs/${programId}/api-keys`,
+    payload,
+    ...(key && { key }),
+  });
 
 describe('api keys: happy path', () => {
   it('creates a key shown once, which then works and is listed without its secret', async () => {
     const res = await createKey('hotel-a', { role: 'integration', name: 'POS store 12' });
     expect(res.statusCode).toBe(201);
     const created = res.json();
-    expect(created).toMatchObject({ programId: 'hotel-a', role: 'integration', name: 'POS store 12', revokedAt: null });
+    expect(created).toMatchObject({
+      programId: 'hotel-a',
+      role: 'integration',
+      name: 'POS store 12',
+      revokedAt: null,
+    });
     expect(created.key).toMatch(/^tsk_[A-Za-z0-9_-]{32}$/);
     expect(created.id).toMatch(/^key_/);
     expect(created.key.startsWith(created.prefix)).toBe(true);
@@ -60,28 +70,44 @@ describe('api keys: happy path', () => {
 });
 
 describe('api keys: errors', () => {
-  it.each([{ role: 'owner' }, { role: 'read', extra: 1 }, { role: 'read', name: '' }, {}])('answers 400 for %j', async (payload) => {
-    const res = await createKey('hotel-a', payload);
-    expect(res.statusCode).toBe(400);
-    expect(res.json().code).toBe('validation_failed');
-  });
+  it.each([{ role: 'owner' }, { role: 'read', extra: 1 }, { role: 'read', name: '' }, {}])(
+    'answers 400 for %j',
+    async (payload) => {
+      const res = await createKey('hotel-a', payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+    },
+  );
 
   it('answers 404 for keys of an unknown program and an unknown key', async () => {
     expect((await createKey('no-such', { role: 'read' })).statusCode).toBe(404);
-    expect((await t.call({ method: 'DELETE', url: '/v1/programs/hotel-a/api-keys/key_nope' })).statusCode).toBe(404);
+    expect(
+      (await t.call({ method: 'DELETE', url: '/v1/programs/hotel-a/api-keys/key_nope' }))
+        .statusCode,
+    ).toBe(404);
   });
 });
 
 describe('api keys: security', () => {
   it('answers 401 without a key, with a malformed one and with an unknown one', async () => {
-    for (const authorization of [undefined, 'Basic abc', 'Bearer nope', 'Bearer tsk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']) {
-      const res = await t.call({ method: 'GET', url: '/v1/programs', key: null, headers: authorization ? { authorization } : {} });
+    for (const authorization of [
+      undefined,
+      'Basic abc',
+      'Bearer nope',
+      'Bearer tsk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    ]) {
+      const res = await t.call({
+        method: 'GET',
+        url: '/v1/programs',
+        key: null,
+        headers: authorization ? { authorization } : {},
+      });
       expect(res.statusCode).toBe(401);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     }
   });
 
-  it("gives a program-A key 404 on every program-B key path", async () => {
+  it('gives a program-A key 404 on every program-B key path', async () => {
     const adminA = await t.key('hotel-a', 'admin');
     const keyB = (await createKey('hotel-b', { role: 'read' })).json();
     const paths = [
@@ -94,14 +120,18 @@ describe('api keys: security', () => {
       expect(res.statusCode, `${p.method} ${p.url}`).toBe(404);
     }
     // B's key still works: A could not revoke it.
-    expect((await t.call({ method: 'GET', url: '/v1/programs/hotel-b', key: keyB.key })).statusCode).toBe(200);
+    expect(
+      (await t.call({ method: 'GET', url: '/v1/programs/hotel-b', key: keyB.key })).statusCode,
+    ).toBe(200);
   });
 
   it('gives read and integration keys 403 on key management', async () => {
     for (const role of ['read', 'integration'] as const) {
       const key = await t.key('hotel-a', role);
       expect((await createKey('hotel-a', { role: 'read' }, key)).statusCode).toBe(403);
-      expect((await t.call({ method: 'GET', url: '/v1/programs/hotel-a/api-keys', key })).statusCode).toBe(403);
+      expect(
+        (await t.call({ method: 'GET', url: '/v1/programs/hotel-a/api-keys', key })).statusCode,
+      ).toBe(403);
     }
   });
 
