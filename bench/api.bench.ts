@@ -25,8 +25,12 @@ export async function run(): Promise<void> {
     ids: createIdGenerator(systemClock),
     log: pino({ level: 'silent' }),
   };
-  await createProgram(deps, { id: 'bench', name: 'Bench' });
-  const { secret } = await createKey(deps, { programId: 'bench', role: 'admin', name: 'bench' });
+  await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
+  const { secret } = await createKey(
+    deps,
+    { programId: 'bench', role: 'admin', name: 'bench' },
+    null,
+  );
   const app = await buildApp(deps);
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const auth = { authorization: `Bearer ${secret}` };

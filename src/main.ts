@@ -123,11 +123,15 @@ async function keysCreate(config: Config, log: Logger, args: string[]): Promise<
     throw new ConfigError('a coalition key (no --program) must have role admin');
   const runtime = await open(config, log);
   try {
-    const { apiKey, secret } = await createKey(runtime.deps, {
-      programId: values.program ?? null,
-      role,
-      name: values.name ?? (values.program ? `${role} key` : 'coalition admin'),
-    });
+    const { apiKey, secret } = await createKey(
+      runtime.deps,
+      {
+        programId: values.program ?? null,
+        role,
+        name: values.name ?? (values.program ? `${role} key` : 'coalition admin'),
+      },
+      null,
+    );
     process.stderr.write(
       `Created ${apiKey.id} (${apiKey.programId ?? 'coalition'}, ${apiKey.role}); the key is shown once:\n`,
     );

@@ -74,11 +74,15 @@ export async function createTestApp(): Promise<TestContext> {
   };
   const app = await buildApp(deps);
   await app.ready();
-  const { secret: adminKey } = await createKey(deps, {
-    programId: null,
-    role: 'admin',
-    name: 'test admin',
-  });
+  const { secret: adminKey } = await createKey(
+    deps,
+    {
+      programId: null,
+      role: 'admin',
+      name: 'test admin',
+    },
+    null,
+  );
 
   const call: TestContext['call'] = ({ key = adminKey, headers, ...options }) =>
     app.inject({
@@ -102,7 +106,7 @@ export async function createTestApp(): Promise<TestContext> {
       return id;
     },
     async key(programId, role) {
-      const { secret } = await createKey(deps, { programId, role, name: `${role} test key` });
+      const { secret } = await createKey(deps, { programId, role, name: `${role} test key` }, null);
       return secret;
     },
     async close() {

@@ -8,13 +8,15 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_foundation.ts';
+import * as m0002 from './migrations/0002_members.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
 export type Trx = Transaction<Database>;
 
-// bigint columns (sums of points) arrive as strings by default; ours fit in a JS number's
-// 53 bits only by policy, so parse them explicitly where they are read instead of here.
+// A `date` is a calendar day (a birthday), not an instant: keep it as YYYY-MM-DD rather than
+// let pg turn it into a Date at local midnight.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /** Opens a pool to `url`. */
 export function createDb(url: string, max = 20): Db {
@@ -36,6 +38,7 @@ export function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<
 // Listed here rather than read from a folder, so they work from source and from a bundle alike.
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_members': m0002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

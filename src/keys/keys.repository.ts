@@ -73,7 +73,7 @@ export async function listKeys(
   return rows.map(toApiKey);
 }
 
-/** Marks a key revoked; a key already revoked keeps its first revocation time. */
+/** Marks a key revoked; undefined when there is no such key or it was revoked already. */
 export async function revokeKey(
   db: Db,
   programId: string,
@@ -82,9 +82,10 @@ export async function revokeKey(
 ): Promise<ApiKey | undefined> {
   const row = await db
     .updateTable('api_keys')
-    .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+    .set({ revoked_at: at })
     .where('id', '=', keyId)
     .where('program_id', '=', programId)
+    .where('revoked_at', 'is', null)
     .returning(columns)
     .executeTakeFirst();
   return row && toApiKey(row);

@@ -34,11 +34,15 @@ export const keysRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId } = request.params;
       requireProgramRole(request.principal, programId, 'admin');
       const { role, name } = request.body;
-      const { apiKey, secret } = await service.createKey(request.deps, {
-        programId,
-        role,
-        name: name ?? `${role} key`,
-      });
+      const { apiKey, secret } = await service.createKey(
+        request.deps,
+        {
+          programId,
+          role,
+          name: name ?? `${role} key`,
+        },
+        request.principal,
+      );
       return reply.code(201).send({ ...presentKey(apiKey), key: secret });
     },
   );
@@ -82,7 +86,9 @@ export const keysRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { programId, keyId } = request.params;
       requireProgramRole(request.principal, programId, 'admin');
-      return presentKey(await service.revokeProgramKey(request.deps, programId, keyId));
+      return presentKey(
+        await service.revokeProgramKey(request.deps, programId, keyId, request.principal),
+      );
     },
   );
 };

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
+import { recordAudit } from '../audit/audit.service.ts';
 import { API_KEY_PATTERN } from '../config.ts';
 import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
@@ -26,6 +27,7 @@ export interface NewKey {
 export async function createKey(
   deps: Deps,
   input: NewKey,
+  actor: Principal | null,
   secret: string = newSecret(),
 ): Promise<{ apiKey: ApiKey; secret: string }> {
   return inTransaction(deps.db, async (trx) => {
@@ -40,6 +42,10 @@ export async function createKey(
       revokedAt: null,
     };
     await repo.insertKey(trx, apiKey, hashKey(secret));
+    await recordAudit(
+      { ...deps, db: trx },
+      { actor, action: 'api_key.created', programId: apiKey.programId, after: apiKey },
+    );
     return { apiKey, secret };
   });
 }
@@ -70,6 +76,7 @@ export async function bootstrapAdminKey(deps: Deps, preset?: string): Promise<st
     const { secret } = await createKey(
       { ...deps, db: trx },
       { programId: null, role: 'admin', name: 'bootstrap admin' },
+      null,
       preset,
     );
     return secret;
@@ -89,8 +96,20 @@ export async function revokeProgramKey(
   deps: Deps,
   programId: string,
   keyId: string,
+  actor: Principal | null,
 ): Promise<ApiKey> {
-  const key = await repo.revokeKey(deps.db, programId, keyId, deps.clock.now());
-  if (!key) throw notFound(`API key ${keyId}`);
-  return key;
+  return inTransaction(deps.db, async (trx) => {
+    const revoked = await repo.revokeKey(trx, programId, keyId, deps.clock.now());
+    if (revoked) {
+      await recordAudit(
+        { ...deps, db: trx },
+        { actor, action: 'api_key.revoked', programId, after: revoked },
+      );
+      return revoked;
+    }
+    // Revoking a revoked key changes nothing, and so records nothing.
+    const existing = await repo.findKey(trx, programId, keyId);
+    if (!existing) throw notFound(`API key ${keyId}`);
+    return existing;
+  });
 }

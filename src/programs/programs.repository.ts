@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import type { Db, Trx } from '../db/database.ts';
 import type { ProgramsTable } from '../db/schema.ts';
 import type { Program } from './programs.core.ts';
 
@@ -35,6 +35,17 @@ export async function insertProgram(db: Db, p: Program): Promise<boolean> {
 
 export async function findProgram(db: Db, id: string): Promise<Program | undefined> {
   const row = await db.selectFrom('programs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toProgram(row);
+}
+
+/** Reads a program and locks its row until the transaction ends. */
+export async function lockProgram(trx: Trx, id: string): Promise<Program | undefined> {
+  const row = await trx
+    .selectFrom('programs')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
   return row && toProgram(row);
 }
 

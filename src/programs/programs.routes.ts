@@ -27,7 +27,7 @@ export const programsRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       requireCoalitionAdmin(request.principal);
-      const program = await service.createProgram(request.deps, request.body);
+      const program = await service.createProgram(request.deps, request.body, request.principal);
       return reply.code(201).send(presentProgram(program));
     },
   );
@@ -87,6 +87,7 @@ export const programsRoutes: FastifyPluginAsyncZod = async (app) => {
         request.deps,
         request.params.programId,
         request.body,
+        request.principal,
       );
       return presentProgram(program);
     },

@@ -1,3 +1,5 @@
+import { recordAudit } from '../audit/audit.service.ts';
+import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
@@ -11,7 +13,11 @@ export interface NewProgram {
   timezone?: string | undefined;
 }
 
-export async function createProgram(deps: Deps, input: NewProgram): Promise<Program> {
+export async function createProgram(
+  deps: Deps,
+  input: NewProgram,
+  actor: Principal | null,
+): Promise<Program> {
   const now = deps.clock.now();
   const program: Program = {
     id: input.id,
@@ -22,12 +28,18 @@ export async function createProgram(deps: Deps, input: NewProgram): Promise<Prog
     createdAt: now,
     updatedAt: now,
   };
-  if (!(await repo.insertProgram(deps.db, program))) {
-    throw new DomainError('program_exists', `A program with id ${input.id} already exists`, {
-      programId: input.id,
-    });
-  }
-  return program;
+  return inTransaction(deps.db, async (trx) => {
+    if (!(await repo.insertProgram(trx, program))) {
+      throw new DomainError('program_exists', `A program with id ${input.id} already exists`, {
+        programId: input.id,
+      });
+    }
+    await recordAudit(
+      { ...deps, db: trx },
+      { actor, action: 'program.created', programId: program.id, after: program },
+    );
+    return program;
+  });
 }
 
 export async function getProgram(deps: Pick<Deps, 'db'>, id: string): Promise<Program> {
@@ -50,8 +62,16 @@ export async function updateProgram(
   deps: Deps,
   id: string,
   changes: repo.ProgramChanges,
+  actor: Principal | null,
 ): Promise<Program> {
-  const program = await repo.updateProgram(deps.db, id, changes, deps.clock.now());
-  if (!program) throw notFound(`Program ${id}`);
-  return program;
+  return inTransaction(deps.db, async (trx) => {
+    const before = await repo.lockProgram(trx, id);
+    if (!before) throw notFound(`Program ${id}`);
+    const after = (await repo.updateProgram(trx, id, changes, deps.clock.now())) as Program;
+    await recordAudit(
+      { ...deps, db: trx },
+      { actor, action: 'program.updated', programId: id, before, after },
+    );
+    return after;
+  });
 }

@@ -1,0 +1,26 @@
+/** Administrative changes that leave an audit row. */
+export const AUDIT_ACTIONS = [
+  'program.created',
+  'program.updated',
+  'api_key.created',
+  'api_key.revoked',
+  'member.profile_updated',
+  'member.blocked',
+  'member.unblocked',
+  'member.erased',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who did what, when, to what, with the state before and after. */
+export interface AuditEntry {
+  id: string;
+  at: Date;
+  /** The API key that made the change; null for the CLI and the system itself. */
+  actorKeyId: string | null;
+  programId: string | null;
+  memberId: string | null;
+  action: AuditAction;
+  before: unknown;
+  after: unknown;
+}
