@@ -11,12 +11,14 @@ import {
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { auditRoutes } from './audit/audit.routes.ts';
 import type { Deps } from './deps.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import { problem, sendProblem, toProblem } from './http/problem.ts';
 import { problems } from './http/schemas.ts';
 import { keysRoutes } from './keys/keys.routes.ts';
+import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { DomainError } from './shared/errors.ts';
 
@@ -151,6 +153,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       registerIdempotency(v1, deps);
       await v1.register(programsRoutes);
       await v1.register(keysRoutes);
+      await v1.register(membersRoutes);
+      await v1.register(auditRoutes);
     },
     { prefix: '/v1' },
   );

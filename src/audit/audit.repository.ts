@@ -56,6 +56,5 @@ export async function redactMember(db: Db, memberId: string): Promise<void> {
     .updateTable('audit_log')
     .set({ before: JSON.stringify({ redacted: true }), after: JSON.stringify({ redacted: true }) })
     .where('member_id', '=', memberId)
-    .where('action', '=', 'member.profile_updated')
     .execute();
 }

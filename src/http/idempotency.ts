@@ -207,3 +207,14 @@ export async function sweepIdempotencyKeys(deps: Deps): Promise<number> {
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Erasure: stored responses that mention `text` (a member id) are deleted, with the personal data in them. */
+export async function forgetResponsesMentioning(
+  deps: Pick<Deps, 'db'>,
+  text: string,
+): Promise<void> {
+  await deps.db
+    .deleteFrom('idempotency_keys')
+    .where('body', 'like', `%${text.replace(/[\\%_]/g, '\\$&')}%`)
+    .execute();
+}

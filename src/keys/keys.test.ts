@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
+import { hashKey } from './keys.service.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -66,6 +67,39 @@ describe('api keys: happy path', () => {
     t.clock.advance(1000);
     const again = await t.call({ method: 'DELETE', url: `/v1/programs/hotel-a/api-keys/${id}` });
     expect(again.json().revokedAt).toBe('2026-06-01T00:00:00.000Z');
+  });
+});
+
+describe('api keys: audit', () => {
+  it('records creation and revocation with the acting key, never the secret', async () => {
+    const admin = await t.key('hotel-a', 'admin');
+    const created = (await createKey('hotel-a', { role: 'read', name: 'audited' }, admin)).json();
+    await t.call({
+      method: 'DELETE',
+      url: `/v1/programs/hotel-a/api-keys/${created.id}`,
+      key: admin,
+    });
+    await t.call({
+      method: 'DELETE',
+      url: `/v1/programs/hotel-a/api-keys/${created.id}`,
+      key: admin,
+    });
+    const rows = (await t.call({ method: 'GET', url: '/v1/audit?programId=hotel-a' })).json().data;
+    const mine = rows.filter((r: { after: { id?: string } }) => r.after?.id === created.id);
+    expect(mine.map((r: { action: string }) => r.action)).toEqual([
+      'api_key.revoked',
+      'api_key.created',
+    ]);
+    const adminId = (
+      await t.deps.db
+        .selectFrom('api_keys')
+        .select('id')
+        .where('hash', '=', hashKey(admin))
+        .executeTakeFirst()
+    )?.id;
+    expect(adminId).toMatch(/^key_/);
+    expect(mine.every((r: { actorKeyId: string }) => r.actorKeyId === adminId)).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain(created.key);
   });
 });
 

@@ -1,0 +1,333 @@
+import { type Selectable, sql } from 'kysely';
+import type { Db, Trx } from '../db/database.ts';
+import type { EnrollmentsTable, IdentifiersTable, MembersTable } from '../db/schema.ts';
+import type {
+  Enrollment,
+  IdentifierRecord,
+  Member,
+  Profile,
+  ProfileInput,
+  ScopedIdentifier,
+} from './members.core.ts';
+
+function toMember(r: Selectable<MembersTable>): Member {
+  return {
+    id: r.id,
+    status: r.status,
+    profile: { name: r.name, birthday: r.birthday, gender: r.gender, address: r.address },
+    createdAt: r.created_at,
+    erasedAt: r.erased_at,
+    mergedInto: r.merged_into,
+  };
+}
+
+function toEnrollment(r: Selectable<EnrollmentsTable>): Enrollment {
+  return {
+    programId: r.program_id,
+    memberId: r.member_id,
+    enrolledAt: r.enrolled_at,
+    channel: r.channel,
+    status: r.status,
+    blockedReason: r.blocked_reason,
+    blockedAt: r.blocked_at,
+    activatedAt: r.activated_at,
+    consents: r.consents,
+  };
+}
+
+function toIdentifier(r: Selectable<IdentifiersTable>): IdentifierRecord {
+  return {
+    type: r.type,
+    scope: r.scope,
+    value: r.value,
+    memberId: r.member_id,
+    createdAt: r.created_at,
+  };
+}
+
+/**
+ * Serialises enrollments that name the same identifiers, so two tills enrolling one new phone at
+ * once make one member. Locks are taken in a fixed order so two requests cannot deadlock.
+ */
+export async function lockIdentifiers(trx: Trx, ids: ScopedIdentifier[]): Promise<void> {
+  const keys = [...new Set(ids.map((i) => `${i.type}:${i.scope}:${i.value}`))].sort();
+  for (const key of keys) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+  }
+}
+
+export async function findIdentifiers(
+  db: Db,
+  ids: ScopedIdentifier[],
+): Promise<IdentifierRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('identifiers')
+    .selectAll()
+    .where((eb) =>
+      eb.or(
+        ids.map((i) =>
+          eb.and([eb('type', '=', i.type), eb('scope', '=', i.scope), eb('value', '=', i.value)]),
+        ),
+      ),
+    )
+    .execute();
+  return rows.map(toIdentifier);
+}
+
+export async function insertMember(
+  trx: Trx,
+  id: string,
+  profile: ProfileInput,
+  at: Date,
+): Promise<void> {
+  await trx
+    .insertInto('members')
+    .values({
+      id,
+      status: 'active',
+      name: profile.name ?? null,
+      birthday: profile.birthday ?? null,
+      gender: profile.gender ?? null,
+      address: profile.address ? JSON.stringify(profile.address) : null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+}
+
+export async function insertIdentifiers(
+  trx: Trx,
+  memberId: string,
+  ids: ScopedIdentifier[],
+  at: Date,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await trx
+    .insertInto('identifiers')
+    .values(
+      ids.map((i) => ({
+        type: i.type,
+        scope: i.scope,
+        value: i.value,
+        member_id: memberId,
+        created_at: at,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['type', 'scope', 'value']).doNothing())
+    .execute();
+}
+
+/** Fills profile fields that are still empty; known values are kept. */
+export async function fillProfile(
+  trx: Trx,
+  memberId: string,
+  p: ProfileInput,
+  at: Date,
+): Promise<void> {
+  const given = Object.entries(p).filter(([, v]) => v !== undefined && v !== null);
+  if (given.length === 0) return;
+  await trx
+    .updateTable('members')
+    .set((eb) => ({
+      name: eb.fn.coalesce('name', eb.val(p.name ?? null)),
+      birthday: eb.fn.coalesce('birthday', eb.val(p.birthday ?? null)),
+      gender: eb.fn.coalesce('gender', eb.val(p.gender ?? null)),
+      address: sql<
+        string | null
+      >`coalesce(address, ${p.address ? JSON.stringify(p.address) : null}::jsonb)`,
+      updated_at: at,
+    }))
+    .where('id', '=', memberId)
+    .execute();
+}
+
+/** Sets the given profile fields (null clears one). */
+export async function updateProfile(
+  trx: Trx,
+  memberId: string,
+  p: ProfileInput,
+  at: Date,
+): Promise<void> {
+  await trx
+    .updateTable('members')
+    .set({
+      ...(p.name !== undefined && { name: p.name }),
+      ...(p.birthday !== undefined && { birthday: p.birthday }),
+      ...(p.gender !== undefined && { gender: p.gender }),
+      ...(p.address !== undefined && { address: p.address ? JSON.stringify(p.address) : null }),
+      updated_at: at,
+    })
+    .where('id', '=', memberId)
+    .execute();
+}
+
+/** Inserts the enrollment unless the member is enrolled already; true when it is new. */
+export async function insertEnrollment(trx: Trx, e: Enrollment): Promise<boolean> {
+  const row = await trx
+    .insertInto('enrollments')
+    .values({
+      program_id: e.programId,
+      member_id: e.memberId,
+      enrolled_at: e.enrolledAt,
+      channel: e.channel,
+      status: e.status,
+      consents: JSON.stringify(e.consents),
+    })
+    .onConflict((oc) => oc.columns(['program_id', 'member_id']).doNothing())
+    .returning('member_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findMember(db: Db, memberId: string): Promise<Member | undefined> {
+  const row = await db
+    .selectFrom('members')
+    .selectAll()
+    .where('id', '=', memberId)
+    .executeTakeFirst();
+  return row && toMember(row);
+}
+
+/** Reads a member and locks the row until the transaction ends. */
+export async function lockMember(trx: Trx, memberId: string): Promise<Member | undefined> {
+  const row = await trx
+    .selectFrom('members')
+    .selectAll()
+    .where('id', '=', memberId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row && toMember(row);
+}
+
+export async function findEnrollment(
+  db: Db,
+  programId: string,
+  memberId: string,
+): Promise<Enrollment | undefined> {
+  const row = await db
+    .selectFrom('enrollments')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .executeTakeFirst();
+  return row && toEnrollment(row);
+}
+
+export async function lockEnrollment(
+  trx: Trx,
+  programId: string,
+  memberId: string,
+): Promise<Enrollment | undefined> {
+  const row = await trx
+    .selectFrom('enrollments')
+    .selectAll()
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .forUpdate()
+    .executeTakeFirst();
+  return row && toEnrollment(row);
+}
+
+export type EnrollmentChanges = Partial<
+  Pick<Enrollment, 'status' | 'blockedReason' | 'blockedAt' | 'activatedAt' | 'consents'>
+>;
+
+export async function updateEnrollment(
+  trx: Trx,
+  programId: string,
+  memberId: string,
+  c: EnrollmentChanges,
+): Promise<void> {
+  await trx
+    .updateTable('enrollments')
+    .set({
+      ...(c.status !== undefined && { status: c.status }),
+      ...(c.blockedReason !== undefined && { blocked_reason: c.blockedReason }),
+      ...(c.blockedAt !== undefined && { blocked_at: c.blockedAt }),
+      ...(c.activatedAt !== undefined && { activated_at: c.activatedAt }),
+      ...(c.consents !== undefined && { consents: JSON.stringify(c.consents) }),
+    })
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .execute();
+}
+
+export async function listEnrollments(db: Db, memberId: string): Promise<Enrollment[]> {
+  const rows = await db
+    .selectFrom('enrollments')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .orderBy('enrolled_at')
+    .execute();
+  return rows.map(toEnrollment);
+}
+
+/** A program's members in id order after `after`. */
+export async function listProgramEnrollments(
+  db: Db,
+  programId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Enrollment[]> {
+  let q = db.selectFrom('enrollments').selectAll().where('program_id', '=', programId);
+  if (after) q = q.where('member_id', '>', after);
+  const rows = await q.orderBy('member_id').limit(limit).execute();
+  return rows.map(toEnrollment);
+}
+
+export async function listIdentifiers(db: Db, memberId: string): Promise<IdentifierRecord[]> {
+  const rows = await db
+    .selectFrom('identifiers')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .orderBy('created_at')
+    .orderBy('type')
+    .execute();
+  return rows.map(toIdentifier);
+}
+
+export async function findMemberIdByIdentifier(
+  db: Db,
+  id: ScopedIdentifier,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('identifiers')
+    .select('member_id')
+    .where('type', '=', id.type)
+    .where('scope', '=', id.scope)
+    .where('value', '=', id.value)
+    .executeTakeFirst();
+  return row?.member_id;
+}
+
+/**
+ * Erasure: the profile and identifiers go; the member row stays as a pseudonymous id that
+ * financial records point at. Free text an operator wrote about the member goes too.
+ */
+export async function erase(trx: Trx, memberId: string, at: Date): Promise<void> {
+  await trx.deleteFrom('identifiers').where('member_id', '=', memberId).execute();
+  await trx
+    .updateTable('members')
+    .set({
+      status: 'erased',
+      name: null,
+      birthday: null,
+      gender: null,
+      address: null,
+      erased_at: at,
+      updated_at: at,
+    })
+    .where('id', '=', memberId)
+    .execute();
+  await trx
+    .updateTable('enrollments')
+    .set({
+      blocked_reason: sql`case when blocked_reason is null then null else '[erased]' end`,
+      consents: '{}',
+    })
+    .where('member_id', '=', memberId)
+    .execute();
+}
+
+export type { Profile };

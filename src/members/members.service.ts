@@ -1,0 +1,356 @@
+import type { AuditEntry } from '../audit/audit.core.ts';
+import { listAudit, recordAudit, redactMemberAudit } from '../audit/audit.service.ts';
+import { inTransaction } from '../db/database.ts';
+import type { Deps } from '../deps.ts';
+import { forgetResponsesMentioning } from '../http/idempotency.ts';
+import type { Principal } from '../keys/keys.core.ts';
+import { getProgram } from '../programs/programs.service.ts';
+import { DomainError, notFound } from '../shared/errors.ts';
+import {
+  activation,
+  type Channel,
+  type Enrollment,
+  type Identifier,
+  type IdentifierRecord,
+  isProgramScoped,
+  type Member,
+  PROFILE_FIELDS,
+  type ProfileField,
+  type ProfileInput,
+  scoped,
+} from './members.core.ts';
+import * as repo from './members.repository.ts';
+
+/** What a program sees of one member. */
+export interface MemberView {
+  member: Member;
+  enrollment: Enrollment;
+  identifiers: IdentifierRecord[];
+}
+
+export interface GlobalMemberView {
+  member: Member;
+  enrollments: Enrollment[];
+  identifiers: IdentifierRecord[];
+}
+
+function invalid(path: string, message: string): DomainError {
+  return new DomainError('validation_failed', `${path}: ${message}`, {
+    errors: [{ path, message }],
+  });
+}
+
+/** Birthdays are checked against the injected clock, so tests and the server agree on "today". */
+function checkBirthday(deps: Deps, birthday: string | null | undefined, path: string): void {
+  if (!birthday) return;
+  const today = deps.clock.now().toISOString().slice(0, 10);
+  if (birthday > today) throw invalid(path, 'must not be in the future');
+  if (birthday < '1900-01-01') throw invalid(path, 'must be after 1900-01-01');
+}
+
+async function view(deps: Deps, programId: string, memberId: string): Promise<MemberView> {
+  const enrollment = await repo.findEnrollment(deps.db, programId, memberId);
+  const member = enrollment && (await repo.findMember(deps.db, memberId));
+  // Not enrolled here reads exactly like not existing: a program learns nothing of other brands.
+  if (!enrollment || !member) throw notFound(`Member ${memberId}`);
+  return { member, enrollment, identifiers: await repo.listIdentifiers(deps.db, memberId) };
+}
+
+export interface EnrollInput {
+  identifiers: Identifier[];
+  profile?: ProfileInput | undefined;
+  channel: Channel;
+  consents?: Record<string, boolean> | undefined;
+}
+
+/**
+ * Enrolls the person the identifiers name in a program: the member they already belong to, or a
+ * new one. New identifiers are attached; empty profile fields are filled, known ones kept.
+ * Enrolling again returns the same member (`created: false`).
+ */
+export async function enroll(
+  deps: Deps,
+  programId: string,
+  input: EnrollInput,
+): Promise<MemberView & { created: boolean }> {
+  checkBirthday(deps, input.profile?.birthday, 'profile.birthday');
+  const ids = dedupe(input.identifiers.map((i) => scoped(programId, i)));
+  const memberId = await inTransaction(deps.db, async (trx) => {
+    const tx = { ...deps, db: trx };
+    const program = await getProgram(tx, programId);
+    if (program.status !== 'active') {
+      throw new DomainError(
+        'program_suspended',
+        `Program ${programId} is suspended and enrolls no one`,
+      );
+    }
+    const now = deps.clock.now();
+    await repo.lockIdentifiers(trx, ids);
+    const owners = [
+      ...new Set((await repo.findIdentifiers(trx, ids)).map((i) => i.memberId)),
+    ].sort();
+    if (owners.length > 1) {
+      throw new DomainError(
+        'identifier_conflict',
+        `These identifiers belong to different members: ${owners.join(', ')}`,
+        {
+          memberIds: owners,
+        },
+      );
+    }
+    let id = owners[0];
+    if (id === undefined) {
+      id = deps.ids('mem');
+      await repo.insertMember(trx, id, input.profile ?? {}, now);
+    } else if (input.profile) {
+      await repo.fillProfile(trx, id, input.profile, now);
+    }
+    await repo.insertIdentifiers(trx, id, ids, now);
+    const created = await repo.insertEnrollment(trx, {
+      programId,
+      memberId: id,
+      enrolledAt: now,
+      channel: input.channel,
+      status: 'active',
+      blockedReason: null,
+      blockedAt: null,
+      activatedAt: null,
+      consents: input.consents ?? {},
+    });
+    return { id, created };
+  });
+  return { ...(await view(deps, programId, memberId.id)), created: memberId.created };
+}
+
+function dedupe<T extends { type: string; scope: string; value: string }>(ids: T[]): T[] {
+  const seen = new Map(ids.map((i) => [`${i.type}:${i.scope}:${i.value}`, i]));
+  return [...seen.values()];
+}
+
+export function getMember(deps: Deps, programId: string, memberId: string): Promise<MemberView> {
+  return view(deps, programId, memberId);
+}
+
+/** A program's members in id order; with an identifier, the one member it names (if enrolled here). */
+export async function listMembers(
+  deps: Deps,
+  programId: string,
+  identifier: Identifier | undefined,
+  after: string | undefined,
+  limit: number,
+): Promise<MemberView[]> {
+  await getProgram(deps, programId);
+  if (identifier) {
+    const id = await repo.findMemberIdByIdentifier(deps.db, scoped(programId, identifier));
+    if (!id || (after && id <= after)) return [];
+    const enrollment = await repo.findEnrollment(deps.db, programId, id);
+    return enrollment ? [await view(deps, programId, id)] : [];
+  }
+  const enrollments = await repo.listProgramEnrollments(deps.db, programId, after, limit);
+  return Promise.all(enrollments.map((e) => view(deps, programId, e.memberId)));
+}
+
+export interface MemberChanges extends ProfileInput {
+  consents?: Record<string, boolean> | undefined;
+}
+
+function pick(profile: ProfileInput, fields: readonly ProfileField[]): ProfileInput {
+  return Object.fromEntries(fields.map((f) => [f, profile[f]]));
+}
+
+/** Changes profile fields and this program's consents; audited with the fields before and after. */
+export async function updateMember(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+  changes: MemberChanges,
+  actor: Principal | null,
+): Promise<MemberView> {
+  checkBirthday(deps, changes.birthday, 'birthday');
+  await inTransaction(deps.db, async (trx) => {
+    const enrollment = await repo.lockEnrollment(trx, programId, memberId);
+    const member = enrollment && (await repo.lockMember(trx, memberId));
+    if (!enrollment || !member) throw notFound(`Member ${memberId}`);
+    if (member.status === 'erased')
+      throw new DomainError('member_erased', `Member ${memberId} was erased`);
+    const { consents, ...profile } = changes;
+    const fields = PROFILE_FIELDS.filter((f) => profile[f] !== undefined);
+    await repo.updateProfile(trx, memberId, profile, deps.clock.now());
+    if (consents)
+      await repo.updateEnrollment(trx, programId, memberId, {
+        consents: { ...enrollment.consents, ...consents },
+      });
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        actor,
+        action: 'member.profile_updated',
+        programId,
+        memberId,
+        before: {
+          ...pick(member.profile, fields),
+          ...(consents && { consents: enrollment.consents }),
+        },
+        after: {
+          ...pick(profile, fields),
+          ...(consents && { consents: { ...enrollment.consents, ...consents } }),
+        },
+      },
+    );
+  });
+  return view(deps, programId, memberId);
+}
+
+/**
+ * Completes a profile to activate the membership: what the request gives is saved; fields the
+ * member already gave any brand are pre-filled; the answer names what is still missing.
+ */
+export async function activate(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+  given: ProfileInput,
+): Promise<
+  MemberView & { activated: boolean; prefilled: ProfileField[]; missing: ProfileField[] }
+> {
+  checkBirthday(deps, given.birthday, 'birthday');
+  const result = await inTransaction(deps.db, async (trx) => {
+    const enrollment = await repo.lockEnrollment(trx, programId, memberId);
+    const member = enrollment && (await repo.lockMember(trx, memberId));
+    if (!enrollment || !member) throw notFound(`Member ${memberId}`);
+    if (member.status === 'erased')
+      throw new DomainError('member_erased', `Member ${memberId} was erased`);
+    const outcome = activation(member.profile, given);
+    await repo.fillProfile(trx, memberId, given, deps.clock.now());
+    if (outcome.complete && !enrollment.activatedAt) {
+      await repo.updateEnrollment(trx, programId, memberId, { activatedAt: deps.clock.now() });
+    }
+    return outcome;
+  });
+  const v = await view(deps, programId, memberId);
+  return {
+    ...v,
+    activated: v.enrollment.activatedAt !== null,
+    prefilled: result.prefilled,
+    missing: result.missing,
+  };
+}
+
+/** Blocks or unblocks a member in one program; a blocked member earns nothing and uses no benefit there. */
+export async function setBlocked(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+  blocked: boolean,
+  reason: string,
+  actor: Principal | null,
+): Promise<MemberView> {
+  await inTransaction(deps.db, async (trx) => {
+    const enrollment = await repo.lockEnrollment(trx, programId, memberId);
+    if (!enrollment) throw notFound(`Member ${memberId}`);
+    if ((enrollment.status === 'blocked') === blocked) return; // already so: nothing changes, nothing is recorded
+    const now = deps.clock.now();
+    await repo.updateEnrollment(trx, programId, memberId, {
+      status: blocked ? 'blocked' : 'active',
+      blockedReason: blocked ? reason : null,
+      blockedAt: blocked ? now : null,
+    });
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        actor,
+        action: blocked ? 'member.blocked' : 'member.unblocked',
+        programId,
+        memberId,
+        before: { status: enrollment.status, reason: enrollment.blockedReason },
+        after: { status: blocked ? 'blocked' : 'active', reason },
+      },
+    );
+  });
+  return view(deps, programId, memberId);
+}
+
+/** For later modules: refuses a member who is blocked in the program or was erased. */
+export async function assertMayBenefit(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+): Promise<void> {
+  const { member, enrollment } = await view(deps, programId, memberId);
+  if (member.status === 'erased')
+    throw new DomainError('member_erased', `Member ${memberId} was erased`);
+  if (enrollment.status === 'blocked') {
+    throw new DomainError(
+      'member_blocked',
+      `Member ${memberId} is blocked in program ${programId}`,
+    );
+  }
+}
+
+// --- the coalition's view ---
+
+export async function getGlobalMember(deps: Deps, memberId: string): Promise<GlobalMemberView> {
+  const member = await repo.findMember(deps.db, memberId);
+  if (!member) throw notFound(`Member ${memberId}`);
+  const [enrollments, identifiers] = await Promise.all([
+    repo.listEnrollments(deps.db, memberId),
+    repo.listIdentifiers(deps.db, memberId),
+  ]);
+  return { member, enrollments, identifiers };
+}
+
+export async function findGlobalMembers(
+  deps: Deps,
+  identifier: Identifier,
+  programId: string | undefined,
+): Promise<GlobalMemberView[]> {
+  if (isProgramScoped(identifier.type) && !programId) {
+    throw invalid(
+      'programId',
+      `is needed to look up a ${identifier.type}, which is unique only within a program`,
+    );
+  }
+  const id = await repo.findMemberIdByIdentifier(deps.db, scoped(programId ?? '', identifier));
+  return id ? [await getGlobalMember(deps, id)] : [];
+}
+
+/** Everything held about a member, for a data subject's request. */
+export async function exportMember(
+  deps: Deps,
+  memberId: string,
+  actor: Principal,
+): Promise<GlobalMemberView & { audit: AuditEntry[] }> {
+  const global = await getGlobalMember(deps, memberId);
+  const audit = await listAudit(deps, actor, { memberId }, undefined, 10_000);
+  return { ...global, audit };
+}
+
+/**
+ * Erasure on request: profile and identifiers are removed (the member can no longer be found by
+ * them), audit rows keep who did what but lose personal contents, stored idempotent responses
+ * that mention the member are forgotten. The member id stays as a pseudonym that financial
+ * records keep pointing at.
+ */
+export async function eraseMember(
+  deps: Deps,
+  memberId: string,
+  actor: Principal | null,
+): Promise<GlobalMemberView> {
+  await inTransaction(deps.db, async (trx) => {
+    const tx = { ...deps, db: trx };
+    const member = await repo.lockMember(trx, memberId);
+    if (!member) throw notFound(`Member ${memberId}`);
+    if (member.status === 'erased') return;
+    await repo.erase(trx, memberId, deps.clock.now());
+    await redactMemberAudit(tx, memberId);
+    await forgetResponsesMentioning(tx, memberId);
+    await recordAudit(tx, {
+      actor,
+      action: 'member.erased',
+      memberId,
+      before: { status: member.status },
+      after: { status: 'erased' },
+    });
+  });
+  return getGlobalMember(deps, memberId);
+}
