@@ -200,6 +200,65 @@ export async function lockMember(trx: Trx, memberId: string): Promise<Member | u
   return row && toMember(row);
 }
 
+/**
+ * One program's view of a member — member, enrollment and the identifiers the program may see —
+ * in one round trip, by member id or by identifier. Undefined when not enrolled in the program.
+ */
+export async function findProgramMember(
+  db: Db,
+  programId: string,
+  by: { memberId: string } | { identifier: ScopedIdentifier },
+): Promise<
+  { member: Member; enrollment: Enrollment; identifiers: IdentifierRecord[] } | undefined
+> {
+  let q = db
+    .selectFrom('enrollments as e')
+    .innerJoin('members as m', 'm.id', 'e.member_id')
+    .selectAll('e')
+    .select([
+      'm.id',
+      'm.status as member_status',
+      'm.name',
+      'm.birthday',
+      'm.gender',
+      'm.address',
+      'm.created_at',
+      'm.updated_at',
+      'm.erased_at',
+      'm.merged_into',
+    ])
+    .select(
+      sql<Selectable<IdentifiersTable>[]>`(
+        select coalesce(json_agg(i order by i.created_at, i.type, i.value), '[]')
+        from identifiers i where i.member_id = m.id and i.scope in ('', ${programId}))`.as(
+        'identifiers',
+      ),
+    )
+    .where('e.program_id', '=', programId);
+  if ('memberId' in by) {
+    q = q.where('e.member_id', '=', by.memberId);
+  } else {
+    const { type, scope, value } = by.identifier;
+    q = q.where('e.member_id', '=', (eb) =>
+      eb
+        .selectFrom('identifiers')
+        .select('member_id')
+        .where('type', '=', type)
+        .where('scope', '=', scope)
+        .where('value', '=', value),
+    );
+  }
+  const row = await q.executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    member: toMember({ ...row, status: row.member_status }),
+    enrollment: toEnrollment(row),
+    identifiers: row.identifiers.map((i) =>
+      toIdentifier({ ...i, created_at: new Date(i.created_at) }),
+    ),
+  };
+}
+
 export async function findEnrollment(
   db: Db,
   programId: string,

@@ -49,11 +49,10 @@ function checkBirthday(deps: Deps, birthday: string | null | undefined, path: st
 }
 
 async function view(deps: Deps, programId: string, memberId: string): Promise<MemberView> {
-  const enrollment = await repo.findEnrollment(deps.db, programId, memberId);
-  const member = enrollment && (await repo.findMember(deps.db, memberId));
+  const found = await repo.findProgramMember(deps.db, programId, { memberId });
   // Not enrolled here reads exactly like not existing: a program learns nothing of other brands.
-  if (!enrollment || !member) throw notFound(`Member ${memberId}`);
-  return { member, enrollment, identifiers: await repo.listIdentifiers(deps.db, memberId) };
+  if (!found) throw notFound(`Member ${memberId}`);
+  return found;
 }
 
 export interface EnrollInput {
@@ -139,13 +138,15 @@ export async function listMembers(
   after: string | undefined,
   limit: number,
 ): Promise<MemberView[]> {
-  await getProgram(deps, programId);
   if (identifier) {
-    const id = await repo.findMemberIdByIdentifier(deps.db, scoped(programId, identifier));
-    if (!id || (after && id <= after)) return [];
-    const enrollment = await repo.findEnrollment(deps.db, programId, id);
-    return enrollment ? [await view(deps, programId, id)] : [];
+    const found = await repo.findProgramMember(deps.db, programId, {
+      identifier: scoped(programId, identifier),
+    });
+    if (found && !(after && found.member.id <= after)) return [found];
+    await getProgram(deps, programId); // an unknown program is 404, not an empty list
+    return [];
   }
+  await getProgram(deps, programId);
   const enrollments = await repo.listProgramEnrollments(deps.db, programId, after, limit);
   return Promise.all(enrollments.map((e) => view(deps, programId, e.memberId)));
 }
