@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { buildApp } from '../src/app.ts';
-import { createDb, migrate } from '../src/db/database.ts';
-import type { Deps } from '../src/deps.ts';
+import { migrate } from '../src/db/database.ts';
+import { createDeps } from '../src/deps.ts';
 import { createKey } from '../src/keys/keys.service.ts';
 import { createProgram } from '../src/programs/programs.service.ts';
 import { systemClock } from '../src/shared/clock.ts';
@@ -17,14 +17,14 @@ const CONCURRENCY = 32;
 
 export async function run(): Promise<void> {
   const database = await benchDatabase();
-  const db = createDb(database.url, 32);
-  await migrate(db);
-  const deps: Deps = {
-    db,
+  const { deps, close } = createDeps(database.url, {
     clock: systemClock,
     ids: createIdGenerator(systemClock),
     log: pino({ level: 'silent' }),
-  };
+    poolSize: 32,
+  });
+  const { db } = deps;
+  await migrate(db);
   await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
   const { secret } = await createKey(
     deps,
@@ -64,6 +64,6 @@ export async function run(): Promise<void> {
   report('POST api-keys with Idempotency-Key (commit)', write, floor);
 
   await app.close();
-  await db.destroy();
+  await close();
   await database.stop();
 }

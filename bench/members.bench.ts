@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pino from 'pino';
-import { createDb, migrate } from '../src/db/database.ts';
-import type { Deps } from '../src/deps.ts';
+import { migrate } from '../src/db/database.ts';
+import { createDeps } from '../src/deps.ts';
 import { listMembers } from '../src/members/members.service.ts';
 import { createProgram } from '../src/programs/programs.service.ts';
 import { systemClock } from '../src/shared/clock.ts';
@@ -31,14 +31,14 @@ async function measure(seconds: number, concurrency: number, one: (i: number) =>
 
 export async function run(): Promise<void> {
   const database = await benchDatabase();
-  const db = createDb(database.url, CONCURRENCY + 2);
-  await migrate(db);
-  const deps: Deps = {
-    db,
+  const { deps, close } = createDeps(database.url, {
     clock: systemClock,
     ids: createIdGenerator(systemClock),
     log: pino({ level: 'silent' }),
-  };
+    poolSize: CONCURRENCY + 2,
+  });
+  const { db } = deps;
+  await migrate(db);
   await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
 
   const began = performance.now();
@@ -87,6 +87,6 @@ export async function run(): Promise<void> {
       `(${((service / floor) * 100).toFixed(0)}% of floor; one query for member, enrollment and identifiers)`,
   );
 
-  await db.destroy();
+  await close();
   await database.stop();
 }

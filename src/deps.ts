@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Db } from './db/database.ts';
+import { createDb, type Db } from './db/database.ts';
+import { LedgerEngine } from './ledger/ledger.engine.ts';
 import type { Clock } from './shared/clock.ts';
 import type { IdGenerator } from './shared/ids.ts';
 
@@ -9,4 +10,34 @@ export interface Deps {
   clock: Clock;
   ids: IdGenerator;
   log: FastifyBaseLogger;
+  /** The points ledger's batching writer, on a pool of its own. */
+  ledger: LedgerEngine;
+}
+
+export interface DepsOptions {
+  clock: Clock;
+  ids: IdGenerator;
+  log: FastifyBaseLogger;
+  /** Connections for requests. */
+  poolSize?: number;
+  /** Batches the ledger writes at once (each holds a connection of its own pool). */
+  ledgerWorkers?: number;
+}
+
+/**
+ * Wires the services' dependencies to one database. The ledger gets a pool of its own: requests
+ * that hold a connection while they wait for the ledger must never starve it.
+ */
+export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): Promise<void> } {
+  const db = createDb(url, o.poolSize ?? 20);
+  const workers = o.ledgerWorkers ?? 2;
+  const ledgerDb = createDb(url, workers);
+  const ledger = new LedgerEngine(ledgerDb, o.clock, o.ids, o.log, { workers });
+  return {
+    deps: { db, clock: o.clock, ids: o.ids, log: o.log, ledger },
+    async close() {
+      await ledger.drain();
+      await Promise.all([db.destroy(), ledgerDb.destroy()]);
+    },
+  };
 }

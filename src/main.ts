@@ -2,9 +2,9 @@ import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createDb, type Db, migrate } from './db/database.ts';
+import { migrate } from './db/database.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
-import type { Deps } from './deps.ts';
+import { createDeps, type Deps } from './deps.ts';
 import { sweepIdempotencyKeys } from './http/idempotency.ts';
 import { ROLES, type Role } from './keys/keys.core.ts';
 import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
@@ -41,20 +41,23 @@ async function open(config: Config, log: Logger): Promise<Runtime> {
     url = pg.url();
     stopEmbedded = () => pg.stop();
   }
-  const db: Db = createDb(url);
+  const { deps, close } = createDeps(url, {
+    clock: systemClock,
+    ids: createIdGenerator(systemClock),
+    log,
+  });
   try {
-    const applied = await migrate(db);
+    const applied = await migrate(deps.db);
     if (applied.length) log.info({ applied }, 'migrations applied');
   } catch (error) {
-    await db.destroy();
+    await close();
     await stopEmbedded();
     throw error;
   }
-  const deps: Deps = { db, clock: systemClock, ids: createIdGenerator(systemClock), log };
   return {
     deps,
     async close() {
-      await db.destroy();
+      await close();
       await stopEmbedded();
     },
   };

@@ -4,8 +4,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { createDb, type Db } from '../src/db/database.ts';
-import type { Deps } from '../src/deps.ts';
+import { createDeps, type Deps } from '../src/deps.ts';
 import type { Role } from '../src/keys/keys.core.ts';
 import { createKey } from '../src/keys/keys.service.ts';
 import { ManualClock } from '../src/shared/clock.ts';
@@ -18,11 +17,7 @@ function withDatabase(serverUrl: string, database: string): string {
 }
 
 /** A fresh database for one test file: a clone of the migrated template, dropped at the end. */
-export async function createTestDatabase(): Promise<{
-  url: string;
-  db: Db;
-  drop(): Promise<void>;
-}> {
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const serverUrl = inject('serverUrl');
   const name = `tessera_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
@@ -33,12 +28,9 @@ export async function createTestDatabase(): Promise<{
     await admin.end();
   }
   const url = withDatabase(serverUrl, name);
-  const db = createDb(url, 30);
   return {
     url,
-    db,
     async drop() {
-      await db.destroy();
       const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
@@ -66,12 +58,12 @@ export interface TestContext {
 export async function createTestApp(): Promise<TestContext> {
   const database = await createTestDatabase();
   const clock = new ManualClock('2026-06-01T00:00:00Z');
-  const deps: Deps = {
-    db: database.db,
+  const { deps, close } = createDeps(database.url, {
     clock,
     ids: createIdGenerator(clock),
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-  };
+    poolSize: 30,
+  });
   const app = await buildApp(deps);
   await app.ready();
   const { secret: adminKey } = await createKey(
@@ -111,6 +103,7 @@ export async function createTestApp(): Promise<TestContext> {
     },
     async close() {
       await app.close();
+      await close();
       await database.drop();
     },
   };

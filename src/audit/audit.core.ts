@@ -8,6 +8,8 @@ export const AUDIT_ACTIONS = [
   'member.blocked',
   'member.unblocked',
   'member.erased',
+  'member.merged',
+  'points.adjusted',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -9,6 +9,7 @@ import {
 import pg from 'pg';
 import * as m0001 from './migrations/0001_foundation.ts';
 import * as m0002 from './migrations/0002_members.ts';
+import * as m0003 from './migrations/0003_ledger.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -39,6 +40,7 @@ export function inTransaction<T>(db: Db, fn: (trx: Trx) => Promise<T>): Promise<
 const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_members': m0002,
+  '0003_ledger': m0003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -8,6 +8,12 @@ export interface Database {
   identifiers: IdentifiersTable;
   enrollments: EnrollmentsTable;
   audit_log: AuditLogTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_commands: LedgerCommandsTable;
+  ledger_transfers: LedgerTransfersTable;
+  ledger_lots: LedgerLotsTable;
+  ledger_lot_draws: LedgerLotDrawsTable;
+  ledger_holds: LedgerHoldsTable;
 }
 
 type Timestamp = Date;
@@ -18,9 +24,15 @@ export interface ProgramsTable {
   points_name: string;
   timezone: string;
   status: 'active' | 'suspended';
+  points_expiry: ColumnType<ExpiryPolicyJson, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
+
+export type ExpiryPolicyJson =
+  | { kind: 'never' }
+  | { kind: 'rolling'; days: number }
+  | { kind: 'period_end'; period: 'month' | 'quarter' | 'year'; afterDays: number };
 
 export interface ApiKeysTable {
   id: string;
@@ -95,4 +107,77 @@ export interface AuditLogTable {
   action: string;
   before: ColumnType<unknown, string | null, string | null>;
   after: ColumnType<unknown, string | null, string | null>;
+}
+
+/** bigint columns arrive as strings; the ledger parses them (points stay far below 2^53). */
+type Int8 = ColumnType<string, number | string, number | string>;
+
+export interface LedgerAccountsTable {
+  id: string;
+  ledger: string;
+  program_id: string;
+  kind: 'member' | 'issuance' | 'redemption' | 'breakage' | 'adjustment';
+  member_id: string | null;
+  debits_pending: Int8;
+  debits_posted: Int8;
+  credits_pending: Int8;
+  credits_posted: Int8;
+  created_at: Timestamp;
+}
+
+export interface LedgerCommandsTable {
+  id: string;
+  fingerprint: Buffer;
+  status: 'applied' | 'rejected';
+  error_code: string | null;
+  result: ColumnType<unknown, string, never>;
+  created_at: Timestamp;
+}
+
+export interface LedgerTransfersTable {
+  id: string;
+  command_id: string;
+  ledger: string;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: Int8;
+  kind: 'single' | 'pending' | 'post' | 'void';
+  pending_id: string | null;
+  pending_amount: Int8 | null;
+  code: string;
+  reference: string | null;
+  debit_balance_after: Int8 | null;
+  credit_balance_after: Int8 | null;
+  created_at: Timestamp;
+}
+
+export interface LedgerLotsTable {
+  id: string;
+  account_id: string;
+  amount: Int8;
+  remaining: Int8;
+  expires_at: Date | null;
+  pending_until: Date | null;
+  created_at: Timestamp;
+}
+
+export interface LedgerLotDrawsTable {
+  transfer_id: string;
+  lot_id: string;
+  amount: Int8;
+}
+
+export interface LedgerHoldsTable {
+  id: string;
+  program_id: string;
+  member_id: string;
+  account_id: string;
+  pending_transfer_id: string;
+  amount: Int8;
+  status: 'pending' | 'captured' | 'released' | 'expired';
+  captured: Int8 | null;
+  reference: string | null;
+  expires_at: Date;
+  created_at: Timestamp;
+  resolved_at: Date | null;
 }

@@ -1,3 +1,5 @@
+import type { ExpiryPolicy } from '../ledger/expiry.core.ts';
+
 /** A brand's loyalty program: its own point currency, time zone and keys. */
 export interface Program {
   /** A slug the operator picks, e.g. `hotel-a`; it appears in every path of the program. */
@@ -8,6 +10,8 @@ export interface Program {
   /** IANA time zone for expiry, member days and reports. */
   timezone: string;
   status: ProgramStatus;
+  /** When points expire; every credit to a member uses it. */
+  pointsExpiry: ExpiryPolicy;
   createdAt: Date;
   updatedAt: Date;
 }

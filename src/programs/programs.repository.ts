@@ -1,14 +1,16 @@
+import type { Selectable } from 'kysely';
 import type { Db, Trx } from '../db/database.ts';
 import type { ProgramsTable } from '../db/schema.ts';
 import type { Program } from './programs.core.ts';
 
-function toProgram(row: ProgramsTable): Program {
+function toProgram(row: Selectable<ProgramsTable>): Program {
   return {
     id: row.id,
     name: row.name,
     pointsName: row.points_name,
     timezone: row.timezone,
     status: row.status,
+    pointsExpiry: row.points_expiry,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -24,6 +26,7 @@ export async function insertProgram(db: Db, p: Program): Promise<boolean> {
       points_name: p.pointsName,
       timezone: p.timezone,
       status: p.status,
+      points_expiry: JSON.stringify(p.pointsExpiry),
       created_at: p.createdAt,
       updated_at: p.updatedAt,
     })
@@ -63,7 +66,9 @@ export async function listPrograms(
   return rows.map(toProgram);
 }
 
-export type ProgramChanges = Partial<Pick<Program, 'name' | 'pointsName' | 'timezone' | 'status'>>;
+export type ProgramChanges = Partial<
+  Pick<Program, 'name' | 'pointsName' | 'timezone' | 'status' | 'pointsExpiry'>
+>;
 
 export async function updateProgram(
   db: Db,
@@ -78,6 +83,9 @@ export async function updateProgram(
       ...(changes.pointsName !== undefined && { points_name: changes.pointsName }),
       ...(changes.timezone !== undefined && { timezone: changes.timezone }),
       ...(changes.status !== undefined && { status: changes.status }),
+      ...(changes.pointsExpiry !== undefined && {
+        points_expiry: JSON.stringify(changes.pointsExpiry),
+      }),
       updated_at: at,
     })
     .where('id', '=', id)

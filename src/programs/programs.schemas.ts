@@ -23,6 +23,21 @@ const pointsNameSchema = z
   .max(50)
   .describe('What members see the points called');
 
+export const expiryPolicySchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('never') }),
+    z.strictObject({ kind: z.literal('rolling'), days: z.number().int().min(1).max(36_500) }),
+    z.strictObject({
+      kind: z.literal('period_end'),
+      period: z.enum(['month', 'quarter', 'year']),
+      afterDays: z.number().int().min(0).max(36_500),
+    }),
+  ])
+  .describe(
+    'never; rolling N days after earning; or the end of the month / quarter / year that falls afterDays after earning (year-end clearing), in the program time zone',
+  )
+  .meta({ id: 'ExpiryPolicy' });
+
 export const programSchema = z
   .object({
     id: z.string(),
@@ -30,6 +45,7 @@ export const programSchema = z
     pointsName: z.string(),
     timezone: z.string(),
     status: z.enum(['active', 'suspended']),
+    pointsExpiry: expiryPolicySchema,
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -41,6 +57,7 @@ export const createProgramBody = z
     name: nameSchema,
     pointsName: pointsNameSchema.optional(),
     timezone: timezoneSchema.optional(),
+    pointsExpiry: expiryPolicySchema.optional(),
   })
   .meta({ id: 'CreateProgram' });
 
@@ -50,6 +67,7 @@ export const updateProgramBody = z
     pointsName: pointsNameSchema.optional(),
     timezone: timezoneSchema.optional(),
     status: z.enum(['active', 'suspended']).optional(),
+    pointsExpiry: expiryPolicySchema.optional(),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'send at least one field to change')
   .meta({ id: 'UpdateProgram' });

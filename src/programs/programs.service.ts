@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
+import type { ExpiryPolicy } from '../ledger/expiry.core.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
 import { DEFAULT_TIMEZONE, type Program } from './programs.core.ts';
 import * as repo from './programs.repository.ts';
@@ -11,6 +12,7 @@ export interface NewProgram {
   name: string;
   pointsName?: string | undefined;
   timezone?: string | undefined;
+  pointsExpiry?: ExpiryPolicy | undefined;
 }
 
 export async function createProgram(
@@ -25,6 +27,7 @@ export async function createProgram(
     pointsName: input.pointsName ?? 'points',
     timezone: input.timezone ?? DEFAULT_TIMEZONE,
     status: 'active',
+    pointsExpiry: input.pointsExpiry ?? { kind: 'never' },
     createdAt: now,
     updatedAt: now,
   };

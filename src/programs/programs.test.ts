@@ -20,6 +20,7 @@ describe('programs: happy path', () => {
       name: 'Hotel A',
       pointsName: 'points',
       timezone: 'Asia/Shanghai',
+      pointsExpiry: { kind: 'never' },
       status: 'active',
       createdAt: '2026-06-01T00:00:00.000Z',
       updatedAt: '2026-06-01T00:00:00.000Z',

@@ -1,0 +1,91 @@
+/** When a program's points expire. Computed in the program's time zone. */
+export type ExpiryPolicy =
+  | { kind: 'never' }
+  /** N days after the points were earned. */
+  | { kind: 'rolling'; days: number }
+  /** At the end of the month, quarter or year in which the day N days after earning falls (年底积分清零). */
+  | { kind: 'period_end'; period: 'month' | 'quarter' | 'year'; afterDays: number };
+
+const DAY = 86_400_000;
+
+interface LocalDate {
+  year: number;
+  month: number; // 1-12
+  day: number;
+}
+
+function localDate(at: Date, timeZone: string): LocalDate {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+  }).formatToParts(at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  return { year: get('year'), month: get('month'), day: get('day') };
+}
+
+/** The offset of `timeZone` from UTC at instant `at`, in ms. */
+function offsetAt(at: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** The instant local midnight starts `date` in `timeZone`. */
+export function startOfLocalDay(date: LocalDate, timeZone: string): Date {
+  const guess = Date.UTC(date.year, date.month - 1, date.day);
+  // Two passes settle daylight-saving edges: the offset at the guess, then at the answer.
+  let at = guess - offsetAt(new Date(guess), timeZone);
+  at = guess - offsetAt(new Date(at), timeZone);
+  return new Date(at);
+}
+
+/** The local calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function localDateString(at: Date, timeZone: string): string {
+  const d = localDate(at, timeZone);
+  return `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
+}
+
+/** When points earned at `earnedAt` expire under `policy`, or null for never. */
+export function expiresAt(policy: ExpiryPolicy, earnedAt: Date, timeZone: string): Date | null {
+  switch (policy.kind) {
+    case 'never':
+      return null;
+    case 'rolling':
+      return new Date(earnedAt.getTime() + policy.days * DAY);
+    case 'period_end': {
+      const d = localDate(new Date(earnedAt.getTime() + policy.afterDays * DAY), timeZone);
+      // The first day of the next period, at local midnight: the period's last moment has passed.
+      let { year, month } = d;
+      if (policy.period === 'month') month += 1;
+      else if (policy.period === 'quarter') month = Math.floor((month - 1) / 3) * 3 + 4;
+      else {
+        year += 1;
+        month = 1;
+      }
+      if (month > 12) {
+        year += 1;
+        month -= 12;
+      }
+      return startOfLocalDay({ year, month, day: 1 }, timeZone);
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { Trx } from '../db/database.ts';
+import type { IdGenerator } from '../shared/ids.ts';
+import {
+  type Account,
+  apply,
+  type BatchState,
+  type Command,
+  type Draw,
+  emptyChanges,
+  expireDue,
+  type Hold,
+  type Outcome,
+  refKey,
+  refsOf,
+  type SystemKind,
+} from './ledger.core.ts';
+import * as repo from './ledger.repository.ts';
+
+/** A command as the batch receives it: with its fingerprint (what a repeat must match). */
+export interface Submitted {
+  command: Command;
+  /** Written in the batch's transaction when the command applies (e.g. an audit row). */
+  onApplied?: (trx: Trx, outcome: Outcome) => Promise<void>;
+}
+
+export interface BatchContext {
+  now: Date;
+  ids: IdGenerator;
+  /** System accounts per ledger, created before the batch so that it never waits to create them. */
+  systemAccounts: (ledger: string) => Map<SystemKind, string>;
+  programOf: (ledger: string) => string;
+}
+
+/** The fingerprint of a command: its content without its id. */
+export function fingerprint(c: Command): Buffer {
+  const { id: _id, ...content } = c;
+  return createHash('sha256').update(JSON.stringify(content)).digest();
+}
+
+/** A batch that must run again from the start (it met a change it could not account for). */
+export class RetryBatch extends Error {}
+
+function revive(result: unknown): Outcome {
+  const r = result as Outcome & { result?: { hold?: Record<string, unknown> } };
+  const hold = r.status === 'applied' ? r.result.hold : undefined;
+  if (hold) {
+    for (const k of ['expiresAt', 'createdAt', 'resolvedAt'] as const) {
+      const v = hold[k as keyof typeof hold];
+      (hold as Record<string, unknown>)[k] = typeof v === 'string' ? new Date(v) : v;
+    }
+  }
+  return r;
+}
+
+/**
+ * Runs commands in one transaction: locks what they touch, applies each in order (a rejected
+ * command changes nothing and does not disturb its neighbours), writes everything set-based.
+ * A repeated command id returns the first outcome; with different content it is refused.
+ */
+export async function runBatch(
+  trx: Trx,
+  items: Submitted[],
+  ctx: BatchContext,
+): Promise<Outcome[]> {
+  const outcomes: (Outcome | undefined)[] = new Array(items.length);
+  const recorded = items.filter((i) => i.command.type !== 'sweep').map((i) => i.command.id);
+  const stored = await repo.findCommands(trx, recorded);
+  const firstInBatch = new Map<string, number>();
+  const todo: number[] = [];
+  items.forEach((item, i) => {
+    const c = item.command;
+    const prior = stored.get(c.id);
+    const print = fingerprint(c);
+    if (prior) {
+      outcomes[i] = prior.fingerprint.equals(print)
+        ? revive(prior.result)
+        : {
+            status: 'rejected',
+            code: 'command_id_reused',
+            detail: `Command ${c.id} was used for a different request`,
+          };
+      return;
+    }
+    if (c.type !== 'sweep') {
+      const first = firstInBatch.get(c.id);
+      if (first !== undefined) return; // resolved after the first one applies
+      firstInBatch.set(c.id, i);
+    }
+    todo.push(i);
+  });
+
+  // Lock in one order — holds, then member accounts by id, then system accounts at the end — so
+  // that two batches never wait on each other in a circle.
+  const commands = todo.map((i) => (items[i] as Submitted).command);
+  const mergeFrom = commands.flatMap((c) => (c.type === 'merge' ? [c.from] : []));
+  const mergeFromIds = await repo.memberAccountIds(trx, mergeFrom);
+  const sweepIds = commands.flatMap((c) => (c.type === 'sweep' ? [c.accountId] : []));
+  // Holds a merge moves or a sweep may void: found first without locks, so they can be locked first.
+  const movable = await repo.pendingHoldIdsOf(trx, [...mergeFromIds, ...sweepIds]);
+  const holdIds = [...new Set([...commands.flatMap((c) => refsOf(c).holds), ...movable])].sort();
+  const holds = await repo.lockHolds(trx, holdIds);
+  const refs = commands.flatMap((c) => refsOf(c).members);
+  const byId = [...new Set([...holds.map((h) => h.accountId), ...sweepIds])];
+  const accounts = await repo.lockMemberAccounts(
+    trx,
+    refs,
+    byId,
+    () => ctx.ids('acc'),
+    ctx.programOf,
+    ctx.now,
+  );
+  const accountMap = new Map(accounts.map((a) => [a.id, a]));
+  const memberAccounts = new Map(
+    accounts
+      .filter((a) => a.memberId)
+      .map((a) => [refKey({ ledger: a.ledger, memberId: a.memberId as string }), a.id]),
+  );
+  if (mergeFromIds.length > 0) {
+    const now = await repo.pendingHoldIdsOf(trx, mergeFromIds);
+    if (now.some((id) => !holdIds.includes(id)))
+      throw new RetryBatch('a hold was placed while a merge was starting');
+  }
+  const holdMap = new Map<string, Hold>(holds.map((h) => [h.id, h]));
+
+  const [open, held] = await Promise.all([
+    repo.loadOpenLots(
+      trx,
+      accounts.map((a) => a.id),
+    ),
+    repo.loadHoldDraws(
+      trx,
+      [...holdMap.values()].map((h) => h.pendingTransferId),
+    ),
+  ]);
+  const lots = new Map([...held.lots, ...open].map((l) => [l.id, l]));
+  const draws = new Map<string, Draw[]>();
+  for (const d of held.draws) draws.set(d.transferId, [...(draws.get(d.transferId) ?? []), d]);
+
+  const systemAccounts = new Map<string, string>();
+  for (const ledger of new Set(accounts.map((a) => a.ledger))) {
+    for (const [kind, id] of ctx.systemAccounts(ledger))
+      systemAccounts.set(`${ledger}|${kind}`, id);
+  }
+
+  const state: BatchState = {
+    now: ctx.now,
+    accounts: accountMap,
+    memberAccounts,
+    systemAccounts,
+    lots,
+    holds: holdMap,
+    draws,
+    newId: (prefix) => ctx.ids(prefix),
+  };
+  const changes = emptyChanges();
+
+  // Time first: expired lots are swept before anything is spent. (Holds whose time ran out cannot
+  // be captured; the scheduler's sweep gives their points back.)
+  const sweepId = `sweep:${ctx.now.toISOString()}`;
+  for (const a of accounts) if (a.kind === 'member') expireDue(state, changes, a.id, sweepId);
+
+  const records: repo.CommandRecord[] = [];
+  const applied: { item: Submitted; outcome: Outcome }[] = [];
+  for (const i of todo) {
+    const item = items[i] as Submitted;
+    const outcome = applyAtomically(state, changes, item.command);
+    outcomes[i] = outcome;
+    if (item.command.type !== 'sweep') {
+      records.push({
+        id: item.command.id,
+        fingerprint: fingerprint(item.command),
+        status: outcome.status,
+        errorCode: outcome.status === 'rejected' ? outcome.code : null,
+        result: JSON.stringify(outcome),
+      });
+    }
+    if (outcome.status === 'applied' && item.onApplied) applied.push({ item, outcome });
+  }
+  // Repeats within the batch get the first one's outcome.
+  items.forEach((item, i) => {
+    if (outcomes[i]) return;
+    const first = firstInBatch.get(item.command.id) as number;
+    const same = fingerprint(item.command).equals(fingerprint((items[first] as Submitted).command));
+    outcomes[i] = same
+      ? (outcomes[first] as Outcome)
+      : {
+          status: 'rejected',
+          code: 'command_id_reused',
+          detail: `Command ${item.command.id} was used for a different request`,
+        };
+  });
+
+  await repo.writeBatch(trx, changes, accountMap, lots, holdMap, records, ctx.now);
+  for (const { item, outcome } of applied) await item.onApplied?.(trx, outcome);
+  return outcomes as Outcome[];
+}
+
+/**
+ * Applies a command so that a rejection leaves no trace: the core checks before it changes
+ * anything, and this guards that promise by snapshotting what a command can touch.
+ */
+function applyAtomically(
+  state: BatchState,
+  changes: ReturnType<typeof emptyChanges>,
+  c: Command,
+): Outcome {
+  const marks = {
+    transfers: changes.transfers.length,
+    draws: changes.draws.length,
+    newLots: changes.newLots.length,
+  };
+  const outcome = apply(state, changes, c);
+  if (
+    outcome.status === 'rejected' &&
+    (changes.transfers.length !== marks.transfers || changes.draws.length !== marks.draws)
+  ) {
+    throw new Error(`ledger core changed state for rejected command ${c.id}`);
+  }
+  return outcome;
+}
+
+export type { Account };

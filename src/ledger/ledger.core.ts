@@ -1,0 +1,690 @@
+// The ledger's rules, with no I/O: a batch loads the state it touches, `apply` runs each command
+// against it in order, and the batch writes what `apply` recorded in `Changes`. Property tests
+// drive this same code against a simple model.
+
+import type { ErrorCode } from '../shared/errors.ts';
+
+export type SystemKind = 'issuance' | 'redemption' | 'breakage' | 'adjustment';
+export const SYSTEM_KINDS: readonly SystemKind[] = [
+  'issuance',
+  'redemption',
+  'breakage',
+  'adjustment',
+];
+
+/** Why points moved. */
+export const TRANSFER_CODES = [
+  'earn',
+  'redeem',
+  'hold',
+  'capture',
+  'release',
+  'expire',
+  'refund',
+  'adjust',
+  'merge',
+] as const;
+export type TransferCode = (typeof TRANSFER_CODES)[number];
+
+export interface Account {
+  id: string;
+  ledger: string;
+  kind: 'member' | SystemKind;
+  memberId: string | null;
+  debitsPending: number;
+  debitsPosted: number;
+  creditsPending: number;
+  creditsPosted: number;
+}
+
+export interface Lot {
+  /** The id of the credit transfer that made the lot. */
+  id: string;
+  accountId: string;
+  amount: number;
+  remaining: number;
+  expiresAt: Date | null;
+  pendingUntil: Date | null;
+  createdAt: Date;
+}
+
+export type HoldStatus = 'pending' | 'captured' | 'released' | 'expired';
+
+export interface Hold {
+  id: string;
+  programId: string;
+  memberId: string;
+  accountId: string;
+  pendingTransferId: string;
+  amount: number;
+  status: HoldStatus;
+  captured: number | null;
+  reference: string | null;
+  expiresAt: Date;
+  createdAt: Date;
+  resolvedAt: Date | null;
+}
+
+export type TransferKind = 'single' | 'pending' | 'post' | 'void';
+
+export interface Transfer {
+  id: string;
+  commandId: string;
+  ledger: string;
+  debitAccountId: string;
+  creditAccountId: string;
+  amount: number;
+  kind: TransferKind;
+  pendingId: string | null;
+  pendingAmount: number | null;
+  code: TransferCode;
+  reference: string | null;
+  /** Posted balances after the transfer, of each side that is a member account (for history). */
+  debitBalanceAfter: number | null;
+  creditBalanceAfter: number | null;
+  createdAt: Date;
+}
+
+export interface Draw {
+  transferId: string;
+  lotId: string;
+  amount: number;
+}
+
+/** A member's account in a ledger, named before it is resolved to an account id. */
+export interface MemberRef {
+  ledger: string;
+  memberId: string;
+}
+
+export type Command =
+  | {
+      type: 'credit';
+      id: string;
+      to: MemberRef;
+      from: SystemKind;
+      amount: number;
+      code: TransferCode;
+      reference: string | null;
+      expiresAt: Date | null;
+      pendingUntil: Date | null;
+    }
+  | {
+      type: 'debit';
+      id: string;
+      from: MemberRef;
+      to: SystemKind;
+      amount: number;
+      code: TransferCode;
+      reference: string | null;
+    }
+  | {
+      type: 'hold';
+      id: string;
+      from: MemberRef;
+      holdId: string;
+      programId: string;
+      amount: number;
+      reference: string | null;
+      expiresAt: Date;
+    }
+  | { type: 'capture'; id: string; holdId: string; amount: number | null }
+  | { type: 'release'; id: string; holdId: string }
+  /** Moves everything a member holds in a ledger to another member: lots with their expiry, and holds. */
+  | { type: 'merge'; id: string; from: MemberRef; to: MemberRef }
+  /** Expires an account's due lots and holds (the scheduler's work; not recorded as a command). */
+  | { type: 'sweep'; id: string; accountId: string };
+
+/** The accounts a command locks: member accounts by ref, holds by id. */
+export function refsOf(c: Command): { members: MemberRef[]; holds: string[] } {
+  switch (c.type) {
+    case 'credit':
+      return { members: [c.to], holds: [] };
+    case 'debit':
+    case 'hold':
+      return { members: [c.from], holds: [] };
+    case 'capture':
+    case 'release':
+      return { members: [], holds: [c.holdId] };
+    case 'merge':
+      return { members: [c.from, c.to], holds: [] };
+    case 'sweep':
+      return { members: [], holds: [] };
+  }
+}
+
+export const refKey = (r: MemberRef) => `${r.ledger}|${r.memberId}`;
+
+export interface CommandResult {
+  transferId?: string;
+  points?: number;
+  /** The member's posted balance after the command. */
+  balance?: number;
+  hold?: Hold;
+  moved?: number;
+  expired?: number;
+}
+
+export type Outcome =
+  | { status: 'applied'; result: CommandResult }
+  | { status: 'rejected'; code: ErrorCode; detail: string };
+
+/** What a batch has loaded, and changes as commands apply. */
+export interface BatchState {
+  now: Date;
+  accounts: Map<string, Account>;
+  /** refKey → member account id */
+  memberAccounts: Map<string, string>;
+  /** `${ledger}|${kind}` → system account id */
+  systemAccounts: Map<string, string>;
+  lots: Map<string, Lot>;
+  holds: Map<string, Hold>;
+  /** Draws of loaded holds' pending transfers, in the order they were drawn. */
+  draws: Map<string, Draw[]>;
+  newId: (prefix: 'trf' | 'hld') => string;
+}
+
+/** What the batch must write. */
+export interface Changes {
+  transfers: Transfer[];
+  newLots: Lot[];
+  newLotIds: Set<string>;
+  /** Existing lots whose remaining changed. */
+  lotsTouched: Set<string>;
+  draws: Draw[];
+  holdsTouched: Set<string>;
+  newHolds: Set<string>;
+  /** Member accounts whose totals changed (they are locked: written as absolute values). */
+  accountsTouched: Set<string>;
+  /** System accounts are not locked while the batch runs: their changes are added at the end. */
+  systemDeltas: Map<
+    string,
+    { debitsPending: number; debitsPosted: number; creditsPending: number; creditsPosted: number }
+  >;
+}
+
+export function emptyChanges(): Changes {
+  return {
+    transfers: [],
+    newLots: [],
+    newLotIds: new Set(),
+    lotsTouched: new Set(),
+    draws: [],
+    holdsTouched: new Set(),
+    newHolds: new Set(),
+    accountsTouched: new Set(),
+    systemDeltas: new Map(),
+  };
+}
+
+const ledgerOf = (ref: MemberRef | { ledger: string }) => ref.ledger;
+
+function reject(code: ErrorCode, detail: string): Outcome {
+  return { status: 'rejected', code, detail };
+}
+
+/** Spendable now: not waiting out a return window, not expired, not used up. */
+export function isUsable(lot: Lot, now: Date): boolean {
+  return (
+    lot.remaining > 0 &&
+    (lot.pendingUntil === null || lot.pendingUntil <= now) &&
+    (lot.expiresAt === null || lot.expiresAt > now)
+  );
+}
+
+/** Soonest expiry first, never-expiring last; ties by age. */
+export function byExpiry(a: Lot, b: Lot): number {
+  const ea = a.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  const eb = b.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  if (ea !== eb) return ea - eb;
+  const ca = a.createdAt.getTime();
+  const cb = b.createdAt.getTime();
+  return ca !== cb ? ca - cb : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function lotsOf(state: BatchState, accountId: string): Lot[] {
+  return [...state.lots.values()].filter((l) => l.accountId === accountId);
+}
+
+function memberAccount(state: BatchState, ref: MemberRef): Account {
+  const id = state.memberAccounts.get(refKey(ref));
+  const account = id && state.accounts.get(id);
+  if (!account) throw new Error(`member account ${refKey(ref)} was not loaded`);
+  return account;
+}
+
+function systemAccount(state: BatchState, ledger: string, kind: SystemKind): string {
+  const id = state.systemAccounts.get(`${ledger}|${kind}`);
+  if (!id) throw new Error(`system account ${ledger}|${kind} was not loaded`);
+  return id;
+}
+
+type Field = 'debitsPending' | 'debitsPosted' | 'creditsPending' | 'creditsPosted';
+
+function bump(
+  state: BatchState,
+  changes: Changes,
+  accountId: string,
+  field: Field,
+  by: number,
+): void {
+  const account = state.accounts.get(accountId);
+  if (account) {
+    account[field] += by;
+    changes.accountsTouched.add(accountId);
+    return;
+  }
+  const delta = changes.systemDeltas.get(accountId) ?? {
+    debitsPending: 0,
+    debitsPosted: 0,
+    creditsPending: 0,
+    creditsPosted: 0,
+  };
+  delta[field] += by;
+  changes.systemDeltas.set(accountId, delta);
+}
+
+export const balanceOf = (a: Account) => a.creditsPosted - a.debitsPosted;
+
+function memberBalance(state: BatchState, accountId: string): number | null {
+  const a = state.accounts.get(accountId);
+  return a && a.kind === 'member' ? balanceOf(a) : null;
+}
+
+function transfer(
+  state: BatchState,
+  changes: Changes,
+  t: Omit<Transfer, 'id' | 'createdAt' | 'debitBalanceAfter' | 'creditBalanceAfter'>,
+): Transfer {
+  const kind = t.kind;
+  const posted = kind === 'single' ? t.amount : kind === 'post' ? t.amount : 0;
+  const pendingIn = kind === 'pending' ? t.amount : 0;
+  const pendingOut = kind === 'post' ? (t.pendingAmount ?? 0) : kind === 'void' ? t.amount : 0;
+  for (const [side, id] of [
+    ['debits', t.debitAccountId],
+    ['credits', t.creditAccountId],
+  ] as const) {
+    if (posted) bump(state, changes, id, `${side}Posted`, posted);
+    if (pendingIn) bump(state, changes, id, `${side}Pending`, pendingIn);
+    if (pendingOut) bump(state, changes, id, `${side}Pending`, -pendingOut);
+  }
+  const full: Transfer = {
+    ...t,
+    id: state.newId('trf'),
+    createdAt: state.now,
+    debitBalanceAfter: memberBalance(state, t.debitAccountId),
+    creditBalanceAfter: memberBalance(state, t.creditAccountId),
+  };
+  changes.transfers.push(full);
+  return full;
+}
+
+function draw(changes: Changes, lot: Lot, transferId: string, amount: number): void {
+  lot.remaining -= amount;
+  changes.draws.push({ transferId, lotId: lot.id, amount });
+  if (!changes.newLotIds.has(lot.id)) changes.lotsTouched.add(lot.id);
+}
+
+/** Draws `amount` from `lots` in order; the caller has checked they hold enough. */
+function drawFrom(changes: Changes, lots: Lot[], transferId: string, amount: number): Draw[] {
+  const drawn: Draw[] = [];
+  let left = amount;
+  for (const lot of lots) {
+    if (left === 0) break;
+    const take = Math.min(lot.remaining, left);
+    if (take === 0) continue;
+    draw(changes, lot, transferId, take);
+    drawn.push({ transferId, lotId: lot.id, amount: take });
+    left -= take;
+  }
+  return drawn;
+}
+
+/** Gives back `amount` of what `drawn` took, the last-drawn lots first. */
+function restore(
+  state: BatchState,
+  changes: Changes,
+  drawn: Draw[],
+  transferId: string,
+  amount: number,
+): void {
+  let left = amount;
+  for (const d of [...drawn].reverse()) {
+    if (left === 0) break;
+    const lot = state.lots.get(d.lotId);
+    if (!lot) throw new Error(`lot ${d.lotId} of a hold was not loaded`);
+    const give = Math.min(d.amount, left);
+    draw(changes, lot, transferId, -give);
+    left -= give;
+  }
+}
+
+function usableTotal(lots: Lot[], now: Date): number {
+  return lots.filter((l) => isUsable(l, now)).reduce((s, l) => s + l.remaining, 0);
+}
+
+/**
+ * Sweeps a member account's expired lots to breakage. Runs before any debit in a batch so that
+ * expired points are never spent, and from the scheduler for accounts nobody touches.
+ */
+export function expireDue(
+  state: BatchState,
+  changes: Changes,
+  accountId: string,
+  commandId: string,
+): number {
+  const account = state.accounts.get(accountId);
+  if (!account) throw new Error(`account ${accountId} was not loaded`);
+  const due = lotsOf(state, accountId)
+    .filter((l) => l.remaining > 0 && l.expiresAt !== null && l.expiresAt <= state.now)
+    .sort(byExpiry);
+  let total = 0;
+  for (const lot of due) {
+    const amount = lot.remaining;
+    const t = transfer(state, changes, {
+      commandId,
+      ledger: account.ledger,
+      debitAccountId: account.id,
+      creditAccountId: systemAccount(state, account.ledger, 'breakage'),
+      amount,
+      kind: 'single',
+      pendingId: null,
+      pendingAmount: null,
+      code: 'expire',
+      reference: lot.id,
+    });
+    draw(changes, lot, t.id, amount);
+    total += amount;
+  }
+  return total;
+}
+
+/** Voids a hold whose time ran out; its points go back to the lots they came from. */
+export function expireHold(
+  state: BatchState,
+  changes: Changes,
+  holdId: string,
+  commandId: string,
+): boolean {
+  const hold = state.holds.get(holdId);
+  if (!hold || hold.status !== 'pending' || hold.expiresAt > state.now) return false;
+  voidHold(state, changes, hold, commandId, 'expired');
+  return true;
+}
+
+function voidHold(
+  state: BatchState,
+  changes: Changes,
+  hold: Hold,
+  commandId: string,
+  status: 'released' | 'expired',
+): void {
+  const account = state.accounts.get(hold.accountId);
+  if (!account) throw new Error(`account ${hold.accountId} was not loaded`);
+  const t = transfer(state, changes, {
+    commandId,
+    ledger: account.ledger,
+    debitAccountId: account.id,
+    creditAccountId: systemAccount(state, account.ledger, 'redemption'),
+    amount: hold.amount,
+    kind: 'void',
+    pendingId: hold.pendingTransferId,
+    pendingAmount: null,
+    code: 'release',
+    reference: hold.id,
+  });
+  restore(state, changes, state.draws.get(hold.pendingTransferId) ?? [], t.id, hold.amount);
+  hold.status = status;
+  hold.resolvedAt = state.now;
+  changes.holdsTouched.add(hold.id);
+}
+
+function insufficient(available: number, amount: number): Outcome {
+  return reject(
+    'insufficient_points',
+    `Only ${available} points are available; ${amount} were asked for`,
+  );
+}
+
+/** Applies one command to the batch state; a rejected command changes nothing. */
+export function apply(state: BatchState, changes: Changes, c: Command): Outcome {
+  const now = state.now;
+  switch (c.type) {
+    case 'credit': {
+      const account = memberAccount(state, c.to);
+      const t = transfer(state, changes, {
+        commandId: c.id,
+        ledger: ledgerOf(c.to),
+        debitAccountId: systemAccount(state, c.to.ledger, c.from),
+        creditAccountId: account.id,
+        amount: c.amount,
+        kind: 'single',
+        pendingId: null,
+        pendingAmount: null,
+        code: c.code,
+        reference: c.reference,
+      });
+      const lot: Lot = {
+        id: t.id,
+        accountId: account.id,
+        amount: c.amount,
+        remaining: c.amount,
+        expiresAt: c.expiresAt,
+        pendingUntil: c.pendingUntil,
+        createdAt: now,
+      };
+      state.lots.set(lot.id, lot);
+      changes.newLots.push(lot);
+      changes.newLotIds.add(lot.id);
+      return {
+        status: 'applied',
+        result: { transferId: t.id, points: c.amount, balance: balanceOf(account) },
+      };
+    }
+
+    case 'debit': {
+      const account = memberAccount(state, c.from);
+      const lots = lotsOf(state, account.id)
+        .filter((l) => isUsable(l, now))
+        .sort(byExpiry);
+      const available = usableTotal(lots, now);
+      if (available < c.amount) return insufficient(available, c.amount);
+      const t = transfer(state, changes, {
+        commandId: c.id,
+        ledger: c.from.ledger,
+        debitAccountId: account.id,
+        creditAccountId: systemAccount(state, c.from.ledger, c.to),
+        amount: c.amount,
+        kind: 'single',
+        pendingId: null,
+        pendingAmount: null,
+        code: c.code,
+        reference: c.reference,
+      });
+      drawFrom(changes, lots, t.id, c.amount);
+      return {
+        status: 'applied',
+        result: { transferId: t.id, points: c.amount, balance: balanceOf(account) },
+      };
+    }
+
+    case 'hold': {
+      const account = memberAccount(state, c.from);
+      const lots = lotsOf(state, account.id)
+        .filter((l) => isUsable(l, now))
+        .sort(byExpiry);
+      const available = usableTotal(lots, now);
+      if (available < c.amount) return insufficient(available, c.amount);
+      const t = transfer(state, changes, {
+        commandId: c.id,
+        ledger: c.from.ledger,
+        debitAccountId: account.id,
+        creditAccountId: systemAccount(state, c.from.ledger, 'redemption'),
+        amount: c.amount,
+        kind: 'pending',
+        pendingId: null,
+        pendingAmount: null,
+        code: 'hold',
+        reference: c.reference,
+      });
+      state.draws.set(t.id, drawFrom(changes, lots, t.id, c.amount));
+      const hold: Hold = {
+        id: c.holdId,
+        programId: c.programId,
+        memberId: c.from.memberId,
+        accountId: account.id,
+        pendingTransferId: t.id,
+        amount: c.amount,
+        status: 'pending',
+        captured: null,
+        reference: c.reference,
+        expiresAt: c.expiresAt,
+        createdAt: now,
+        resolvedAt: null,
+      };
+      state.holds.set(hold.id, hold);
+      changes.newHolds.add(hold.id);
+      return {
+        status: 'applied',
+        result: { transferId: t.id, hold: { ...hold }, points: c.amount },
+      };
+    }
+
+    case 'capture': {
+      const hold = state.holds.get(c.holdId);
+      if (!hold) return reject('not_found', `Hold ${c.holdId} was not found`);
+      if (hold.status !== 'pending')
+        return reject('hold_not_pending', `Hold ${hold.id} is already ${hold.status}`);
+      if (hold.expiresAt <= now)
+        return reject('hold_expired', `Hold ${hold.id} expired at ${hold.expiresAt.toISOString()}`);
+      const amount = c.amount ?? hold.amount;
+      if (amount > hold.amount) {
+        return reject(
+          'capture_exceeds_hold',
+          `Hold ${hold.id} holds ${hold.amount} points; ${amount} cannot be captured`,
+        );
+      }
+      const account = state.accounts.get(hold.accountId) as Account;
+      const t = transfer(state, changes, {
+        commandId: c.id,
+        ledger: account.ledger,
+        debitAccountId: account.id,
+        creditAccountId: systemAccount(state, account.ledger, 'redemption'),
+        amount,
+        kind: 'post',
+        pendingId: hold.pendingTransferId,
+        pendingAmount: hold.amount,
+        code: 'capture',
+        reference: hold.reference,
+      });
+      // What is not captured goes back to the lots it came from.
+      if (amount < hold.amount)
+        restore(
+          state,
+          changes,
+          state.draws.get(hold.pendingTransferId) ?? [],
+          t.id,
+          hold.amount - amount,
+        );
+      hold.status = 'captured';
+      hold.captured = amount;
+      hold.resolvedAt = now;
+      changes.holdsTouched.add(hold.id);
+      return {
+        status: 'applied',
+        result: {
+          transferId: t.id,
+          hold: { ...hold },
+          points: amount,
+          balance: balanceOf(account),
+        },
+      };
+    }
+
+    case 'release': {
+      const hold = state.holds.get(c.holdId);
+      if (!hold) return reject('not_found', `Hold ${c.holdId} was not found`);
+      if (hold.status !== 'pending')
+        return reject('hold_not_pending', `Hold ${hold.id} is already ${hold.status}`);
+      voidHold(state, changes, hold, c.id, 'released');
+      return { status: 'applied', result: { hold: { ...hold } } };
+    }
+
+    case 'sweep': {
+      // Holds first: their points go back to lots, which may themselves be due.
+      const holds = [...state.holds.values()].filter((h) => h.accountId === c.accountId);
+      for (const h of holds) expireHold(state, changes, h.id, c.id);
+      return {
+        status: 'applied',
+        result: { expired: expireDue(state, changes, c.accountId, c.id) },
+      };
+    }
+
+    case 'merge': {
+      const from = memberAccount(state, c.from);
+      const to = memberAccount(state, c.to);
+      const pendingHolds = [...state.holds.values()].filter(
+        (h) => h.accountId === from.id && h.status === 'pending',
+      );
+      // 1. Take the holds off the old account (their points go back to its lots) ...
+      for (const h of pendingHolds) voidHold(state, changes, h, c.id, 'released');
+      // 2. ... move every lot, keeping its expiry and return window ...
+      let moved = 0;
+      for (const lot of lotsOf(state, from.id)
+        .filter((l) => l.remaining > 0)
+        .sort(byExpiry)) {
+        const amount = lot.remaining;
+        const t = transfer(state, changes, {
+          commandId: c.id,
+          ledger: from.ledger,
+          debitAccountId: from.id,
+          creditAccountId: to.id,
+          amount,
+          kind: 'single',
+          pendingId: null,
+          pendingAmount: null,
+          code: 'merge',
+          reference: lot.id,
+        });
+        draw(changes, lot, t.id, amount);
+        const copy: Lot = {
+          ...lot,
+          id: t.id,
+          accountId: to.id,
+          amount,
+          remaining: amount,
+          createdAt: now,
+        };
+        state.lots.set(copy.id, copy);
+        changes.newLots.push(copy);
+        changes.newLotIds.add(copy.id);
+        moved += amount;
+      }
+      // 3. ... and put the holds back, on the new account, under the same hold ids.
+      for (const h of pendingHolds) {
+        const lots = lotsOf(state, to.id)
+          .filter((l) => l.remaining > 0)
+          .sort(byExpiry);
+        const t = transfer(state, changes, {
+          commandId: c.id,
+          ledger: to.ledger,
+          debitAccountId: to.id,
+          creditAccountId: systemAccount(state, to.ledger, 'redemption'),
+          amount: h.amount,
+          kind: 'pending',
+          pendingId: null,
+          pendingAmount: null,
+          code: 'hold',
+          reference: h.reference,
+        });
+        state.draws.set(t.id, drawFrom(changes, lots, t.id, h.amount));
+        h.status = 'pending';
+        h.resolvedAt = null;
+        h.accountId = to.id;
+        h.memberId = c.to.memberId;
+        h.pendingTransferId = t.id;
+      }
+      return { status: 'applied', result: { moved, balance: balanceOf(to) } };
+    }
+  }
+}

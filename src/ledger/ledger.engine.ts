@@ -1,0 +1,143 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../db/database.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { IdGenerator } from '../shared/ids.ts';
+import { RetryBatch, runBatch, type Submitted } from './ledger.batch.ts';
+import type { Outcome, SystemKind } from './ledger.core.ts';
+import * as repo from './ledger.repository.ts';
+
+interface Waiting {
+  item: Submitted;
+  resolve: (o: Outcome) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface EngineOptions {
+  /** Most commands in one transaction. */
+  maxBatch?: number;
+  /** Batches in flight at once: one reads while another waits for its commit to reach disk. */
+  workers?: number;
+}
+
+// Errors after which the same batch can simply run again.
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+
+/** The points ledger of a program. */
+export const pointsLedger = (programId: string) => `points:${programId}`;
+const programOfLedger = (ledger: string) => ledger.slice(ledger.indexOf(':') + 1);
+
+/**
+ * Groups the commands that arrive while a batch is being written into the next batch: one
+ * transaction, set-based SQL, durable commit, then every caller hears its own outcome. One
+ * command's rejection never fails its neighbours; a batch that fails as a whole is split until
+ * the command at fault is alone.
+ */
+export class LedgerEngine {
+  readonly #db: Db;
+  readonly #clock: Clock;
+  readonly #ids: IdGenerator;
+  readonly #log: FastifyBaseLogger;
+  readonly #maxBatch: number;
+  readonly #workers: number;
+  readonly #queue: Waiting[] = [];
+  readonly #system = new Map<string, Map<SystemKind, string>>();
+  #running = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    db: Db,
+    clock: Clock,
+    ids: IdGenerator,
+    log: FastifyBaseLogger,
+    options: EngineOptions = {},
+  ) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#ids = ids;
+    this.#log = log;
+    this.#maxBatch = options.maxBatch ?? 1000;
+    this.#workers = options.workers ?? 2;
+  }
+
+  /** Makes sure a ledger's system accounts exist; once per ledger per process. */
+  async prepare(ledger: string): Promise<void> {
+    if (this.#system.has(ledger)) return;
+    const accounts = await repo.ensureSystemAccounts(
+      this.#db,
+      ledger,
+      programOfLedger(ledger),
+      () => this.#ids('acc'),
+      this.#clock.now(),
+    );
+    this.#system.set(ledger, accounts);
+  }
+
+  submit(item: Submitted): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Resolves when every submitted command has been written. */
+  drain(): Promise<void> {
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    while (this.#running < this.#workers && this.#queue.length > 0) {
+      this.#running++;
+      void this.#work();
+    }
+  }
+
+  async #work(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        await this.#process(batch);
+      }
+    } finally {
+      this.#running--;
+      if (this.#running === 0 && this.#queue.length === 0)
+        for (const f of this.#idle.splice(0)) f();
+    }
+  }
+
+  async #process(batch: Waiting[], attempt = 0): Promise<void> {
+    try {
+      const now = this.#clock.now();
+      const outcomes = await this.#db.transaction().execute((trx) =>
+        runBatch(
+          trx,
+          batch.map((w) => w.item),
+          {
+            now,
+            ids: this.#ids,
+            programOf: programOfLedger,
+            systemAccounts: (ledger) => {
+              const accounts = this.#system.get(ledger);
+              if (!accounts) throw new Error(`ledger ${ledger} was not prepared`);
+              return accounts;
+            },
+          },
+        ),
+      );
+      for (const [i, w] of batch.entries()) w.resolve(outcomes[i] as Outcome);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if ((error instanceof RetryBatch || (code && RETRYABLE.has(code))) && attempt < 5) {
+        return this.#process(batch, attempt + 1);
+      }
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await this.#process(batch.slice(0, half));
+        await this.#process(batch.slice(half));
+        return;
+      }
+      this.#log.error({ err: error, command: batch[0]?.item.command.id }, 'ledger command failed');
+      batch[0]?.reject(error);
+    }
+  }
+}

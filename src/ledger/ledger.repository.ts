@@ -1,0 +1,501 @@
+import { sql } from 'kysely';
+import type { Db, Trx } from '../db/database.ts';
+import type {
+  Account,
+  Changes,
+  Draw,
+  Hold,
+  Lot,
+  MemberRef,
+  SystemKind,
+  Transfer,
+  TransferCode,
+} from './ledger.core.ts';
+
+// All of the ledger's SQL. Batches read with a few set-based statements and write with one.
+
+const int = (v: string | number | null): number => (v === null ? 0 : Number(v));
+
+interface AccountRow {
+  id: string;
+  ledger: string;
+  kind: Account['kind'];
+  member_id: string | null;
+  debits_pending: string;
+  debits_posted: string;
+  credits_pending: string;
+  credits_posted: string;
+}
+
+function toAccount(r: AccountRow): Account {
+  return {
+    id: r.id,
+    ledger: r.ledger,
+    kind: r.kind,
+    memberId: r.member_id,
+    debitsPending: int(r.debits_pending),
+    debitsPosted: int(r.debits_posted),
+    creditsPending: int(r.credits_pending),
+    creditsPosted: int(r.credits_posted),
+  };
+}
+
+interface LotRow {
+  id: string;
+  account_id: string;
+  amount: string;
+  remaining: string;
+  expires_at: Date | null;
+  pending_until: Date | null;
+  created_at: Date;
+}
+
+function toLot(r: LotRow): Lot {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    amount: int(r.amount),
+    remaining: int(r.remaining),
+    expiresAt: r.expires_at,
+    pendingUntil: r.pending_until,
+    createdAt: r.created_at,
+  };
+}
+
+interface HoldRow {
+  id: string;
+  program_id: string;
+  member_id: string;
+  account_id: string;
+  pending_transfer_id: string;
+  amount: string;
+  status: Hold['status'];
+  captured: string | null;
+  reference: string | null;
+  expires_at: Date;
+  created_at: Date;
+  resolved_at: Date | null;
+}
+
+export function toHold(r: HoldRow): Hold {
+  return {
+    id: r.id,
+    programId: r.program_id,
+    memberId: r.member_id,
+    accountId: r.account_id,
+    pendingTransferId: r.pending_transfer_id,
+    amount: int(r.amount),
+    status: r.status,
+    captured: r.captured === null ? null : int(r.captured),
+    reference: r.reference,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    resolvedAt: r.resolved_at,
+  };
+}
+
+export interface StoredCommand {
+  id: string;
+  fingerprint: Buffer;
+  status: 'applied' | 'rejected';
+  errorCode: string | null;
+  result: unknown;
+}
+
+export async function findCommands(db: Db, ids: string[]): Promise<Map<string, StoredCommand>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('ledger_commands')
+    .select(['id', 'fingerprint', 'status', 'error_code', 'result'])
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        fingerprint: r.fingerprint,
+        status: r.status,
+        errorCode: r.error_code,
+        result: r.result,
+      },
+    ]),
+  );
+}
+
+export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<HoldRow>`
+    select * from ledger_holds where id = any(${ids}::text[]) order by id for update`.execute(trx);
+  return rows.map(toHold);
+}
+
+/** Ids of the pending holds on these accounts (not locked). */
+export async function pendingHoldIdsOf(db: Db, accountIds: string[]): Promise<string[]> {
+  if (accountIds.length === 0) return [];
+  const { rows } = await sql<{ id: string }>`
+    select id from ledger_holds where account_id = any(${accountIds}::text[]) and status = 'pending'`.execute(
+    db,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Ids of existing member accounts (not locked). */
+export async function memberAccountIds(db: Db, refs: MemberRef[]): Promise<string[]> {
+  if (refs.length === 0) return [];
+  const { rows } = await sql<{ id: string }>`
+    select id from ledger_accounts where kind = 'member' and (ledger, member_id) in (
+      select * from unnest(${refs.map((r) => r.ledger)}::text[], ${refs.map((r) => r.memberId)}::text[]))`.execute(
+    db,
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Locks member accounts, named by member or by id, in id order so that two batches cannot
+ * deadlock. Member accounts that do not exist yet are created first.
+ */
+export async function lockMemberAccounts(
+  trx: Trx,
+  refs: MemberRef[],
+  ids: string[],
+  newAccount: () => string,
+  programOf: (ledger: string) => string,
+  now: Date,
+): Promise<Account[]> {
+  const ledgers = refs.map((r) => r.ledger);
+  const members = refs.map((r) => r.memberId);
+  const lock = async () =>
+    (
+      await sql<AccountRow>`
+        select a.* from ledger_accounts a
+        where a.id = any(${ids}::text[])
+           or (a.kind = 'member' and (a.ledger, a.member_id) in (
+                select * from unnest(${ledgers}::text[], ${members}::text[])))
+        order by a.id for update`.execute(trx)
+    ).rows.map(toAccount);
+  let accounts = await lock();
+  const have = new Set(
+    accounts.filter((a) => a.kind === 'member').map((a) => `${a.ledger}|${a.memberId}`),
+  );
+  const missing = refs.filter((r) => !have.has(`${r.ledger}|${r.memberId}`));
+  if (missing.length > 0) {
+    const unique = [...new Map(missing.map((r) => [`${r.ledger}|${r.memberId}`, r])).values()];
+    await sql`
+      insert into ledger_accounts (id, ledger, program_id, kind, member_id, created_at)
+      select id, ledger, program_id, 'member', member_id, ${now}
+      from unnest(${unique.map(newAccount)}::text[], ${unique.map((r) => r.ledger)}::text[],
+                  ${unique.map((r) => programOf(r.ledger))}::text[], ${unique.map((r) => r.memberId)}::text[])
+           as v(id, ledger, program_id, member_id)
+      on conflict (ledger, member_id) where kind = 'member' do nothing`.execute(trx);
+    accounts = await lock();
+  }
+  return accounts;
+}
+
+export async function lockAccountsById(trx: Trx, ids: string[]): Promise<Account[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<AccountRow>`
+    select * from ledger_accounts where id = any(${ids}::text[]) order by id for update`.execute(
+    trx,
+  );
+  return rows.map(toAccount);
+}
+
+/** The system accounts of a ledger, created on first use; returns kind → id. */
+export async function ensureSystemAccounts(
+  db: Db,
+  ledger: string,
+  programId: string,
+  newAccount: () => string,
+  now: Date,
+): Promise<Map<SystemKind, string>> {
+  const kinds: SystemKind[] = ['issuance', 'redemption', 'breakage', 'adjustment'];
+  await sql`
+    insert into ledger_accounts (id, ledger, program_id, kind, created_at)
+    select id, ${ledger}, ${programId}, kind, ${now}
+    from unnest(${kinds.map(() => newAccount())}::text[], ${kinds}::text[]) as v(id, kind)
+    on conflict (ledger, kind) where kind <> 'member' do nothing`.execute(db);
+  const rows = await db
+    .selectFrom('ledger_accounts')
+    .select(['id', 'kind'])
+    .where('ledger', '=', ledger)
+    .where('kind', '!=', 'member')
+    .execute();
+  return new Map(rows.map((r) => [r.kind as SystemKind, r.id]));
+}
+
+export async function loadOpenLots(trx: Trx, accountIds: string[]): Promise<Lot[]> {
+  if (accountIds.length === 0) return [];
+  const { rows } = await sql<LotRow>`
+    select * from ledger_lots where account_id = any(${accountIds}::text[]) and remaining > 0`.execute(
+    trx,
+  );
+  return rows.map(toLot);
+}
+
+/** The draws of pending transfers (to give points back when a hold is released) and their lots. */
+export async function loadHoldDraws(
+  trx: Trx,
+  pendingIds: string[],
+): Promise<{ draws: Draw[]; lots: Lot[] }> {
+  if (pendingIds.length === 0) return { draws: [], lots: [] };
+  const draws = (
+    await sql<{ transfer_id: string; lot_id: string; amount: string }>`
+      select d.transfer_id, d.lot_id, d.amount from ledger_lot_draws d
+      join ledger_lots l on l.id = d.lot_id
+      where d.transfer_id = any(${pendingIds}::text[])
+      order by d.transfer_id, l.expires_at nulls last, l.created_at, l.id`.execute(trx)
+  ).rows.map((r) => ({ transferId: r.transfer_id, lotId: r.lot_id, amount: int(r.amount) }));
+  const lotIds = [...new Set(draws.map((d) => d.lotId))];
+  const lots = lotIds.length
+    ? (
+        await sql<LotRow>`select * from ledger_lots where id = any(${lotIds}::text[])`.execute(trx)
+      ).rows.map(toLot)
+    : [];
+  return { draws, lots };
+}
+
+export interface CommandRecord {
+  id: string;
+  fingerprint: Buffer;
+  status: 'applied' | 'rejected';
+  errorCode: string | null;
+  result: string;
+}
+
+/** Writes a batch's changes in one statement, then adds system accounts' changes in id order. */
+export async function writeBatch(
+  trx: Trx,
+  changes: Changes,
+  accounts: Map<string, Account>,
+  lots: Map<string, Lot>,
+  holds: Map<string, Hold>,
+  commands: CommandRecord[],
+  now: Date,
+): Promise<void> {
+  const t = changes.transfers;
+  const newLots = changes.newLots;
+  const touchedLots = [...changes.lotsTouched].map((id) => lots.get(id) as Lot);
+  const d = changes.draws;
+  // Draws of one transfer on one lot are summed: the primary key is (transfer, lot).
+  const drawSums = new Map<string, Draw>();
+  for (const x of d) {
+    const k = `${x.transferId}|${x.lotId}`;
+    const prev = drawSums.get(k);
+    drawSums.set(k, { ...x, amount: (prev?.amount ?? 0) + x.amount });
+  }
+  const draws = [...drawSums.values()].filter((x) => x.amount !== 0);
+  const newHolds = [...changes.newHolds].map((id) => holds.get(id) as Hold);
+  const touchedHolds = [...changes.holdsTouched]
+    .filter((id) => !changes.newHolds.has(id))
+    .map((id) => holds.get(id) as Hold);
+  const members = [...changes.accountsTouched].map((id) => accounts.get(id) as Account);
+  const holdRows = (hs: Hold[]) => ({
+    id: hs.map((h) => h.id),
+    program: hs.map((h) => h.programId),
+    member: hs.map((h) => h.memberId),
+    account: hs.map((h) => h.accountId),
+    pending: hs.map((h) => h.pendingTransferId),
+    amount: hs.map((h) => h.amount),
+    status: hs.map((h) => h.status),
+    captured: hs.map((h) => h.captured),
+    reference: hs.map((h) => h.reference),
+    expires: hs.map((h) => h.expiresAt),
+    created: hs.map((h) => h.createdAt),
+    resolved: hs.map((h) => h.resolvedAt),
+  });
+  const nh = holdRows(newHolds);
+  const th = holdRows(touchedHolds);
+
+  await sql`
+    with
+    commands as (
+      insert into ledger_commands (id, fingerprint, status, error_code, result, created_at)
+      select id, fingerprint, status, error_code, result::jsonb, ${now}
+      from unnest(${commands.map((c) => c.id)}::text[], ${commands.map((c) => c.fingerprint)}::bytea[],
+                  ${commands.map((c) => c.status)}::text[], ${commands.map((c) => c.errorCode)}::text[],
+                  ${commands.map((c) => c.result)}::text[])
+           as v(id, fingerprint, status, error_code, result)
+    ),
+    transfers as (
+      insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind,
+                                    pending_id, pending_amount, code, reference, debit_balance_after,
+                                    credit_balance_after, created_at)
+      select * from unnest(
+        ${t.map((x) => x.id)}::text[], ${t.map((x) => x.commandId)}::text[], ${t.map((x) => x.ledger)}::text[],
+        ${t.map((x) => x.debitAccountId)}::text[], ${t.map((x) => x.creditAccountId)}::text[],
+        ${t.map((x) => x.amount)}::bigint[], ${t.map((x) => x.kind)}::text[], ${t.map((x) => x.pendingId)}::text[],
+        ${t.map((x) => x.pendingAmount)}::bigint[], ${t.map((x) => x.code)}::text[],
+        ${t.map((x) => x.reference)}::text[], ${t.map((x) => x.debitBalanceAfter)}::bigint[],
+        ${t.map((x) => x.creditBalanceAfter)}::bigint[], ${t.map((x) => x.createdAt)}::timestamptz[])
+    ),
+    new_lots as (
+      insert into ledger_lots (id, account_id, amount, remaining, expires_at, pending_until, created_at)
+      select * from unnest(
+        ${newLots.map((l) => l.id)}::text[], ${newLots.map((l) => l.accountId)}::text[],
+        ${newLots.map((l) => l.amount)}::bigint[], ${newLots.map((l) => l.remaining)}::bigint[],
+        ${newLots.map((l) => l.expiresAt)}::timestamptz[], ${newLots.map((l) => l.pendingUntil)}::timestamptz[],
+        ${newLots.map((l) => l.createdAt)}::timestamptz[])
+    ),
+    lot_updates as (
+      update ledger_lots l set remaining = v.remaining
+      from unnest(${touchedLots.map((l) => l.id)}::text[], ${touchedLots.map((l) => l.remaining)}::bigint[]) as v(id, remaining)
+      where l.id = v.id
+    ),
+    draws as (
+      insert into ledger_lot_draws (transfer_id, lot_id, amount)
+      select * from unnest(${draws.map((x) => x.transferId)}::text[], ${draws.map((x) => x.lotId)}::text[],
+                           ${draws.map((x) => x.amount)}::bigint[])
+    ),
+    new_holds as (
+      insert into ledger_holds (id, program_id, member_id, account_id, pending_transfer_id, amount, status, captured,
+                                reference, expires_at, created_at, resolved_at)
+      select * from unnest(${nh.id}::text[], ${nh.program}::text[], ${nh.member}::text[], ${nh.account}::text[],
+                           ${nh.pending}::text[], ${nh.amount}::bigint[], ${nh.status}::text[], ${nh.captured}::bigint[],
+                           ${nh.reference}::text[], ${nh.expires}::timestamptz[], ${nh.created}::timestamptz[],
+                           ${nh.resolved}::timestamptz[])
+    ),
+    hold_updates as (
+      update ledger_holds h set member_id = v.member_id, account_id = v.account_id,
+             pending_transfer_id = v.pending_transfer_id, status = v.status, captured = v.captured,
+             resolved_at = v.resolved_at
+      from unnest(${th.id}::text[], ${th.member}::text[], ${th.account}::text[], ${th.pending}::text[],
+                  ${th.status}::text[], ${th.captured}::bigint[], ${th.resolved}::timestamptz[])
+           as v(id, member_id, account_id, pending_transfer_id, status, captured, resolved_at)
+      where h.id = v.id
+    )
+    update ledger_accounts a set
+      debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
+    from unnest(${members.map((a) => a.id)}::text[], ${members.map((a) => a.debitsPending)}::bigint[],
+                ${members.map((a) => a.debitsPosted)}::bigint[], ${members.map((a) => a.creditsPending)}::bigint[],
+                ${members.map((a) => a.creditsPosted)}::bigint[]) as v(id, dp, dpo, cp, cpo)
+    where a.id = v.id`.execute(trx);
+
+  const system = [...changes.systemDeltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  if (system.length > 0) {
+    // The hot accounts of a brand are locked last, in id order, and only until the commit.
+    await sql`
+      with locked as (
+        select id from ledger_accounts where id = any(${system.map(([id]) => id)}::text[]) order by id for update
+      )
+      update ledger_accounts a set
+        debits_pending = a.debits_pending + v.dp, debits_posted = a.debits_posted + v.dpo,
+        credits_pending = a.credits_pending + v.cp, credits_posted = a.credits_posted + v.cpo
+      from locked join unnest(${system.map(([id]) => id)}::text[], ${system.map(([, x]) => x.debitsPending)}::bigint[],
+                  ${system.map(([, x]) => x.debitsPosted)}::bigint[], ${system.map(([, x]) => x.creditsPending)}::bigint[],
+                  ${system.map(([, x]) => x.creditsPosted)}::bigint[]) as v(id, dp, dpo, cp, cpo) on v.id = locked.id
+      where a.id = v.id`.execute(trx);
+  }
+}
+
+// --- reads for the API ---
+
+export async function findMemberAccount(
+  db: Db,
+  ledger: string,
+  memberId: string,
+): Promise<Account | undefined> {
+  const { rows } = await sql<AccountRow>`
+    select * from ledger_accounts where ledger = ${ledger} and kind = 'member' and member_id = ${memberId}`.execute(
+    db,
+  );
+  return rows[0] && toAccount(rows[0]);
+}
+
+export async function listLots(db: Db, accountId: string, openOnly: boolean): Promise<Lot[]> {
+  const { rows } = await sql<LotRow>`
+    select * from ledger_lots where account_id = ${accountId} ${openOnly ? sql`and remaining > 0` : sql``}
+    order by expires_at nulls last, created_at, id`.execute(db);
+  return rows.map(toLot);
+}
+
+export async function findHold(db: Db, holdId: string): Promise<Hold | undefined> {
+  const { rows } = await sql<HoldRow>`select * from ledger_holds where id = ${holdId}`.execute(db);
+  return rows[0] && toHold(rows[0]);
+}
+
+export interface HistoryRow {
+  id: string;
+  code: TransferCode;
+  kind: Transfer['kind'];
+  points: number;
+  balanceAfter: number | null;
+  reference: string | null;
+  createdAt: Date;
+}
+
+/** Posted movements of the accounts, newest first, signed from the accounts' side; they add up to the balance. */
+export async function history(
+  db: Db,
+  accountIds: string[],
+  before: string | undefined,
+  limit: number,
+): Promise<HistoryRow[]> {
+  const { rows } = await sql<{
+    id: string;
+    code: TransferCode;
+    kind: Transfer['kind'];
+    amount: string;
+    debit: boolean;
+    balance_after: string | null;
+    reference: string | null;
+    created_at: Date;
+  }>`
+    select * from (
+      select id, code, kind, amount, true as debit, debit_balance_after as balance_after, reference, created_at
+      from ledger_transfers where debit_account_id = any(${accountIds}::text[]) and kind in ('single', 'post')
+        ${before ? sql`and id < ${before}` : sql``}
+      union all
+      select id, code, kind, amount, false, credit_balance_after, reference, created_at
+      from ledger_transfers where credit_account_id = any(${accountIds}::text[]) and kind in ('single', 'post')
+        ${before ? sql`and id < ${before}` : sql``}
+    ) t order by id desc limit ${limit}`.execute(db);
+  return rows.map((r) => ({
+    id: r.id,
+    code: r.code,
+    kind: r.kind,
+    points: (r.debit ? -1 : 1) * int(r.amount),
+    balanceAfter: r.balance_after === null ? null : int(r.balance_after),
+    reference: r.reference,
+    createdAt: r.created_at,
+  }));
+}
+
+/** A member's accounts, and those of members merged into them: their history is the member's. */
+export async function accountsOfMember(
+  db: Db,
+  ledger: string,
+  memberId: string,
+): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    with recursive merged(id) as (
+      select ${memberId}::text
+      union select m.id from members m join merged on m.merged_into = merged.id
+    )
+    select a.id from ledger_accounts a join merged on a.member_id = merged.id
+    where a.ledger = ${ledger} and a.kind = 'member'`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** Accounts with lots or holds due, for the scheduler. */
+export async function accountsDue(db: Db, now: Date, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ account_id: string }>`
+    (select account_id from ledger_lots where remaining > 0 and expires_at <= ${now} limit ${limit})
+    union
+    (select account_id from ledger_holds where status = 'pending' and expires_at <= ${now} limit ${limit})`.execute(
+    db,
+  );
+  return rows.map((r) => r.account_id);
+}
+
+export async function ledgersOfMember(
+  db: Db,
+  memberId: string,
+): Promise<{ ledger: string; programId: string }[]> {
+  const { rows } = await sql<{ ledger: string; program_id: string }>`
+    select ledger, program_id from ledger_accounts where member_id = ${memberId} and kind = 'member'`.execute(
+    db,
+  );
+  return rows.map((r) => ({ ledger: r.ledger, programId: r.program_id }));
+}
