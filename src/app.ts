@@ -18,6 +18,7 @@ import { registerIdempotency } from './http/idempotency.ts';
 import { problem, sendProblem, toProblem } from './http/problem.ts';
 import { problems } from './http/schemas.ts';
 import { keysRoutes } from './keys/keys.routes.ts';
+import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { DomainError } from './shared/errors.ts';
@@ -154,6 +155,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await v1.register(programsRoutes);
       await v1.register(keysRoutes);
       await v1.register(membersRoutes);
+      await v1.register(ledgerRoutes);
       await v1.register(auditRoutes);
     },
     { prefix: '/v1' },

@@ -17,9 +17,14 @@ import {
 } from './ledger.core.ts';
 import * as repo from './ledger.repository.ts';
 
-/** A command as the batch receives it: with its fingerprint (what a repeat must match). */
+/** A command as the batch receives it. */
 export interface Submitted {
   command: Command;
+  /**
+   * What a repeat of the command must match: the request as the caller made it (a retry made
+   * later computes another expiry time, so the command itself is not the request).
+   */
+  fingerprint?: Buffer;
   /** Written in the batch's transaction when the command applies (e.g. an audit row). */
   onApplied?: (trx: Trx, outcome: Outcome) => Promise<void>;
 }
@@ -32,10 +37,15 @@ export interface BatchContext {
   programOf: (ledger: string) => string;
 }
 
-/** The fingerprint of a command: its content without its id. */
-export function fingerprint(c: Command): Buffer {
-  const { id: _id, ...content } = c;
+/** A fingerprint of any request content. */
+export function fingerprintOf(content: unknown): Buffer {
   return createHash('sha256').update(JSON.stringify(content)).digest();
+}
+
+function fingerprint(item: Submitted): Buffer {
+  if (item.fingerprint) return item.fingerprint;
+  const { id: _id, ...content } = item.command;
+  return fingerprintOf(content);
 }
 
 /** A batch that must run again from the start (it met a change it could not account for). */
@@ -71,7 +81,7 @@ export async function runBatch(
   items.forEach((item, i) => {
     const c = item.command;
     const prior = stored.get(c.id);
-    const print = fingerprint(c);
+    const print = fingerprint(item);
     if (prior) {
       outcomes[i] = prior.fingerprint.equals(print)
         ? revive(prior.result)
@@ -169,7 +179,7 @@ export async function runBatch(
     if (item.command.type !== 'sweep') {
       records.push({
         id: item.command.id,
-        fingerprint: fingerprint(item.command),
+        fingerprint: fingerprint(item),
         status: outcome.status,
         errorCode: outcome.status === 'rejected' ? outcome.code : null,
         result: JSON.stringify(outcome),
@@ -181,7 +191,7 @@ export async function runBatch(
   items.forEach((item, i) => {
     if (outcomes[i]) return;
     const first = firstInBatch.get(item.command.id) as number;
-    const same = fingerprint(item.command).equals(fingerprint((items[first] as Submitted).command));
+    const same = fingerprint(item).equals(fingerprint(items[first] as Submitted));
     outcomes[i] = same
       ? (outcomes[first] as Outcome)
       : {

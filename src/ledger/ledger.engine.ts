@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { IdGenerator } from '../shared/ids.ts';
-import { RetryBatch, runBatch, type Submitted } from './ledger.batch.ts';
+import { type BatchContext, RetryBatch, runBatch, type Submitted } from './ledger.batch.ts';
 import type { Outcome, SystemKind } from './ledger.core.ts';
 import * as repo from './ledger.repository.ts';
 
@@ -72,6 +72,20 @@ export class LedgerEngine {
     this.#system.set(ledger, accounts);
   }
 
+  /** What `runBatch` needs, for a caller that runs one in its own transaction (a merge). */
+  context(now: Date): BatchContext {
+    return {
+      now,
+      ids: this.#ids,
+      programOf: programOfLedger,
+      systemAccounts: (ledger) => {
+        const accounts = this.#system.get(ledger);
+        if (!accounts) throw new Error(`ledger ${ledger} was not prepared`);
+        return accounts;
+      },
+    };
+  }
+
   submit(item: Submitted): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
@@ -112,16 +126,7 @@ export class LedgerEngine {
         runBatch(
           trx,
           batch.map((w) => w.item),
-          {
-            now,
-            ids: this.#ids,
-            programOf: programOfLedger,
-            systemAccounts: (ledger) => {
-              const accounts = this.#system.get(ledger);
-              if (!accounts) throw new Error(`ledger ${ledger} was not prepared`);
-              return accounts;
-            },
-          },
+          this.context(now),
         ),
       );
       for (const [i, w] of batch.entries()) w.resolve(outcomes[i] as Outcome);

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { recordAudit } from '../audit/audit.service.ts';
+import type { Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
 import { expiresAt, localDateString } from './expiry.core.ts';
-import type { Submitted } from './ledger.batch.ts';
+import { fingerprintOf, runBatch, type Submitted } from './ledger.batch.ts';
 import {
   type Account,
   type Command,
@@ -17,14 +19,22 @@ import {
 import { pointsLedger } from './ledger.engine.ts';
 import * as repo from './ledger.repository.ts';
 
+/** The request a command answers, for its fingerprint: a repeat must ask for the same thing. */
+type Request = Record<string, unknown>;
+
 async function run(
   deps: Deps,
   programId: string,
   command: Command,
+  request: Request,
   onApplied?: Submitted['onApplied'],
 ): Promise<CommandResult> {
   await deps.ledger.prepare(pointsLedger(programId));
-  const outcome = await deps.ledger.submit({ command, ...(onApplied && { onApplied }) });
+  const outcome = await deps.ledger.submit({
+    command,
+    fingerprint: fingerprintOf({ type: command.type, ...request }),
+    ...(onApplied && { onApplied }),
+  });
   if (outcome.status === 'rejected') throw new DomainError(outcome.code, outcome.detail);
   return outcome.result;
 }
@@ -68,6 +78,7 @@ export async function credit(
       expiresAt: expiresAt(program.pointsExpiry, now, program.timezone),
       pendingUntil: input.pendingUntil ?? null,
     },
+    { ...input, commandId: undefined, from },
     onApplied,
   );
 }
@@ -100,6 +111,7 @@ export function debit(
       code: input.code,
       reference: input.reference,
     },
+    { ...input, commandId: undefined, to },
     onApplied,
   );
 }
@@ -149,16 +161,22 @@ export function placeHold(
     commandId: string;
   },
 ) {
-  return run(deps, input.programId, {
-    type: 'hold',
-    id: input.commandId,
-    from: ref(input.programId, input.memberId),
-    holdId: deps.ids('hld'),
-    programId: input.programId,
-    amount: input.points,
-    reference: input.reference,
-    expiresAt: new Date(deps.clock.now().getTime() + input.expiresInSeconds * 1000),
-  });
+  return run(
+    deps,
+    input.programId,
+    {
+      type: 'hold',
+      id: input.commandId,
+      from: ref(input.programId, input.memberId),
+      // Derived from the command, so that a retried request names the same hold.
+      holdId: `hld_${createHash('sha256').update(input.commandId).digest('hex').slice(0, 26)}`,
+      programId: input.programId,
+      amount: input.points,
+      reference: input.reference,
+      expiresAt: new Date(deps.clock.now().getTime() + input.expiresInSeconds * 1000),
+    },
+    { ...input, commandId: undefined },
+  );
 }
 
 /** The hold, if it belongs to this member of this program. */
@@ -183,7 +201,12 @@ export async function captureHold(
   commandId: string,
 ) {
   await getHold(deps, programId, memberId, holdId);
-  return run(deps, programId, { type: 'capture', id: commandId, holdId, amount: points });
+  return run(
+    deps,
+    programId,
+    { type: 'capture', id: commandId, holdId, amount: points },
+    { holdId, points },
+  );
 }
 
 export async function releaseHold(
@@ -194,7 +217,7 @@ export async function releaseHold(
   commandId: string,
 ) {
   await getHold(deps, programId, memberId, holdId);
-  return run(deps, programId, { type: 'release', id: commandId, holdId });
+  return run(deps, programId, { type: 'release', id: commandId, holdId }, { holdId });
 }
 
 export interface PointsBalance {
@@ -309,4 +332,31 @@ export async function sweepExpired(deps: Deps): Promise<number> {
     );
     total += outcomes.length;
   }
+}
+
+/**
+ * Merge, on the ledger's side, inside the caller's transaction: in every ledger where `fromId`
+ * has points, its lots (with their expiry) and pending holds move to `intoId` as transfers.
+ */
+export async function movePoints(
+  deps: Deps,
+  trx: Trx,
+  fromId: string,
+  intoId: string,
+): Promise<number> {
+  const ledgers = await repo.ledgersOfMember(trx, fromId);
+  for (const { ledger } of ledgers) await deps.ledger.prepare(ledger);
+  const outcomes = await runBatch(
+    trx,
+    ledgers.map(({ ledger }) => ({
+      command: {
+        type: 'merge',
+        id: `merge:${fromId}:${intoId}:${ledger}`,
+        from: { ledger, memberId: fromId },
+        to: { ledger, memberId: intoId },
+      },
+    })),
+    deps.ledger.context(deps.clock.now()),
+  );
+  return outcomes.reduce((sum, o) => sum + (o.status === 'applied' ? (o.result.moved ?? 0) : 0), 0);
 }

@@ -390,3 +390,40 @@ export async function erase(trx: Trx, memberId: string, at: Date): Promise<void>
 }
 
 export type { Profile };
+
+/**
+ * Merge, on the members' side: the duplicate's identifiers and enrollments become the
+ * survivor's, its profile fills the survivor's empty fields, and it answers as merged from then on.
+ */
+export async function mergeInto(trx: Trx, fromId: string, intoId: string, at: Date): Promise<void> {
+  await trx
+    .updateTable('identifiers')
+    .set({ member_id: intoId })
+    .where('member_id', '=', fromId)
+    .execute();
+  await sql`
+    insert into enrollments (program_id, member_id, enrolled_at, channel, status, blocked_reason, blocked_at,
+                             activated_at, consents)
+    select program_id, ${intoId}, enrolled_at, channel, status, blocked_reason, blocked_at, activated_at, consents
+    from enrollments where member_id = ${fromId}
+    on conflict (program_id, member_id) do update set
+      enrolled_at = least(enrollments.enrolled_at, excluded.enrolled_at),
+      activated_at = coalesce(enrollments.activated_at, excluded.activated_at)`.execute(trx);
+  await sql`
+    update members m set name = coalesce(m.name, f.name), birthday = coalesce(m.birthday, f.birthday),
+      gender = coalesce(m.gender, f.gender), address = coalesce(m.address, f.address), updated_at = ${at}
+    from members f where m.id = ${intoId} and f.id = ${fromId}`.execute(trx);
+  await trx
+    .updateTable('members')
+    .set({
+      status: 'merged',
+      merged_into: intoId,
+      name: null,
+      birthday: null,
+      gender: null,
+      address: null,
+      updated_at: at,
+    })
+    .where('id', '=', fromId)
+    .execute();
+}

@@ -75,7 +75,7 @@ export const updateMemberBody = z
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'send at least one field to change')
   .meta({ id: 'MemberUpdate' });
 
-export const activateBody = z.strictObject(profileFields).optional().meta({ id: 'Activation' });
+export const activateBody = z.strictObject(profileFields).nullish().meta({ id: 'Activation' });
 
 export const blockBody = z
   .strictObject({ reason: z.string().trim().min(1).max(500) })
@@ -114,6 +114,7 @@ export const memberSchema = z
     enrolledAt: timestamp,
     channel: z.enum(CHANNELS),
     status: z.enum(['active', 'blocked', 'erased', 'merged']),
+    mergedInto: z.string().nullable().describe('For a merged member: the member it now is'),
     blockedReason: z.string().nullable(),
     activatedAt: timestamp.nullable(),
     identifiers: z.array(identifierSchema).describe("Global identifiers and this program's own"),
@@ -170,6 +171,7 @@ export function presentMember(
     enrolledAt: e.enrolledAt.toISOString(),
     channel: e.channel,
     status: m.status === 'active' ? e.status : m.status,
+    mergedInto: m.mergedInto,
     blockedReason: e.blockedReason,
     activatedAt: iso(e.activatedAt),
     identifiers: ids

@@ -271,16 +271,29 @@ export async function setBlocked(
   return view(deps, programId, memberId);
 }
 
-/** For later modules: refuses a member who is blocked in the program or was erased. */
-export async function assertMayBenefit(
+/**
+ * For modules that move value: the member must be enrolled in the program (404), not erased or
+ * merged away (409), and — to earn or spend — not blocked there (403).
+ */
+export async function assertActiveMember(
   deps: Deps,
   programId: string,
   memberId: string,
+  benefit: boolean,
 ): Promise<void> {
   const { member, enrollment } = await view(deps, programId, memberId);
   if (member.status === 'erased')
     throw new DomainError('member_erased', `Member ${memberId} was erased`);
-  if (enrollment.status === 'blocked') {
+  if (member.status === 'merged') {
+    throw new DomainError(
+      'member_merged',
+      `Member ${memberId} was merged into ${member.mergedInto}`,
+      {
+        mergedInto: member.mergedInto,
+      },
+    );
+  }
+  if (benefit && enrollment.status === 'blocked') {
     throw new DomainError(
       'member_blocked',
       `Member ${memberId} is blocked in program ${programId}`,

@@ -1,0 +1,348 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { page, pageOf, pageQuery } from '../http/pagination.ts';
+import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
+import { requireCoalitionAdmin, requireProgramRole } from '../keys/keys.core.ts';
+import {
+  globalMemberParams,
+  globalMemberSchema,
+  memberParams,
+  presentGlobalMember,
+} from '../members/members.schemas.ts';
+import { assertActiveMember, getMember } from '../members/members.service.ts';
+import { mergeMembers } from '../members/merge.service.ts';
+import type { CommandResult, Hold } from './ledger.core.ts';
+import {
+  adjustmentBody,
+  captureBody,
+  historyItemSchema,
+  holdBody,
+  holdParams,
+  holdSchema,
+  lotSchema,
+  pointsSchema,
+  presentHold,
+  reconcileSchema,
+  redemptionBody,
+  transferResultSchema,
+} from './ledger.schemas.ts';
+import * as service from './ledger.service.ts';
+import { reconcile } from './reconcile.ts';
+
+const tags = ['Points'];
+
+/**
+ * A write's command id: from its Idempotency-Key when it has one, so that a retry after a crash
+ * finds the ledger's own record of the first attempt; otherwise new.
+ */
+function commandId(request: FastifyRequest): string {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string'
+    ? `idem:${request.principal.keyId}:${key}`
+    : request.deps.ids('trf').replace('trf_', 'cmd_');
+}
+
+const transferResult = (r: CommandResult) => ({
+  transferId: r.transferId as string,
+  points: r.points as number,
+  balance: r.balance as number,
+});
+
+export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
+  const base = '/programs/:programId/members/:memberId/points';
+
+  app.get(
+    base,
+    {
+      schema: {
+        tags,
+        summary: "A member's points: balance, available, pending, held, and what expires when",
+        security: bearerSecurity,
+        params: memberParams,
+        response: { 200: pointsSchema, ...problems(...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'read');
+      await assertEnrolled(request, programId, memberId);
+      return service.pointsOf(request.deps, programId, memberId);
+    },
+  );
+
+  app.get(
+    `${base}/history`,
+    {
+      schema: {
+        tags,
+        summary: 'Posted movements, newest first',
+        security: bearerSecurity,
+        params: memberParams,
+        querystring: pageQuery,
+        response: { 200: pageOf(historyItemSchema), ...problems(...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'read');
+      await assertEnrolled(request, programId, memberId);
+      return page(
+        request.query,
+        (before, limit) => service.historyOf(request.deps, programId, memberId, before, limit),
+        (h) => h.id,
+        (h) => ({
+          id: h.id,
+          code: h.code,
+          points: h.points,
+          balanceAfter: h.balanceAfter,
+          reference: h.reference,
+          createdAt: h.createdAt.toISOString(),
+        }),
+      );
+    },
+  );
+
+  app.get(
+    `${base}/lots`,
+    {
+      schema: {
+        tags,
+        summary: "The member's lots: each credit, what is left of it, and when it expires",
+        security: bearerSecurity,
+        params: memberParams,
+        response: { 200: z.object({ data: z.array(lotSchema) }), ...problems(...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'read');
+      await assertEnrolled(request, programId, memberId);
+      const lots = await service.lotsOf(request.deps, programId, memberId);
+      return {
+        data: lots.map((l) => ({
+          id: l.id,
+          amount: l.amount,
+          remaining: l.remaining,
+          expiresAt: l.expiresAt?.toISOString() ?? null,
+          pendingUntil: l.pendingUntil?.toISOString() ?? null,
+          usable: l.usable,
+          createdAt: l.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    `${base}/adjustments`,
+    {
+      schema: {
+        tags,
+        summary: 'Adjust points by hand, with a reason (program admin; audited)',
+        security: bearerSecurity,
+        params: memberParams,
+        body: adjustmentBody,
+        response: { 201: transferResultSchema, ...problems(...AUTH_ERRORS, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'admin');
+      await assertActiveMember(request.deps, programId, memberId, false);
+      const r = await service.adjust(
+        request.deps,
+        {
+          programId,
+          memberId,
+          points: request.body.points,
+          reason: request.body.reason,
+          commandId: commandId(request),
+        },
+        request.principal,
+      );
+      return reply.code(201).send(transferResult(r));
+    },
+  );
+
+  app.post(
+    `${base}/redemptions`,
+    {
+      schema: {
+        tags,
+        summary: 'Spend points in one step, soonest-expiring first (integration)',
+        security: bearerSecurity,
+        params: memberParams,
+        body: redemptionBody,
+        response: { 201: transferResultSchema, ...problems(...AUTH_ERRORS, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'integration');
+      await assertActiveMember(request.deps, programId, memberId, true);
+      const r = await service.debit(request.deps, {
+        programId,
+        memberId,
+        points: request.body.points,
+        code: 'redeem',
+        reference: request.body.reference,
+        commandId: commandId(request),
+      });
+      return reply.code(201).send(transferResult(r));
+    },
+  );
+
+  app.post(
+    `${base}/holds`,
+    {
+      schema: {
+        tags,
+        summary: 'Reserve points: capture all or part later, or release (integration)',
+        security: bearerSecurity,
+        params: memberParams,
+        body: holdBody,
+        response: { 201: holdSchema, ...problems(...AUTH_ERRORS, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'integration');
+      await assertActiveMember(request.deps, programId, memberId, true);
+      const r = await service.placeHold(request.deps, {
+        programId,
+        memberId,
+        points: request.body.points,
+        reference: request.body.reference ?? null,
+        expiresInSeconds: request.body.expiresInSeconds,
+        commandId: commandId(request),
+      });
+      return reply.code(201).send(presentHold(r.hold as Hold));
+    },
+  );
+
+  app.get(
+    `${base}/holds/:holdId`,
+    {
+      schema: {
+        tags,
+        summary: 'A hold',
+        security: bearerSecurity,
+        params: holdParams,
+        response: { 200: holdSchema, ...problems(...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { programId, memberId, holdId } = request.params;
+      requireProgramRole(request.principal, programId, 'read');
+      return presentHold(await service.getHold(request.deps, programId, memberId, holdId));
+    },
+  );
+
+  app.post(
+    `${base}/holds/:holdId/capture`,
+    {
+      schema: {
+        tags,
+        summary: 'Capture all or part of a hold; the rest is released (integration)',
+        security: bearerSecurity,
+        params: holdParams,
+        body: captureBody,
+        response: { 200: holdSchema, ...problems(...AUTH_ERRORS, 409, 422) },
+      },
+    },
+    async (request) => {
+      const { programId, memberId, holdId } = request.params;
+      requireProgramRole(request.principal, programId, 'integration');
+      const r = await service.captureHold(
+        request.deps,
+        programId,
+        memberId,
+        holdId,
+        request.body?.points ?? null,
+        commandId(request),
+      );
+      return presentHold(r.hold as Hold);
+    },
+  );
+
+  app.post(
+    `${base}/holds/:holdId/release`,
+    {
+      schema: {
+        tags,
+        summary: 'Release a hold: its points are available again (integration)',
+        security: bearerSecurity,
+        params: holdParams,
+        response: { 200: holdSchema, ...problems(...AUTH_ERRORS, 409) },
+      },
+    },
+    async (request) => {
+      const { programId, memberId, holdId } = request.params;
+      requireProgramRole(request.principal, programId, 'integration');
+      const r = await service.releaseHold(
+        request.deps,
+        programId,
+        memberId,
+        holdId,
+        commandId(request),
+      );
+      return presentHold(r.hold as Hold);
+    },
+  );
+
+  app.post(
+    '/members/:memberId/merge',
+    {
+      schema: {
+        tags: ['Members'],
+        summary:
+          'Merge a duplicate member into this one: identifiers, enrollments, points, holds (coalition admin)',
+        security: bearerSecurity,
+        params: globalMemberParams,
+        body: z.strictObject({
+          from: z
+            .string()
+            .min(1)
+            .max(200)
+            .describe('The duplicate, which answers as merged from then on'),
+        }),
+        response: { 200: globalMemberSchema, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      requireCoalitionAdmin(request.principal);
+      const v = await mergeMembers(
+        request.deps,
+        request.params.memberId,
+        request.body.from,
+        request.principal,
+      );
+      return presentGlobalMember(v.member, v.enrollments, v.identifiers);
+    },
+  );
+
+  app.get(
+    '/ledger/reconcile',
+    {
+      schema: {
+        tags: ['Operations'],
+        summary: 'Check every ledger invariant (coalition admin)',
+        security: bearerSecurity,
+        response: { 200: reconcileSchema, ...problems(401, 403) },
+      },
+    },
+    async (request) => {
+      requireCoalitionAdmin(request.principal);
+      return reconcile(request.deps);
+    },
+  );
+};
+
+/** Reading a member's points needs only that they are (or were) enrolled here. */
+async function assertEnrolled(
+  request: FastifyRequest,
+  programId: string,
+  memberId: string,
+): Promise<void> {
+  await getMember(request.deps, programId, memberId);
+}

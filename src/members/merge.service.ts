@@ -1,0 +1,54 @@
+import { recordAudit } from '../audit/audit.service.ts';
+import { inTransaction } from '../db/database.ts';
+import type { Deps } from '../deps.ts';
+import type { Principal } from '../keys/keys.core.ts';
+import { movePoints } from '../ledger/ledger.service.ts';
+import { DomainError, notFound } from '../shared/errors.ts';
+import * as repo from './members.repository.ts';
+import { type GlobalMemberView, getGlobalMember } from './members.service.ts';
+
+/**
+ * Merges a duplicate member into another, in one transaction: identifiers, enrollments, profile,
+ * points (as transfers; lots keep their expiry) and holds move to the survivor, and the
+ * duplicate answers as merged into it from then on. Audited.
+ */
+export async function mergeMembers(
+  deps: Deps,
+  intoId: string,
+  fromId: string,
+  actor: Principal | null,
+): Promise<GlobalMemberView> {
+  if (intoId === fromId) {
+    throw new DomainError('validation_failed', 'from: a member cannot be merged into itself', {
+      errors: [{ path: 'from', message: 'must be another member' }],
+    });
+  }
+  const moved = await inTransaction(deps.db, async (trx) => {
+    const tx = { ...deps, db: trx };
+    // Both rows locked, in id order, so two merges of the same pair cannot deadlock.
+    const locked = new Map<string, Awaited<ReturnType<typeof repo.lockMember>>>();
+    for (const id of [intoId, fromId].sort()) locked.set(id, await repo.lockMember(trx, id));
+    for (const id of [intoId, fromId]) {
+      const m = locked.get(id);
+      if (!m) throw notFound(`Member ${id}`);
+      if (m.status === 'erased') throw new DomainError('member_erased', `Member ${id} was erased`);
+      if (m.status === 'merged') {
+        throw new DomainError('member_merged', `Member ${id} was merged into ${m.mergedInto}`, {
+          mergedInto: m.mergedInto,
+        });
+      }
+    }
+    await repo.mergeInto(trx, fromId, intoId, deps.clock.now());
+    const points = await movePoints(tx, trx, fromId, intoId);
+    await recordAudit(tx, {
+      actor,
+      action: 'member.merged',
+      memberId: intoId,
+      before: { from: fromId },
+      after: { into: intoId, points },
+    });
+    return points;
+  });
+  deps.log.info({ intoId, fromId, moved }, 'members merged');
+  return getGlobalMember(deps, intoId);
+}

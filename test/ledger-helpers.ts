@@ -1,0 +1,53 @@
+import { expect } from 'vitest';
+import type { TestContext } from './harness.ts';
+
+/** Enrolls a member by phone and returns the member id. */
+export async function member(t: TestContext, programId: string, phone: string): Promise<string> {
+  const res = await t.call({
+    method: 'POST',
+    url: `/v1/programs/${programId}/members`,
+    payload: { identifiers: [{ type: 'phone', value: phone }], channel: 'pos' },
+  });
+  expect(res.statusCode, res.body).toBeLessThan(300);
+  return res.json().id;
+}
+
+export const pointsUrl = (programId: string, memberId: string) =>
+  `/v1/programs/${programId}/members/${memberId}/points`;
+
+export async function adjust(
+  t: TestContext,
+  programId: string,
+  memberId: string,
+  points: number,
+  reason = 'test',
+) {
+  const res = await t.call({
+    method: 'POST',
+    url: `${pointsUrl(programId, memberId)}/adjustments`,
+    payload: { points, reason },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
+export async function points(t: TestContext, programId: string, memberId: string) {
+  const res = await t.call({ method: 'GET', url: pointsUrl(programId, memberId) });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json() as {
+    balance: number;
+    available: number;
+    pending: number;
+    held: number;
+    expiring: { date: string; points: number }[];
+  };
+}
+
+/** Asserts that every ledger invariant holds. */
+export async function expectReconciled(t: TestContext): Promise<void> {
+  const res = await t.call({ method: 'GET', url: '/v1/ledger/reconcile' });
+  expect(res.statusCode).toBe(200);
+  const report = res.json();
+  const broken = report.checks.filter((c: { held: boolean }) => !c.held);
+  expect(broken, JSON.stringify(broken)).toEqual([]);
+}
