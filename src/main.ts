@@ -7,6 +7,8 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { createDeps, type Deps } from './deps.ts';
 import { sweepIdempotencyKeys } from './http/idempotency.ts';
 import { ROLES, type Role } from './keys/keys.core.ts';
+import { sweepExpired } from './ledger/ledger.service.ts';
+import { reconcile } from './ledger/reconcile.ts';
 import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
 import { systemClock } from './shared/clock.ts';
 import { DomainError } from './shared/errors.ts';
@@ -19,6 +21,8 @@ Commands:
   migrate               apply database migrations and exit
   keys create [--program ID] [--role admin|integration|read] [--name NAME]
                         create an API key and print it once; without --program, a coalition admin key
+  expire                expire every lot and hold that is due (the server does this every minute)
+  reconcile             check every ledger invariant; exits 1 if one is broken
 
 Configuration comes from the environment: PORT, HOST, DATABASE_URL, TESSERA_DATA_DIR,
 LOG_LEVEL, TESSERA_BOOTSTRAP_KEY (see README.md).`;
@@ -84,6 +88,19 @@ async function start(config: Config, log: Logger): Promise<void> {
     60 * 60 * 1000,
   );
   sweeper.unref();
+  // Expiry: lots past their date go to breakage, holds past their time are voided.
+  let expiring = false;
+  const expirer = setInterval(() => {
+    if (expiring) return;
+    expiring = true;
+    sweepExpired(deps)
+      .then((n) => n && log.info({ accounts: n }, 'expired lots and holds swept'))
+      .catch((err) => log.warn({ err }, 'expiry sweep failed'))
+      .finally(() => {
+        expiring = false;
+      });
+  }, 60 * 1000);
+  expirer.unref();
 
   let stoppingSince = 0;
   const stop = async (signal: string) => {
@@ -96,6 +113,7 @@ async function start(config: Config, log: Logger): Promise<void> {
     stoppingSince = Date.now();
     log.info({ signal }, 'shutting down: draining requests');
     clearInterval(sweeper);
+    clearInterval(expirer);
     try {
       await app.close(); // stops accepting, waits for in-flight requests
       await runtime.close(); // then the pool, then the embedded database
@@ -113,6 +131,31 @@ async function migrateOnly(config: Config, log: Logger): Promise<void> {
   const runtime = await open(config, log);
   await runtime.close();
   process.stdout.write('Database is up to date\n');
+}
+
+async function expireNow(config: Config, log: Logger): Promise<void> {
+  const runtime = await open(config, log);
+  try {
+    const accounts = await sweepExpired(runtime.deps);
+    process.stdout.write(`Swept ${accounts} account(s) with expired lots or holds\n`);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function reconcileNow(config: Config, log: Logger): Promise<void> {
+  const runtime = await open(config, log);
+  let report: Awaited<ReturnType<typeof reconcile>>;
+  try {
+    report = await reconcile(runtime.deps);
+  } finally {
+    await runtime.close();
+  }
+  for (const c of report.checks) {
+    process.stdout.write(`${c.held ? 'held  ' : 'BROKEN'}  ${c.name}: ${c.description}\n`);
+    for (const row of c.offending) process.stdout.write(`        ${JSON.stringify(row)}\n`);
+  }
+  process.exitCode = report.ok ? 0 : 1;
 }
 
 async function keysCreate(config: Config, log: Logger, args: string[]): Promise<void> {
@@ -162,6 +205,8 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'start') return await start(config, log);
     if (command === 'migrate') return await migrateOnly(config, log);
     if (command === 'keys' && sub === 'create') return await keysCreate(config, log, rest);
+    if (command === 'expire') return await expireNow(config, log);
+    if (command === 'reconcile') return await reconcileNow(config, log);
     process.stderr.write(`${USAGE}\n`);
     process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
   } catch (error) {

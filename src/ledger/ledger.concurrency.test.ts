@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestContext } from '../../test/harness.ts';
+import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+
+let t: TestContext;
+let key: string;
+beforeAll(async () => {
+  t = await createTestApp();
+  await t.program('shop');
+  key = await t.key('shop', 'integration');
+});
+afterAll(() => t.close());
+
+const tally = (codes: number[]) => codes.reduce<Record<number, number>>((m, c) => ({ ...m, [c]: (m[c] ?? 0) + 1 }), {});
+
+describe('many clients on one account', () => {
+  it('lets exactly 100 of 200 concurrent redemptions of 10 through a balance of 1,000', async () => {
+    const m = await member(t, 'shop', '13900000001');
+    await adjust(t, 'shop', m, 1000);
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/redemptions`, key, payload: { points: 10, reference: `r-${i}` } }),
+      ),
+    );
+    expect(tally(responses.map((r) => r.statusCode))).toEqual({ 201: 100, 409: 100 });
+    expect(responses.filter((r) => r.statusCode === 409).every((r) => r.json().code === 'insufficient_points')).toBe(true);
+    expect(await points(t, 'shop', m)).toMatchObject({ balance: 0, available: 0 });
+    await expectReconciled(t);
+  });
+
+  it('lets exactly 100 of 200 concurrent holds of 10 through, then captures and releases them concurrently', async () => {
+    const m = await member(t, 'shop', '13900000002');
+    await adjust(t, 'shop', m, 1000);
+    const holds = await Promise.all(
+      Array.from({ length: 200 }, () => t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds`, key, payload: { points: 10 } })),
+    );
+    expect(tally(holds.map((r) => r.statusCode))).toEqual({ 201: 100, 409: 100 });
+    expect(await points(t, 'shop', m)).toMatchObject({ balance: 1000, held: 1000, available: 0 });
+    const ids = holds.filter((r) => r.statusCode === 201).map((r) => r.json().id as string);
+    // Every hold is asked to capture twice and release once, all at the same time: each resolves once.
+    const actions = ids.flatMap((id, i) => [
+      t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds/${id}/capture`, key, payload: { points: i % 2 ? 10 : 4 } }),
+      t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds/${id}/capture`, key, payload: { points: i % 2 ? 10 : 4 } }),
+      t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds/${id}/release`, key }),
+    ]);
+    const results = await Promise.all(actions);
+    expect(tally(results.map((r) => r.statusCode))).toEqual({ 200: 100, 409: 200 });
+    let captured = 0;
+    for (const id of ids) {
+      const h = (await t.call({ method: 'GET', url: `${pointsUrl('shop', m)}/holds/${id}` })).json();
+      if (h.status === 'captured') captured += h.captured;
+      else expect(h.status).toBe('released');
+    }
+    expect(await points(t, 'shop', m)).toMatchObject({ balance: 1000 - captured, held: 0, available: 1000 - captured });
+    await expectReconciled(t);
+  });
+
+  it('does the work once for concurrent retries with one Idempotency-Key', async () => {
+    const m = await member(t, 'shop', '13900000003');
+    await adjust(t, 'shop', m, 100);
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.call({
+          method: 'POST',
+          url: `${pointsUrl('shop', m)}/redemptions`,
+          key,
+          headers: { 'idempotency-key': 'till-7-receipt-42' },
+          payload: { points: 30, reference: 'receipt-42' },
+        }),
+      ),
+    );
+    expect(responses.every((r) => r.statusCode === 201)).toBe(true);
+    expect(new Set(responses.map((r) => r.json().transferId)).size).toBe(1);
+    expect(await points(t, 'shop', m)).toMatchObject({ balance: 70 });
+  });
+});
