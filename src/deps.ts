@@ -30,7 +30,7 @@ export interface DepsOptions {
  */
 export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): Promise<void> } {
   const db = createDb(url, o.poolSize ?? 20);
-  const workers = o.ledgerWorkers ?? 2;
+  const workers = o.ledgerWorkers ?? 1;
   const ledgerDb = createDb(url, workers);
   const ledger = new LedgerEngine(ledgerDb, o.clock, o.ids, o.log, { workers });
   return {

@@ -25,7 +25,14 @@ afterAll(async () => {
 
 async function start(): Promise<string> {
   child = spawn(process.execPath, [BIN, 'start'], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'error', TESSERA_DATA_DIR: dataDir, DATABASE_URL: '', TESSERA_BOOTSTRAP_KEY: KEY },
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOG_LEVEL: 'error',
+      TESSERA_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      TESSERA_BOOTSTRAP_KEY: KEY,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -65,11 +72,19 @@ interface Sent {
 describe('crash: SIGKILL of the server and the database mid-stream', () => {
   it('keeps every acknowledged request exactly once, and applies retries at most once', async () => {
     let base = await start();
-    expect((await call(`${base}/v1/programs`, 'POST', { id: 'crash', name: 'Crash' })).status).toBe(201);
-    const enrolled = await call(`${base}/v1/programs/crash/members`, 'POST', { identifiers: [{ type: 'phone', value: '13912345678' }], channel: 'pos' });
-    const memberId = (await enrolled.json()).id as string;
+    expect((await call(`${base}/v1/programs`, 'POST', { id: 'crash', name: 'Crash' })).status).toBe(
+      201,
+    );
+    const enrolled = await call(`${base}/v1/programs/crash/members`, 'POST', {
+      identifiers: [{ type: 'phone', value: '13912345678' }],
+      channel: 'pos',
+    });
+    const memberId = ((await enrolled.json()) as { id: string }).id;
     const points = (b: string) => `${b}/v1/programs/crash/members/${memberId}/points`;
-    expect((await call(`${points(base)}/adjustments`, 'POST', { points: 1_000_000, reason: 'float' })).status).toBe(201);
+    expect(
+      (await call(`${points(base)}/adjustments`, 'POST', { points: 1_000_000, reason: 'float' }))
+        .status,
+    ).toBe(201);
 
     const sent: Sent[] = [];
     let stop = false;
@@ -83,12 +98,16 @@ describe('crash: SIGKILL of the server and the database mid-stream', () => {
           key: `k-${i}`,
           kind,
           reference,
-          body: kind === 'redemptions' ? { points: 1 + (i % 5), reference } : { points: 1 + (i % 7), reason: reference },
+          body:
+            kind === 'redemptions'
+              ? { points: 1 + (i % 5), reference }
+              : { points: 1 + (i % 7), reason: reference },
         };
         sent.push(s);
         try {
           const res = await call(`${points(base)}/${kind}`, 'POST', s.body, s.key);
-          if (res.status === 201) s.acked = (await res.json()).transferId;
+          if (res.status === 201)
+            s.acked = ((await res.json()) as { transferId: string }).transferId;
         } catch {
           return; // the server is gone
         }
@@ -97,7 +116,9 @@ describe('crash: SIGKILL of the server and the database mid-stream', () => {
     const clients = Array.from({ length: 16 }, client);
     await new Promise((r) => setTimeout(r, 1500));
     // Kill the database first (as a power cut would), then the server, while requests are in flight.
-    const pgPid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const pgPid = Number(
+      readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
     process.kill(pgPid, 'SIGKILL');
     child?.kill('SIGKILL');
     stop = true;
@@ -113,7 +134,7 @@ describe('crash: SIGKILL of the server and the database mid-stream', () => {
         sent.slice(i, i + 16).map(async (s) => {
           const res = await call(`${points(base)}/${s.kind}`, 'POST', s.body, s.key);
           expect(res.status, s.reference).toBe(201);
-          const { transferId } = await res.json();
+          const { transferId } = (await res.json()) as { transferId: string };
           if (s.acked) expect(transferId, s.reference).toBe(s.acked);
         }),
       );
@@ -121,15 +142,24 @@ describe('crash: SIGKILL of the server and the database mid-stream', () => {
     const seen = new Map<string, number>();
     let cursor: string | null = null;
     do {
-      const res: Response = await call(`${points(base)}/history?limit=100${cursor ? `&cursor=${cursor}` : ''}`, 'GET');
-      const body = (await res.json()) as { data: { reference: string | null }[]; nextCursor: string | null };
-      for (const h of body.data) if (h.reference) seen.set(h.reference, (seen.get(h.reference) ?? 0) + 1);
+      const res: Response = await call(
+        `${points(base)}/history?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        'GET',
+      );
+      const body = (await res.json()) as {
+        data: { reference: string | null }[];
+        nextCursor: string | null;
+      };
+      for (const h of body.data)
+        if (h.reference) seen.set(h.reference, (seen.get(h.reference) ?? 0) + 1);
       cursor = body.nextCursor;
     } while (cursor);
     for (const s of sent) expect(seen.get(s.reference), s.reference).toBe(1);
 
-    const report = await (await call(`${base}/v1/ledger/reconcile`, 'GET')).json();
-    expect(report.checks.filter((c: { held: boolean }) => !c.held)).toEqual([]);
+    const report = (await (await call(`${base}/v1/ledger/reconcile`, 'GET')).json()) as {
+      checks: { held: boolean }[];
+    };
+    expect(report.checks.filter((c) => !c.held)).toEqual([]);
     child?.kill('SIGTERM');
   }, 120_000);
 });

@@ -75,15 +75,37 @@ export async function runBatch(
 ): Promise<Outcome[]> {
   const outcomes: (Outcome | undefined)[] = new Array(items.length);
   const recorded = items.filter((i) => i.command.type !== 'sweep').map((i) => i.command.id);
-  const stored = await repo.findCommands(trx, recorded);
+  const all = items.map((i) => i.command);
+
+  // Lock in one order — holds, then member accounts by id, then system accounts at the end — so
+  // that two batches never wait on each other in a circle.
+  const mergeFrom = all.flatMap((c) => (c.type === 'merge' ? [c.from] : []));
+  const mergeFromIds = await repo.memberAccountIds(trx, mergeFrom);
+  const sweepIds = all.flatMap((c) => (c.type === 'sweep' ? [c.accountId] : []));
+  // Holds a merge moves or a sweep may void: found first without locks, so they can be locked first.
+  const movable = await repo.pendingHoldIdsOf(trx, [...mergeFromIds, ...sweepIds]);
+  const holdIds = [...new Set([...all.flatMap((c) => refsOf(c).holds), ...movable])].sort();
+  const holds = await repo.lockHolds(trx, holdIds);
+  const refs = all.flatMap((c) => refsOf(c).members);
+  const byId = [...new Set([...holds.map((h) => h.accountId), ...sweepIds])];
+  const programIds = [...new Set(refs.map((r) => ctx.programOf(r.ledger)))];
+  let reads = await repo.lockBatch(trx, recorded, refs, byId, programIds);
+  const have = new Set(reads.accounts.map((a) => `${a.ledger}|${a.memberId}`));
+  const missing = refs.filter((r) => !have.has(refKey(r)));
+  if (missing.length > 0) {
+    // First use of a member's wallet: create it, then read again (the new rows are ours, locked).
+    await repo.createMemberAccounts(trx, missing, () => ctx.ids('acc'), ctx.programOf, ctx.now);
+    reads = await repo.lockBatch(trx, recorded, refs, byId, programIds);
+  }
+  const { stored, accounts } = reads;
+
   const firstInBatch = new Map<string, number>();
   const todo: number[] = [];
   items.forEach((item, i) => {
     const c = item.command;
     const prior = stored.get(c.id);
-    const print = fingerprint(item);
     if (prior) {
-      outcomes[i] = prior.fingerprint.equals(print)
+      outcomes[i] = prior.fingerprint.equals(fingerprint(item))
         ? revive(prior.result)
         : {
             status: 'rejected',
@@ -93,33 +115,12 @@ export async function runBatch(
       return;
     }
     if (c.type !== 'sweep') {
-      const first = firstInBatch.get(c.id);
-      if (first !== undefined) return; // resolved after the first one applies
+      if (firstInBatch.has(c.id)) return; // resolved after the first one applies
       firstInBatch.set(c.id, i);
     }
     todo.push(i);
   });
 
-  // Lock in one order — holds, then member accounts by id, then system accounts at the end — so
-  // that two batches never wait on each other in a circle.
-  const commands = todo.map((i) => (items[i] as Submitted).command);
-  const mergeFrom = commands.flatMap((c) => (c.type === 'merge' ? [c.from] : []));
-  const mergeFromIds = await repo.memberAccountIds(trx, mergeFrom);
-  const sweepIds = commands.flatMap((c) => (c.type === 'sweep' ? [c.accountId] : []));
-  // Holds a merge moves or a sweep may void: found first without locks, so they can be locked first.
-  const movable = await repo.pendingHoldIdsOf(trx, [...mergeFromIds, ...sweepIds]);
-  const holdIds = [...new Set([...commands.flatMap((c) => refsOf(c).holds), ...movable])].sort();
-  const holds = await repo.lockHolds(trx, holdIds);
-  const refs = commands.flatMap((c) => refsOf(c).members);
-  const byId = [...new Set([...holds.map((h) => h.accountId), ...sweepIds])];
-  const accounts = await repo.lockMemberAccounts(
-    trx,
-    refs,
-    byId,
-    () => ctx.ids('acc'),
-    ctx.programOf,
-    ctx.now,
-  );
   const accountMap = new Map(accounts.map((a) => [a.id, a]));
   const memberAccounts = new Map(
     accounts
@@ -132,23 +133,18 @@ export async function runBatch(
       throw new RetryBatch('a hold was placed while a merge was starting');
   }
   const holdMap = new Map<string, Hold>(holds.map((h) => [h.id, h]));
-
-  const [open, held] = await Promise.all([
-    repo.loadOpenLots(
-      trx,
-      accounts.map((a) => a.id),
-    ),
-    repo.loadHoldDraws(
-      trx,
-      [...holdMap.values()].map((h) => h.pendingTransferId),
-    ),
-  ]);
-  const lots = new Map([...held.lots, ...open].map((l) => [l.id, l]));
+  const held = await repo.loadHoldDraws(
+    trx,
+    [...holdMap.values()].map((h) => h.pendingTransferId),
+  );
+  const lots = new Map([...held.lots, ...reads.lots].map((l) => [l.id, l]));
   const draws = new Map<string, Draw[]>();
   for (const d of held.draws) draws.set(d.transferId, [...(draws.get(d.transferId) ?? []), d]);
 
+  const ledgers = [...new Set(accounts.map((a) => a.ledger))];
+  const policies = reads.policies;
   const systemAccounts = new Map<string, string>();
-  for (const ledger of new Set(accounts.map((a) => a.ledger))) {
+  for (const ledger of ledgers) {
     for (const [kind, id] of ctx.systemAccounts(ledger))
       systemAccounts.set(`${ledger}|${kind}`, id);
   }
@@ -162,6 +158,12 @@ export async function runBatch(
     holds: holdMap,
     draws,
     newId: (prefix) => ctx.ids(prefix),
+    policies: new Map(
+      ledgers.map((l) => [
+        l,
+        policies.get(ctx.programOf(l)) ?? { policy: { kind: 'never' }, timezone: 'UTC' },
+      ]),
+    ),
   };
   const changes = emptyChanges();
 

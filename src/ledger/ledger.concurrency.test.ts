@@ -11,7 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const tally = (codes: number[]) => codes.reduce<Record<number, number>>((m, c) => ({ ...m, [c]: (m[c] ?? 0) + 1 }), {});
+const tally = (codes: number[]) =>
+  codes.reduce<Record<number, number>>((m, c) => ({ ...m, [c]: (m[c] ?? 0) + 1 }), {});
 
 describe('many clients on one account', () => {
   it('lets exactly 100 of 200 concurrent redemptions of 10 through a balance of 1,000', async () => {
@@ -19,11 +20,20 @@ describe('many clients on one account', () => {
     await adjust(t, 'shop', m, 1000);
     const responses = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/redemptions`, key, payload: { points: 10, reference: `r-${i}` } }),
+        t.call({
+          method: 'POST',
+          url: `${pointsUrl('shop', m)}/redemptions`,
+          key,
+          payload: { points: 10, reference: `r-${i}` },
+        }),
       ),
     );
     expect(tally(responses.map((r) => r.statusCode))).toEqual({ 201: 100, 409: 100 });
-    expect(responses.filter((r) => r.statusCode === 409).every((r) => r.json().code === 'insufficient_points')).toBe(true);
+    expect(
+      responses
+        .filter((r) => r.statusCode === 409)
+        .every((r) => r.json().code === 'insufficient_points'),
+    ).toBe(true);
     expect(await points(t, 'shop', m)).toMatchObject({ balance: 0, available: 0 });
     await expectReconciled(t);
   });
@@ -32,26 +42,49 @@ describe('many clients on one account', () => {
     const m = await member(t, 'shop', '13900000002');
     await adjust(t, 'shop', m, 1000);
     const holds = await Promise.all(
-      Array.from({ length: 200 }, () => t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds`, key, payload: { points: 10 } })),
+      Array.from({ length: 200 }, () =>
+        t.call({
+          method: 'POST',
+          url: `${pointsUrl('shop', m)}/holds`,
+          key,
+          payload: { points: 10 },
+        }),
+      ),
     );
     expect(tally(holds.map((r) => r.statusCode))).toEqual({ 201: 100, 409: 100 });
     expect(await points(t, 'shop', m)).toMatchObject({ balance: 1000, held: 1000, available: 0 });
     const ids = holds.filter((r) => r.statusCode === 201).map((r) => r.json().id as string);
     // Every hold is asked to capture twice and release once, all at the same time: each resolves once.
     const actions = ids.flatMap((id, i) => [
-      t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds/${id}/capture`, key, payload: { points: i % 2 ? 10 : 4 } }),
-      t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds/${id}/capture`, key, payload: { points: i % 2 ? 10 : 4 } }),
+      t.call({
+        method: 'POST',
+        url: `${pointsUrl('shop', m)}/holds/${id}/capture`,
+        key,
+        payload: { points: i % 2 ? 10 : 4 },
+      }),
+      t.call({
+        method: 'POST',
+        url: `${pointsUrl('shop', m)}/holds/${id}/capture`,
+        key,
+        payload: { points: i % 2 ? 10 : 4 },
+      }),
       t.call({ method: 'POST', url: `${pointsUrl('shop', m)}/holds/${id}/release`, key }),
     ]);
     const results = await Promise.all(actions);
     expect(tally(results.map((r) => r.statusCode))).toEqual({ 200: 100, 409: 200 });
     let captured = 0;
     for (const id of ids) {
-      const h = (await t.call({ method: 'GET', url: `${pointsUrl('shop', m)}/holds/${id}` })).json();
+      const h = (
+        await t.call({ method: 'GET', url: `${pointsUrl('shop', m)}/holds/${id}` })
+      ).json();
       if (h.status === 'captured') captured += h.captured;
       else expect(h.status).toBe('released');
     }
-    expect(await points(t, 'shop', m)).toMatchObject({ balance: 1000 - captured, held: 0, available: 1000 - captured });
+    expect(await points(t, 'shop', m)).toMatchObject({
+      balance: 1000 - captured,
+      held: 0,
+      available: 1000 - captured,
+    });
     await expectReconciled(t);
   });
 

@@ -3,6 +3,7 @@
 // drive this same code against a simple model.
 
 import type { ErrorCode } from '../shared/errors.ts';
+import { type ExpiryPolicy, expiresAt } from './expiry.core.ts';
 
 export type SystemKind = 'issuance' | 'redemption' | 'breakage' | 'adjustment';
 export const SYSTEM_KINDS: readonly SystemKind[] = [
@@ -106,7 +107,8 @@ export type Command =
       amount: number;
       code: TransferCode;
       reference: string | null;
-      expiresAt: Date | null;
+      /** When the lot expires; undefined: by the program's policy at the time of the credit. */
+      expiresAt?: Date | null;
       pendingUntil: Date | null;
     }
   | {
@@ -182,6 +184,8 @@ export interface BatchState {
   /** Draws of loaded holds' pending transfers, in the order they were drawn. */
   draws: Map<string, Draw[]>;
   newId: (prefix: 'trf' | 'hld') => string;
+  /** Each ledger's expiry policy and time zone, read in the batch so a credit needs no read of its own. */
+  policies: Map<string, { policy: ExpiryPolicy; timezone: string }>;
 }
 
 /** What the batch must write. */
@@ -446,6 +450,12 @@ function insufficient(available: number, amount: number): Outcome {
   );
 }
 
+function policyExpiry(state: BatchState, ledger: string): Date | null {
+  const p = state.policies.get(ledger);
+  if (!p) throw new Error(`expiry policy of ${ledger} was not loaded`);
+  return expiresAt(p.policy, state.now, p.timezone);
+}
+
 /** Applies one command to the batch state; a rejected command changes nothing. */
 export function apply(state: BatchState, changes: Changes, c: Command): Outcome {
   const now = state.now;
@@ -469,7 +479,7 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
         accountId: account.id,
         amount: c.amount,
         remaining: c.amount,
-        expiresAt: c.expiresAt,
+        expiresAt: c.expiresAt !== undefined ? c.expiresAt : policyExpiry(state, c.to.ledger),
         pendingUntil: c.pendingUntil,
         createdAt: now,
       };

@@ -15,7 +15,7 @@ interface Waiting {
 export interface EngineOptions {
   /** Most commands in one transaction. */
   maxBatch?: number;
-  /** Batches in flight at once: one reads while another waits for its commit to reach disk. */
+  /** Batches in flight at once. One by default: on a small machine more only split the queue into smaller batches. */
   workers?: number;
 }
 
@@ -42,6 +42,8 @@ export class LedgerEngine {
   readonly #queue: Waiting[] = [];
   readonly #system = new Map<string, Map<SystemKind, string>>();
   #running = 0;
+  /** Counters for benchmarks and logs: batches written, commands in them, ms spent writing. */
+  readonly stats = { batches: 0, commands: 0, ms: 0 };
   #idle: (() => void)[] = [];
 
   constructor(
@@ -56,7 +58,7 @@ export class LedgerEngine {
     this.#ids = ids;
     this.#log = log;
     this.#maxBatch = options.maxBatch ?? 1000;
-    this.#workers = options.workers ?? 2;
+    this.#workers = options.workers ?? 1;
   }
 
   /** Makes sure a ledger's system accounts exist; once per ledger per process. */
@@ -120,6 +122,7 @@ export class LedgerEngine {
   }
 
   async #process(batch: Waiting[], attempt = 0): Promise<void> {
+    const began = performance.now();
     try {
       const now = this.#clock.now();
       const outcomes = await this.#db.transaction().execute((trx) =>
@@ -129,6 +132,9 @@ export class LedgerEngine {
           this.context(now),
         ),
       );
+      this.stats.batches++;
+      this.stats.commands += batch.length;
+      this.stats.ms += performance.now() - began;
       for (const [i, w] of batch.entries()) w.resolve(outcomes[i] as Outcome);
     } catch (error) {
       const code = (error as { code?: string }).code;

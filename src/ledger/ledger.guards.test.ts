@@ -17,43 +17,77 @@ afterAll(() => t.close());
 describe('guards in the database', () => {
   it('refuses to let a member account fall below zero, even from raw SQL', async () => {
     await expect(
-      sql`update ledger_accounts set debits_posted = credits_posted + 1 where member_id = ${m}`.execute(t.deps.db),
+      sql`update ledger_accounts set debits_posted = credits_posted + 1 where member_id = ${m}`.execute(
+        t.deps.db,
+      ),
     ).rejects.toThrow(/member_never_negative/);
   });
 
   it('refuses to change or delete a transfer', async () => {
-    await expect(sql`update ledger_transfers set amount = 1`.execute(t.deps.db)).rejects.toThrow(/append-only/);
-    await expect(sql`delete from ledger_transfers`.execute(t.deps.db)).rejects.toThrow(/append-only/);
+    await expect(sql`update ledger_transfers set amount = 1`.execute(t.deps.db)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(sql`delete from ledger_transfers`.execute(t.deps.db)).rejects.toThrow(
+      /append-only/,
+    );
   });
 
   it('refuses non-positive amounts and transfers across ledgers', async () => {
-    const accounts = (await sql<{ id: string; ledger: string }>`select id, ledger from ledger_accounts`.execute(t.deps.db)).rows;
+    const accounts = (
+      await sql<{ id: string; ledger: string }>`select id, ledger from ledger_accounts`.execute(
+        t.deps.db,
+      )
+    ).rows;
     const [a, b] = accounts;
     await expect(
       sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
-          values ('trf_x', 'c', ${a?.ledger}, ${a?.id}, ${b?.id}, 0, 'single', 'adjust', now())`.execute(t.deps.db),
+          values ('trf_x', 'c', ${a?.ledger}, ${a?.id}, ${b?.id}, 0, 'single', 'adjust', now())`.execute(
+        t.deps.db,
+      ),
     ).rejects.toThrow(/check/);
     await t.program('other');
     const o = await member(t, 'other', '13700000002');
     await adjust(t, 'other', o, 5);
-    const foreign = (await sql<{ id: string }>`select id from ledger_accounts where ledger = 'points:other' limit 1`.execute(t.deps.db)).rows[0];
+    const foreign = (
+      await sql<{
+        id: string;
+      }>`select id from ledger_accounts where ledger = 'points:other' limit 1`.execute(t.deps.db)
+    ).rows[0];
     await expect(
       sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
-          values ('trf_y', 'c', ${a?.ledger}, ${a?.id}, ${foreign?.id}, 1, 'single', 'adjust', now())`.execute(t.deps.db),
+          values ('trf_y', 'c', ${a?.ledger}, ${a?.id}, ${foreign?.id}, 1, 'single', 'adjust', now())`.execute(
+        t.deps.db,
+      ),
     ).rejects.toThrow(/foreign key/);
   });
 });
 
 describe('command ids', () => {
   it('returns the first result for a repeated id, refuses it with other content, and keeps a failure failed', async () => {
-    const input = { programId: 'guarded', memberId: m, points: 10, code: 'redeem' as const, reference: 'o-1', commandId: 'cmd-1' };
+    const input = {
+      programId: 'guarded',
+      memberId: m,
+      points: 10,
+      code: 'redeem' as const,
+      reference: 'o-1',
+      commandId: 'cmd-1',
+    };
     const first = await debit(t.deps, input);
     const again = await debit(t.deps, input);
     expect(again).toEqual(first);
-    await expect(debit(t.deps, { ...input, points: 11 })).rejects.toMatchObject({ code: 'command_id_reused' });
+    await expect(debit(t.deps, { ...input, points: 11 })).rejects.toMatchObject({
+      code: 'command_id_reused',
+    });
     const big = { ...input, points: 1000, commandId: 'cmd-2' };
     await expect(debit(t.deps, big)).rejects.toMatchObject({ code: 'insufficient_points' });
-    await credit(t.deps, { programId: 'guarded', memberId: m, points: 5000, code: 'earn', reference: null, commandId: 'cmd-3' });
+    await credit(t.deps, {
+      programId: 'guarded',
+      memberId: m,
+      points: 5000,
+      code: 'earn',
+      reference: null,
+      commandId: 'cmd-3',
+    });
     // Enough points now, but the request failed for the state at the time: it stays failed.
     await expect(debit(t.deps, big)).rejects.toMatchObject({ code: 'insufficient_points' });
     expect((await points(t, 'guarded', m)).balance).toBe(100 - 10 + 5000);
@@ -83,12 +117,26 @@ describe('command ids', () => {
       pendingUntil: new Date(t.clock.now().getTime() + 7 * 86_400_000),
       commandId: 'cmd-pending',
     });
-    expect(await points(t, 'guarded', m)).toMatchObject({ balance: before.balance + 40, pending: 40, available: before.available });
+    expect(await points(t, 'guarded', m)).toMatchObject({
+      balance: before.balance + 40,
+      pending: 40,
+      available: before.available,
+    });
     await expect(
-      debit(t.deps, { programId: 'guarded', memberId: m, points: before.available + 1, code: 'redeem', reference: null, commandId: 'cmd-p2' }),
+      debit(t.deps, {
+        programId: 'guarded',
+        memberId: m,
+        points: before.available + 1,
+        code: 'redeem',
+        reference: null,
+        commandId: 'cmd-p2',
+      }),
     ).rejects.toMatchObject({ code: 'insufficient_points' });
     t.clock.advance(7 * 86_400_000);
-    expect(await points(t, 'guarded', m)).toMatchObject({ pending: 0, available: before.available + 40 });
+    expect(await points(t, 'guarded', m)).toMatchObject({
+      pending: 0,
+      available: before.available + 40,
+    });
     await expectReconciled(t);
   });
 });

@@ -7,7 +7,11 @@ beforeAll(async () => {
   t = await createTestApp();
   await t.program('hotel');
   await t.program('cafe');
-  await t.call({ method: 'PATCH', url: '/v1/programs/hotel', payload: { pointsExpiry: { kind: 'rolling', days: 90 } } });
+  await t.call({
+    method: 'PATCH',
+    url: '/v1/programs/hotel',
+    payload: { pointsExpiry: { kind: 'rolling', days: 90 } },
+  });
 });
 afterAll(() => t.close());
 
@@ -19,46 +23,90 @@ describe('member merge', () => {
     await t.call({
       method: 'POST',
       url: '/v1/programs/cafe/members',
-      payload: { identifiers: [{ type: 'phone', value: '13600000002' }, { type: 'wechat_openid', value: 'oDUP' }], channel: 'app' },
+      payload: {
+        identifiers: [
+          { type: 'phone', value: '13600000002' },
+          { type: 'wechat_openid', value: 'oDUP' },
+        ],
+        channel: 'app',
+      },
     });
     t.clock.advance(86_400_000);
     await adjust(t, 'hotel', dup, 300);
     await adjust(t, 'cafe', dup, 50);
-    const hold = (await t.call({ method: 'POST', url: `${pointsUrl('hotel', dup)}/holds`, payload: { points: 120 } })).json();
-    const dupLots = (await t.call({ method: 'GET', url: `${pointsUrl('hotel', dup)}/lots` })).json().data;
+    const hold = (
+      await t.call({
+        method: 'POST',
+        url: `${pointsUrl('hotel', dup)}/holds`,
+        payload: { points: 120 },
+      })
+    ).json();
+    const dupLots = (await t.call({ method: 'GET', url: `${pointsUrl('hotel', dup)}/lots` })).json()
+      .data;
 
-    const res = await t.call({ method: 'POST', url: `/v1/members/${keep}/merge`, payload: { from: dup } });
+    const res = await t.call({
+      method: 'POST',
+      url: `/v1/members/${keep}/merge`,
+      payload: { from: dup },
+    });
     expect(res.statusCode, res.body).toBe(200);
     const merged = res.json();
-    expect(merged.enrollments.map((e: { programId: string }) => e.programId).sort()).toEqual(['cafe', 'hotel']);
-    expect(merged.identifiers.map((i: { value: string }) => i.value)).toEqual(expect.arrayContaining(['+8613600000001', '+8613600000002', 'oDUP']));
+    expect(merged.enrollments.map((e: { programId: string }) => e.programId).sort()).toEqual([
+      'cafe',
+      'hotel',
+    ]);
+    expect(merged.identifiers.map((i: { value: string }) => i.value)).toEqual(
+      expect.arrayContaining(['+8613600000001', '+8613600000002', 'oDUP']),
+    );
 
     // Found by the duplicate's identifiers now.
-    const found = await t.call({ method: 'GET', url: '/v1/programs/cafe/members?identifier=wechat_openid:oDUP' });
+    const found = await t.call({
+      method: 'GET',
+      url: '/v1/programs/cafe/members?identifier=wechat_openid:oDUP',
+    });
     expect(found.json().data[0].id).toBe(keep);
 
-    expect(await points(t, 'hotel', keep)).toMatchObject({ balance: 400, held: 120, available: 280 });
+    expect(await points(t, 'hotel', keep)).toMatchObject({
+      balance: 400,
+      held: 120,
+      available: 280,
+    });
     expect(await points(t, 'cafe', keep)).toMatchObject({ balance: 50, available: 50 });
     // Lots keep their expiry.
-    const lots = (await t.call({ method: 'GET', url: `${pointsUrl('hotel', keep)}/lots` })).json().data;
+    const lots = (await t.call({ method: 'GET', url: `${pointsUrl('hotel', keep)}/lots` })).json()
+      .data;
     expect(lots.map((l: { expiresAt: string }) => l.expiresAt)).toContain(dupLots[0].expiresAt);
 
     // The hold moved with its id, and can be captured on the survivor.
-    const captured = await t.call({ method: 'POST', url: `${pointsUrl('hotel', keep)}/holds/${hold.id}/capture`, payload: { points: 100 } });
+    const captured = await t.call({
+      method: 'POST',
+      url: `${pointsUrl('hotel', keep)}/holds/${hold.id}/capture`,
+      payload: { points: 100 },
+    });
     expect(captured.statusCode, captured.body).toBe(200);
     expect(await points(t, 'hotel', keep)).toMatchObject({ balance: 300, held: 0, available: 300 });
 
     // History includes the duplicate's.
-    const history = (await t.call({ method: 'GET', url: `${pointsUrl('hotel', keep)}/history?limit=100` })).json().data;
-    expect(history.map((h: { code: string }) => h.code)).toEqual(expect.arrayContaining(['capture', 'merge', 'adjust']));
+    const history = (
+      await t.call({ method: 'GET', url: `${pointsUrl('hotel', keep)}/history?limit=100` })
+    ).json().data;
+    expect(history.map((h: { code: string }) => h.code)).toEqual(
+      expect.arrayContaining(['capture', 'merge', 'adjust']),
+    );
 
     // The duplicate answers as merged.
     const old = await t.call({ method: 'GET', url: `/v1/programs/hotel/members/${dup}` });
     expect(old.json()).toMatchObject({ status: 'merged', mergedInto: keep });
-    const spend = await t.call({ method: 'POST', url: `${pointsUrl('hotel', dup)}/redemptions`, payload: { points: 1, reference: 'x' } });
+    const spend = await t.call({
+      method: 'POST',
+      url: `${pointsUrl('hotel', dup)}/redemptions`,
+      payload: { points: 1, reference: 'x' },
+    });
     expect(spend.statusCode).toBe(409);
     expect(spend.json()).toMatchObject({ code: 'member_merged', mergedInto: keep });
-    const audit = (await t.call({ method: 'GET', url: `/v1/audit?memberId=${keep}&action=member.merged` })).json().data;
+    const audit = (
+      await t.call({ method: 'GET', url: `/v1/audit?memberId=${keep}&action=member.merged` })
+    ).json().data;
     expect(audit[0].after).toMatchObject({ into: keep, points: 350 });
     await expectReconciled(t);
   });
@@ -66,13 +114,34 @@ describe('member merge', () => {
   it('refuses merging a member into itself, an unknown one, or one merged already', async () => {
     const a = await member(t, 'hotel', '13600000011');
     const b = await member(t, 'hotel', '13600000012');
-    expect((await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, payload: { from: a } })).statusCode).toBe(400);
-    expect((await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, payload: { from: 'mem_nope' } })).statusCode).toBe(404);
-    expect((await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, payload: { from: b } })).statusCode).toBe(200);
-    const again = await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, payload: { from: b } });
+    expect(
+      (await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, payload: { from: a } }))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await t.call({
+          method: 'POST',
+          url: `/v1/members/${a}/merge`,
+          payload: { from: 'mem_nope' },
+        })
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, payload: { from: b } }))
+        .statusCode,
+    ).toBe(200);
+    const again = await t.call({
+      method: 'POST',
+      url: `/v1/members/${a}/merge`,
+      payload: { from: b },
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('member_merged');
     const key = await t.key('hotel', 'admin');
-    expect((await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, key, payload: { from: b } })).statusCode).toBe(403);
+    expect(
+      (await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, key, payload: { from: b } }))
+        .statusCode,
+    ).toBe(403);
   });
 });

@@ -3,8 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { member } from '../../test/ledger-helpers.ts';
 import { localDateString } from './expiry.core.ts';
+import {
+  captureHold,
+  credit,
+  debit,
+  placeHold,
+  pointsOf,
+  releaseHold,
+  sweepExpired,
+} from './ledger.service.ts';
 import { reconcile } from './reconcile.ts';
-import { captureHold, credit, debit, placeHold, pointsOf, releaseHold, sweepExpired } from './ledger.service.ts';
 
 // The ledger against a reference model: random sequences of credits, redemptions, holds,
 // captures, releases, expiry sweeps and clock moves. After every step each member's balance,
@@ -39,10 +47,16 @@ class Model {
     this.now = now;
   }
   usable(l: MLot) {
-    return l.remaining > 0 && (l.pendingUntil === null || l.pendingUntil <= this.now) && l.expiresAt > this.now;
+    return (
+      l.remaining > 0 &&
+      (l.pendingUntil === null || l.pendingUntil <= this.now) &&
+      l.expiresAt > this.now
+    );
   }
   order(lots: MLot[]) {
-    return [...lots].sort((a, b) => a.expiresAt - b.expiresAt || a.createdAt - b.createdAt || a.seq - b.seq);
+    return [...lots].sort(
+      (a, b) => a.expiresAt - b.expiresAt || a.createdAt - b.createdAt || a.seq - b.seq,
+    );
   }
   credit(m: number, n: number, pendingDays: number) {
     this.lots[m]?.push({
@@ -82,21 +96,28 @@ class Model {
         h.status = 'expired';
       }
     }
-    for (const lots of this.lots) for (const l of lots) if (l.expiresAt <= this.now) l.remaining = 0;
+    for (const lots of this.lots)
+      for (const l of lots) if (l.expiresAt <= this.now) l.remaining = 0;
   }
   view(m: number) {
     const lots = this.lots[m] ?? [];
-    const held = this.holds.filter((h) => h.member === m && h.status === 'pending').reduce((s, h) => s + h.amount, 0);
+    const held = this.holds
+      .filter((h) => h.member === m && h.status === 'pending')
+      .reduce((s, h) => s + h.amount, 0);
     const live = lots.filter((l) => l.expiresAt > this.now);
     const balance = live.reduce((s, l) => s + l.remaining, 0) + held;
-    const pending = live.filter((l) => l.pendingUntil !== null && l.pendingUntil > this.now).reduce((s, l) => s + l.remaining, 0);
+    const pending = live
+      .filter((l) => l.pendingUntil !== null && l.pendingUntil > this.now)
+      .reduce((s, l) => s + l.remaining, 0);
     const byDate = new Map<string, number>();
     for (const l of live) {
       if (l.remaining === 0) continue;
       const date = localDateString(new Date(l.expiresAt - 1), 'Asia/Shanghai');
       byDate.set(date, (byDate.get(date) ?? 0) + l.remaining);
     }
-    const expiring = [...byDate.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, points]) => ({ date, points }));
+    const expiring = [...byDate.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([date, points]) => ({ date, points }));
     return { balance, held, pending, available: balance - held - pending, expiring };
   }
 }
@@ -113,12 +134,44 @@ type Action =
 const member3 = fc.integer({ min: 0, max: 2 });
 const amount = fc.integer({ min: 1, max: 120 });
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('credit' as const), m: member3, n: amount, pendingDays: fc.constantFrom(0, 0, 3) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('redeem' as const), m: member3, n: amount }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('hold' as const), m: member3, n: amount, ttlMinutes: fc.integer({ min: 1, max: 3000 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('capture' as const), h: fc.nat(20), n: fc.option(amount, { nil: null }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('credit' as const),
+      m: member3,
+      n: amount,
+      pendingDays: fc.constantFrom(0, 0, 3),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('redeem' as const), m: member3, n: amount }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('hold' as const),
+      m: member3,
+      n: amount,
+      ttlMinutes: fc.integer({ min: 1, max: 3000 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('capture' as const),
+      h: fc.nat(20),
+      n: fc.option(amount, { nil: null }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), h: fc.nat(20) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), minutes: fc.integer({ min: 1, max: 20 * 24 * 60 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      minutes: fc.integer({ min: 1, max: 20 * 24 * 60 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
 );
 
@@ -129,7 +182,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function outcome<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: string }> {
+async function outcome<T>(
+  p: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; code: string }> {
   try {
     return { ok: true, value: await p };
   } catch (e) {
@@ -145,7 +200,11 @@ describe('ledger against a reference model', () => {
       fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 25 }), async (actions) => {
         const programId = `model-${run++}`;
         await t.program(programId);
-        await t.call({ method: 'PATCH', url: `/v1/programs/${programId}`, payload: { pointsExpiry: { kind: 'rolling', days: EXPIRY_DAYS } } });
+        await t.call({
+          method: 'PATCH',
+          url: `/v1/programs/${programId}`,
+          payload: { pointsExpiry: { kind: 'rolling', days: EXPIRY_DAYS } },
+        });
         const members = [
           await member(t, programId, `1380000${String(run).padStart(4, '0')}`),
           await member(t, programId, `1381000${String(run).padStart(4, '0')}`),
@@ -158,20 +217,46 @@ describe('ledger against a reference model', () => {
           const memberId = members[(a as { m?: number }).m ?? 0] as string;
           switch (a.kind) {
             case 'credit': {
-              const pendingUntil = a.pendingDays ? new Date(t.clock.now().getTime() + a.pendingDays * DAY) : null;
-              await credit(t.deps, { programId, memberId, points: a.n, code: 'earn', reference: null, pendingUntil, commandId: cmd() });
+              const pendingUntil = a.pendingDays
+                ? new Date(t.clock.now().getTime() + a.pendingDays * DAY)
+                : null;
+              await credit(t.deps, {
+                programId,
+                memberId,
+                points: a.n,
+                code: 'earn',
+                reference: null,
+                pendingUntil,
+                commandId: cmd(),
+              });
               model.credit(a.m, a.n, a.pendingDays);
               break;
             }
             case 'redeem': {
-              const real = await outcome(debit(t.deps, { programId, memberId, points: a.n, code: 'redeem', reference: null, commandId: cmd() }));
+              const real = await outcome(
+                debit(t.deps, {
+                  programId,
+                  memberId,
+                  points: a.n,
+                  code: 'redeem',
+                  reference: null,
+                  commandId: cmd(),
+                }),
+              );
               const expected = model.draw(a.m, a.n);
               expect(real.ok, JSON.stringify(a)).toBe(expected !== null);
               break;
             }
             case 'hold': {
               const real = await outcome(
-                placeHold(t.deps, { programId, memberId, points: a.n, reference: null, expiresInSeconds: a.ttlMinutes * 60, commandId: cmd() }),
+                placeHold(t.deps, {
+                  programId,
+                  memberId,
+                  points: a.n,
+                  reference: null,
+                  expiresInSeconds: a.ttlMinutes * 60,
+                  commandId: cmd(),
+                }),
               );
               const draws = model.draw(a.m, a.n);
               expect(real.ok, JSON.stringify(a)).toBe(draws !== null);

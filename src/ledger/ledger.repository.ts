@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Trx } from '../db/database.ts';
+import type { ExpiryPolicy } from './expiry.core.ts';
 import type {
   Account,
   Changes,
@@ -126,7 +127,9 @@ export async function findCommands(db: Db, ids: string[]): Promise<Map<string, S
 export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<HoldRow>`
-    select * from ledger_holds where id = any(${ids}::text[]) order by id for update`.execute(trx);
+    select * from ledger_holds where id = any(${ids}::text[]) order by id for no key update`.execute(
+    trx,
+  );
   return rows.map(toHold);
 }
 
@@ -169,10 +172,13 @@ export async function lockMemberAccounts(
     (
       await sql<AccountRow>`
         select a.* from ledger_accounts a
-        where a.id = any(${ids}::text[])
-           or (a.kind = 'member' and (a.ledger, a.member_id) in (
-                select * from unnest(${ledgers}::text[], ${members}::text[])))
-        order by a.id for update`.execute(trx)
+        where a.id in (
+          select x.id from ledger_accounts x
+          join unnest(${ledgers}::text[], ${members}::text[]) as v(ledger, member_id)
+            on x.kind = 'member' and x.ledger = v.ledger and x.member_id = v.member_id
+          union all
+          select unnest(${ids}::text[]))
+        order by a.id for no key update`.execute(trx)
     ).rows.map(toAccount);
   let accounts = await lock();
   const have = new Set(
@@ -196,7 +202,7 @@ export async function lockMemberAccounts(
 export async function lockAccountsById(trx: Trx, ids: string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<AccountRow>`
-    select * from ledger_accounts where id = any(${ids}::text[]) order by id for update`.execute(
+    select * from ledger_accounts where id = any(${ids}::text[]) order by id for no key update`.execute(
     trx,
   );
   return rows.map(toAccount);
@@ -374,19 +380,132 @@ export async function writeBatch(
 
   const system = [...changes.systemDeltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   if (system.length > 0) {
-    // The hot accounts of a brand are locked last, in id order, and only until the commit.
+    // The hot accounts of a brand are locked last, in id order (a statement of its own: an
+    // UPDATE locks rows in whatever order its plan visits them), and only until the commit.
+    // "No key update" is the lock an UPDATE of balances takes anyway; unlike "for update" it does
+    // not conflict with the key-share locks that other batches' foreign keys hold on these rows.
+    const ids = system.map(([id]) => id);
+    await sql`select id from ledger_accounts where id = any(${ids}::text[]) order by id for no key update`.execute(
+      trx,
+    );
     await sql`
-      with locked as (
-        select id from ledger_accounts where id = any(${system.map(([id]) => id)}::text[]) order by id for update
-      )
       update ledger_accounts a set
         debits_pending = a.debits_pending + v.dp, debits_posted = a.debits_posted + v.dpo,
         credits_pending = a.credits_pending + v.cp, credits_posted = a.credits_posted + v.cpo
-      from locked join unnest(${system.map(([id]) => id)}::text[], ${system.map(([, x]) => x.debitsPending)}::bigint[],
+      from unnest(${ids}::text[], ${system.map(([, x]) => x.debitsPending)}::bigint[],
                   ${system.map(([, x]) => x.debitsPosted)}::bigint[], ${system.map(([, x]) => x.creditsPending)}::bigint[],
-                  ${system.map(([, x]) => x.creditsPosted)}::bigint[]) as v(id, dp, dpo, cp, cpo) on v.id = locked.id
+                  ${system.map(([, x]) => x.creditsPosted)}::bigint[]) as v(id, dp, dpo, cp, cpo)
       where a.id = v.id`.execute(trx);
   }
+}
+
+export interface BatchReads {
+  stored: Map<string, StoredCommand>;
+  accounts: Account[];
+  lots: Lot[];
+  policies: Map<string, { policy: ExpiryPolicy; timezone: string }>;
+}
+
+/**
+ * A batch's reads: the commands already recorded, the member accounts it touches (locked, in id
+ * order; a row locked after a wait is read as the other batch left it) and the programs' expiry
+ * policies in one round trip, then the accounts' open lots.
+ */
+export async function lockBatch(
+  trx: Trx,
+  commandIds: string[],
+  refs: MemberRef[],
+  ids: string[],
+  programIds: string[],
+): Promise<BatchReads> {
+  const { rows } = await sql<{
+    commands: unknown[];
+    accounts: AccountRow[];
+    policies: { id: string; points_expiry: ExpiryPolicy; timezone: string }[];
+  }>`
+    with
+    locked as (
+      select a.* from ledger_accounts a
+      where a.id in (
+        select x.id from ledger_accounts x
+        join unnest(${refs.map((r) => r.ledger)}::text[], ${refs.map((r) => r.memberId)}::text[]) as v(ledger, member_id)
+          on x.kind = 'member' and x.ledger = v.ledger and x.member_id = v.member_id
+        union all
+        select unnest(${ids}::text[]))
+      order by a.id for no key update
+    )
+    select
+      (select coalesce(json_agg(json_build_object('id', c.id, 'fingerprint', encode(c.fingerprint, 'hex'),
+                'status', c.status, 'error_code', c.error_code, 'result', c.result)), '[]')
+         from ledger_commands c where c.id = any(${commandIds}::text[])) as commands,
+      (select coalesce(json_agg(l order by l.id), '[]') from locked l) as accounts,
+      (select coalesce(json_agg(json_build_object('id', p.id, 'points_expiry', p.points_expiry, 'timezone', p.timezone)), '[]')
+         from programs p where p.id = any(${programIds}::text[])) as policies`.execute(trx);
+  const row = rows[0];
+  if (!row) throw new Error('lockBatch returned no row');
+  const stored = new Map<string, StoredCommand>();
+  for (const c of row.commands as {
+    id: string;
+    fingerprint: string;
+    status: 'applied' | 'rejected';
+    error_code: string | null;
+    result: unknown;
+  }[]) {
+    stored.set(c.id, {
+      id: c.id,
+      fingerprint: Buffer.from(c.fingerprint, 'hex'),
+      status: c.status,
+      errorCode: c.error_code,
+      result: c.result,
+    });
+  }
+  const accounts = row.accounts.map(toAccount);
+  return {
+    stored,
+    accounts,
+    // A statement of its own: one that waited for a lock still reads with the snapshot it began
+    // with, and would miss lots that the batch it waited for has just written.
+    lots: await loadOpenLots(
+      trx,
+      accounts.map((a) => a.id),
+    ),
+    policies: new Map(
+      row.policies.map((p) => [p.id, { policy: p.points_expiry, timezone: p.timezone }]),
+    ),
+  };
+}
+
+/** Creates the member accounts that do not exist yet. */
+export async function createMemberAccounts(
+  trx: Trx,
+  refs: MemberRef[],
+  newAccount: () => string,
+  programOf: (ledger: string) => string,
+  now: Date,
+): Promise<void> {
+  const unique = [...new Map(refs.map((r) => [`${r.ledger}|${r.memberId}`, r])).values()];
+  if (unique.length === 0) return;
+  await sql`
+    insert into ledger_accounts (id, ledger, program_id, kind, member_id, created_at)
+    select id, ledger, program_id, 'member', member_id, ${now}
+    from unnest(${unique.map(newAccount)}::text[], ${unique.map((r) => r.ledger)}::text[],
+                ${unique.map((r) => programOf(r.ledger))}::text[], ${unique.map((r) => r.memberId)}::text[])
+         as v(id, ledger, program_id, member_id)
+    on conflict (ledger, member_id) where kind = 'member' do nothing`.execute(trx);
+}
+
+/** Programs' expiry policies and time zones, by program id. */
+export async function loadPolicies(
+  db: Db,
+  programIds: string[],
+): Promise<Map<string, { policy: ExpiryPolicy; timezone: string }>> {
+  if (programIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('programs')
+    .select(['id', 'points_expiry', 'timezone'])
+    .where('id', 'in', programIds)
+    .execute();
+  return new Map(rows.map((r) => [r.id, { policy: r.points_expiry, timezone: r.timezone }]));
 }
 
 // --- reads for the API ---

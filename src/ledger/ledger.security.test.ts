@@ -12,12 +12,19 @@ beforeAll(async () => {
   t = await createTestApp();
   await t.program('brand-a');
   await t.program('brand-b');
-  for (const role of ['read', 'integration', 'admin'] as const) keys[role] = await t.key('brand-a', role);
+  for (const role of ['read', 'integration', 'admin'] as const)
+    keys[role] = await t.key('brand-a', role);
   a = await member(t, 'brand-a', '13500000001');
   b = await member(t, 'brand-b', '13500000002');
   await adjust(t, 'brand-a', a, 100);
   await adjust(t, 'brand-b', b, 100);
-  holdB = (await t.call({ method: 'POST', url: `${pointsUrl('brand-b', b)}/holds`, payload: { points: 10 } })).json().id;
+  holdB = (
+    await t.call({
+      method: 'POST',
+      url: `${pointsUrl('brand-b', b)}/holds`,
+      payload: { points: 10 },
+    })
+  ).json().id;
 });
 afterAll(() => t.close());
 
@@ -27,8 +34,16 @@ const paths = (programId: string, memberId: string, holdId: string): Call[] => [
   { method: 'GET', url: `${pointsUrl(programId, memberId)}/history` },
   { method: 'GET', url: `${pointsUrl(programId, memberId)}/lots` },
   { method: 'GET', url: `${pointsUrl(programId, memberId)}/holds/${holdId}` },
-  { method: 'POST', url: `${pointsUrl(programId, memberId)}/adjustments`, payload: { points: 5, reason: 'x' } },
-  { method: 'POST', url: `${pointsUrl(programId, memberId)}/redemptions`, payload: { points: 5, reference: 'x' } },
+  {
+    method: 'POST',
+    url: `${pointsUrl(programId, memberId)}/adjustments`,
+    payload: { points: 5, reason: 'x' },
+  },
+  {
+    method: 'POST',
+    url: `${pointsUrl(programId, memberId)}/redemptions`,
+    payload: { points: 5, reference: 'x' },
+  },
   { method: 'POST', url: `${pointsUrl(programId, memberId)}/holds`, payload: { points: 5 } },
   { method: 'POST', url: `${pointsUrl(programId, memberId)}/holds/${holdId}/capture`, payload: {} },
   { method: 'POST', url: `${pointsUrl(programId, memberId)}/holds/${holdId}/release` },
@@ -41,7 +56,10 @@ describe('points: tenants and roles', () => {
       expect(res.statusCode, `${c.method} ${c.url}`).toBe(404);
     }
     // B's hold is untouched.
-    expect((await t.call({ method: 'GET', url: `${pointsUrl('brand-b', b)}/holds/${holdB}` })).json().status).toBe('pending');
+    expect(
+      (await t.call({ method: 'GET', url: `${pointsUrl('brand-b', b)}/holds/${holdB}` })).json()
+        .status,
+    ).toBe('pending');
   });
 
   it("answers 404 for B's member or hold under A's own path", async () => {
@@ -65,19 +83,41 @@ describe('points: tenants and roles', () => {
 
   it('keeps reconcile for the coalition admin', async () => {
     for (const key of Object.values(keys)) {
-      expect((await t.call({ method: 'GET', url: '/v1/ledger/reconcile', key })).statusCode).toBe(403);
+      expect((await t.call({ method: 'GET', url: '/v1/ledger/reconcile', key })).statusCode).toBe(
+        403,
+      );
     }
-    expect((await t.call({ method: 'GET', url: '/v1/ledger/reconcile', key: null })).statusCode).toBe(401);
+    expect(
+      (await t.call({ method: 'GET', url: '/v1/ledger/reconcile', key: null })).statusCode,
+    ).toBe(401);
   });
 
   it('answers 400 for bad amounts', async () => {
-    for (const payload of [{ points: 0, reference: 'x' }, { points: -5, reference: 'x' }, { points: 1.5, reference: 'x' }, { points: 5 }, { points: '5', reference: 'x' }]) {
-      const res = await t.call({ method: 'POST', url: `${pointsUrl('brand-a', a)}/redemptions`, payload });
+    for (const payload of [
+      { points: 0, reference: 'x' },
+      { points: -5, reference: 'x' },
+      { points: 1.5, reference: 'x' },
+      { points: 5 },
+      { points: '5', reference: 'x' },
+    ]) {
+      const res = await t.call({
+        method: 'POST',
+        url: `${pointsUrl('brand-a', a)}/redemptions`,
+        payload,
+      });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
     }
-    const zero = await t.call({ method: 'POST', url: `${pointsUrl('brand-a', a)}/adjustments`, payload: { points: 0, reason: 'x' } });
+    const zero = await t.call({
+      method: 'POST',
+      url: `${pointsUrl('brand-a', a)}/adjustments`,
+      payload: { points: 0, reason: 'x' },
+    });
     expect(zero.statusCode).toBe(400);
-    const long = await t.call({ method: 'POST', url: `${pointsUrl('brand-a', a)}/holds`, payload: { points: 1, expiresInSeconds: 8 * 86_400 } });
+    const long = await t.call({
+      method: 'POST',
+      url: `${pointsUrl('brand-a', a)}/holds`,
+      payload: { points: 1, expiresInSeconds: 8 * 86_400 },
+    });
     expect(long.statusCode).toBe(400);
   });
 });

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
-import { expiresAt, localDateString } from './expiry.core.ts';
+import { localDateString } from './expiry.core.ts';
 import { fingerprintOf, runBatch, type Submitted } from './ledger.batch.ts';
 import {
   type Account,
@@ -56,14 +56,12 @@ export interface CreditInput {
 }
 
 /** Credits points to a member: a lot that expires by the program's policy. For earning, refunds, adjustments. */
-export async function credit(
+export function credit(
   deps: Deps,
   input: CreditInput,
   from: 'issuance' | 'adjustment' = 'issuance',
   onApplied?: Submitted['onApplied'],
 ) {
-  const program = await getProgram(deps, input.programId);
-  const now = deps.clock.now();
   return run(
     deps,
     input.programId,
@@ -75,7 +73,7 @@ export async function credit(
       amount: input.points,
       code: input.code,
       reference: input.reference,
-      expiresAt: expiresAt(program.pointsExpiry, now, program.timezone),
+      // expiresAt left out: the batch applies the program's policy as of the credit
       pendingUntil: input.pendingUntil ?? null,
     },
     { ...input, commandId: undefined, from },

@@ -1,0 +1,217 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import pino from 'pino';
+import { buildApp } from '../src/app.ts';
+import { migrate } from '../src/db/database.ts';
+import { createDeps } from '../src/deps.ts';
+import { createKey } from '../src/keys/keys.service.ts';
+import { pointsLedger } from '../src/ledger/ledger.engine.ts';
+import { credit, debit } from '../src/ledger/ledger.service.ts';
+import { reconcile } from '../src/ledger/reconcile.ts';
+import { createProgram } from '../src/programs/programs.service.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { createIdGenerator } from '../src/shared/ids.ts';
+import { benchDatabase, load, report } from './harness.ts';
+
+// The points ledger under load: 64 concurrent callers of the ledger service doing credits and
+// redemptions over 100,000 members, beside the floor of the same transfers written as plain SQL,
+// one transfer per transaction, at the same concurrency. Durable commits throughout.
+
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CALLERS = 64;
+
+async function measure(seconds: number, callers: number, one: (i: number) => Promise<unknown>) {
+  const until = performance.now() + seconds * 1000;
+  const began = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < until) await one(n++);
+    }),
+  );
+  return n / ((performance.now() - began) / 1000);
+}
+
+const memberId = (i: number) => `mem_ledgerbench${String(i).padStart(11, '0')}`;
+const fmt = (n: number) => Math.round(n).toLocaleString('en').padStart(7);
+
+export async function run(): Promise<void> {
+  const database = await benchDatabase();
+  const log = pino({ level: 'silent' });
+  const { deps, close } = createDeps(database.url, {
+    clock: systemClock,
+    ids: createIdGenerator(systemClock),
+    log,
+    poolSize: CALLERS + 4,
+    ledgerWorkers: Number(process.env.BENCH_LEDGER_WORKERS ?? 1),
+  });
+  await migrate(deps.db);
+  await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
+  const ledger = pointsLedger('bench');
+  await deps.ledger.prepare(ledger);
+
+  // 100,000 enrolled members, each with 1,000 points: accounts, transfers and lots written
+  // set-based so that every invariant holds from the start.
+  await deps.db.transaction().execute(async (trx) => {
+    await sql`insert into members (id, status, created_at, updated_at)
+      select 'mem_ledgerbench' || lpad(i::text, 11, '0'), 'active', now(), now() from generate_series(1, ${MEMBERS}::int) i`.execute(
+      trx,
+    );
+    await sql`insert into enrollments (program_id, member_id, enrolled_at, channel, status)
+      select 'bench', 'mem_ledgerbench' || lpad(i::text, 11, '0'), now(), 'import', 'active' from generate_series(1, ${MEMBERS}::int) i`.execute(
+      trx,
+    );
+    await sql`insert into ledger_accounts (id, ledger, program_id, kind, member_id, credits_posted, created_at)
+      select 'acc_bench' || lpad(i::text, 11, '0'), ${ledger}, 'bench', 'member', 'mem_ledgerbench' || lpad(i::text, 11, '0'), 1000, now()
+      from generate_series(1, ${MEMBERS}::int) i`.execute(trx);
+    await sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, credit_balance_after, created_at)
+      select 'trf_0seed' || lpad(i::text, 11, '0'), 'seed', ${ledger}, a.id, 'acc_bench' || lpad(i::text, 11, '0'), 1000, 'single', 'earn', 1000, now()
+      from generate_series(1, ${MEMBERS}::int) i, ledger_accounts a where a.ledger = ${ledger} and a.kind = 'issuance'`.execute(
+      trx,
+    );
+    await sql`insert into ledger_lots (id, account_id, amount, remaining, created_at)
+      select 'trf_0seed' || lpad(i::text, 11, '0'), 'acc_bench' || lpad(i::text, 11, '0'), 1000, 1000, now() from generate_series(1, ${MEMBERS}::int) i`.execute(
+      trx,
+    );
+    await sql`update ledger_accounts set debits_posted = ${MEMBERS * 1000} where ledger = ${ledger} and kind = 'issuance'`.execute(
+      trx,
+    );
+  });
+  await sql`analyze`.execute(deps.db);
+  const issuance = (
+    await sql<{
+      id: string;
+    }>`select id from ledger_accounts where ledger = ${ledger} and kind = 'issuance'`.execute(
+      deps.db,
+    )
+  ).rows[0]?.id;
+  const redemption = (
+    await sql<{
+      id: string;
+    }>`select id from ledger_accounts where ledger = ${ledger} and kind = 'redemption'`.execute(
+      deps.db,
+    )
+  ).rows[0]?.id;
+
+  console.log(
+    `ledger: ${CALLERS} concurrent callers, ${MEMBERS.toLocaleString('en')} members, ${SECONDS} s each, durable commits`,
+  );
+
+  // Floor: plain SQL, one transfer per transaction — the member's row, the brand's hot row and the
+  // transfer — on copies of the ledger's tables (same columns, checks and indexes), so the
+  // ledger itself stays exact for the reconcile at the end.
+  await sql`create table floor_accounts (like ledger_accounts including all)`.execute(deps.db);
+  await sql`create table floor_transfers (like ledger_transfers including all)`.execute(deps.db);
+  await sql`insert into floor_accounts select * from ledger_accounts where ledger = ${ledger}`.execute(
+    deps.db,
+  );
+  await sql`analyze floor_accounts`.execute(deps.db);
+  const pool = new pg.Pool({ connectionString: database.url, max: CALLERS });
+  let seq = 0;
+  const floor = await measure(SECONDS, CALLERS, async (i) => {
+    const m = 1 + Math.floor(Math.random() * MEMBERS);
+    const account = `acc_bench${String(m).padStart(11, '0')}`;
+    const earn = i % 2 === 0;
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(
+        earn
+          ? 'update floor_accounts set credits_posted = credits_posted + 10 where id = $1'
+          : 'update floor_accounts set debits_posted = debits_posted + 10 where id = $1',
+        [account],
+      );
+      await client.query(
+        earn
+          ? 'update floor_accounts set debits_posted = debits_posted + 10 where id = $1'
+          : 'update floor_accounts set credits_posted = credits_posted + 10 where id = $1',
+        [earn ? issuance : redemption],
+      );
+      await client.query(
+        `insert into floor_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
+         values ($1, $1, $2, $3, $4, 10, 'single', $5, now())`,
+        [
+          `trf_floor${seq++}`,
+          ledger,
+          earn ? issuance : account,
+          earn ? account : redemption,
+          earn ? 'earn' : 'redeem',
+        ],
+      );
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+  });
+  await pool.end();
+  console.log(`floor: plain SQL, one transfer per transaction     ${fmt(floor)} transfers/s`);
+
+  let cmd = 0;
+  const op = (m: number, i: number) =>
+    i % 2 === 0
+      ? credit(deps, {
+          programId: 'bench',
+          memberId: memberId(m),
+          points: 10,
+          code: 'earn',
+          reference: null,
+          commandId: `b-${cmd++}`,
+        })
+      : debit(deps, {
+          programId: 'bench',
+          memberId: memberId(m),
+          points: 10,
+          code: 'redeem',
+          reference: null,
+          commandId: `b-${cmd++}`,
+        });
+  const stats = () => ({ ...deps.ledger.stats });
+  const before = stats();
+  const spread = await measure(SECONDS, CALLERS, (i) =>
+    op(1 + Math.floor(Math.random() * MEMBERS), i),
+  );
+  const after = stats();
+  const batches = after.batches - before.batches;
+  console.log(
+    `  (${batches} batches, ${((after.commands - before.commands) / batches).toFixed(1)} commands each, ` +
+      `${((after.ms - before.ms) / batches).toFixed(1)} ms each)`,
+  );
+  console.log(
+    `ledger service, batched, random members             ${fmt(spread)} transfers/s  (${(spread / floor).toFixed(1)}× the floor; goal 20,000, at least 10,000 and 4×)`,
+  );
+  const hot = await measure(SECONDS, CALLERS, (i) => op(1, i));
+  console.log(`ledger service, all ${CALLERS} callers on one member      ${fmt(hot)} transfers/s`);
+
+  // Redemptions through the HTTP API, with an Idempotency-Key each.
+  const app = await buildApp(deps);
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { secret } = await createKey(
+    deps,
+    { programId: 'bench', role: 'integration', name: 'bench' },
+    null,
+  );
+  const http = await load(url, {
+    concurrency: CALLERS,
+    seconds: SECONDS,
+    request: (i) => ({
+      method: 'POST',
+      path: `/v1/programs/bench/members/${memberId(1 + (i % MEMBERS))}/points/redemptions`,
+      headers: {
+        authorization: `Bearer ${secret}`,
+        'content-type': 'application/json',
+        'idempotency-key': `http-${i}`,
+      },
+      body: JSON.stringify({ points: 1, reference: `order-${i}` }),
+    }),
+  });
+  report('HTTP POST …/points/redemptions', http);
+  await app.close();
+
+  const check = await reconcile(deps);
+  console.log(
+    `reconcile after the run: ${check.ok ? 'every invariant held' : `BROKEN: ${check.checks.filter((c) => !c.held).map((c) => c.name)}`}`,
+  );
+  await close();
+  await database.stop();
+}
