@@ -111,6 +111,9 @@ export class LedgerEngine {
   async #work(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        // One turn of the event loop first: callers answered by the last batch usually send their
+        // next command straight away, and it should ride in this batch, not wait for the next.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#maxBatch);
         await this.#process(batch);
       }

@@ -26,7 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         check (kind <> 'member' or debits_posted + debits_pending <= credits_posted),
       constraint member_accounts_have_a_member check ((kind = 'member') = (member_id is not null)),
       unique (id, ledger)
-    )`.execute(db);
+    ) with (fillfactor = 70)`.execute(db); // balances change in place: room for HOT updates
   await sql`create unique index ledger_accounts_member_uq on ledger_accounts (ledger, member_id) where kind = 'member'`.execute(
     db,
   );
@@ -103,7 +103,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       expires_at timestamptz,
       pending_until timestamptz,
       created_at timestamptz not null
-    )`.execute(db);
+    ) with (fillfactor = 80)`.execute(db);
   await sql`create index ledger_lots_open_idx on ledger_lots (account_id) where remaining > 0`.execute(
     db,
   );
