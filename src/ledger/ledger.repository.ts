@@ -103,27 +103,6 @@ export interface StoredCommand {
   result: unknown;
 }
 
-export async function findCommands(db: Db, ids: string[]): Promise<Map<string, StoredCommand>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('ledger_commands')
-    .select(['id', 'fingerprint', 'status', 'error_code', 'result'])
-    .where('id', 'in', ids)
-    .execute();
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        id: r.id,
-        fingerprint: r.fingerprint,
-        status: r.status,
-        errorCode: r.error_code,
-        result: r.result,
-      },
-    ]),
-  );
-}
-
 export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<HoldRow>`
@@ -152,60 +131,6 @@ export async function memberAccountIds(db: Db, refs: MemberRef[]): Promise<strin
     db,
   );
   return rows.map((r) => r.id);
-}
-
-/**
- * Locks member accounts, named by member or by id, in id order so that two batches cannot
- * deadlock. Member accounts that do not exist yet are created first.
- */
-export async function lockMemberAccounts(
-  trx: Trx,
-  refs: MemberRef[],
-  ids: string[],
-  newAccount: () => string,
-  programOf: (ledger: string) => string,
-  now: Date,
-): Promise<Account[]> {
-  const ledgers = refs.map((r) => r.ledger);
-  const members = refs.map((r) => r.memberId);
-  const lock = async () =>
-    (
-      await sql<AccountRow>`
-        select a.* from ledger_accounts a
-        where a.id in (
-          select x.id from ledger_accounts x
-          join unnest(${ledgers}::text[], ${members}::text[]) as v(ledger, member_id)
-            on x.kind = 'member' and x.ledger = v.ledger and x.member_id = v.member_id
-          union all
-          select unnest(${ids}::text[]))
-        order by a.id for no key update`.execute(trx)
-    ).rows.map(toAccount);
-  let accounts = await lock();
-  const have = new Set(
-    accounts.filter((a) => a.kind === 'member').map((a) => `${a.ledger}|${a.memberId}`),
-  );
-  const missing = refs.filter((r) => !have.has(`${r.ledger}|${r.memberId}`));
-  if (missing.length > 0) {
-    const unique = [...new Map(missing.map((r) => [`${r.ledger}|${r.memberId}`, r])).values()];
-    await sql`
-      insert into ledger_accounts (id, ledger, program_id, kind, member_id, created_at)
-      select id, ledger, program_id, 'member', member_id, ${now}
-      from unnest(${unique.map(newAccount)}::text[], ${unique.map((r) => r.ledger)}::text[],
-                  ${unique.map((r) => programOf(r.ledger))}::text[], ${unique.map((r) => r.memberId)}::text[])
-           as v(id, ledger, program_id, member_id)
-      on conflict (ledger, member_id) where kind = 'member' do nothing`.execute(trx);
-    accounts = await lock();
-  }
-  return accounts;
-}
-
-export async function lockAccountsById(trx: Trx, ids: string[]): Promise<Account[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await sql<AccountRow>`
-    select * from ledger_accounts where id = any(${ids}::text[]) order by id for no key update`.execute(
-    trx,
-  );
-  return rows.map(toAccount);
 }
 
 /** The system accounts of a ledger, created on first use; returns kind → id. */
@@ -492,20 +417,6 @@ export async function createMemberAccounts(
                 ${unique.map((r) => programOf(r.ledger))}::text[], ${unique.map((r) => r.memberId)}::text[])
          as v(id, ledger, program_id, member_id)
     on conflict (ledger, member_id) where kind = 'member' do nothing`.execute(trx);
-}
-
-/** Programs' expiry policies and time zones, by program id. */
-export async function loadPolicies(
-  db: Db,
-  programIds: string[],
-): Promise<Map<string, { policy: ExpiryPolicy; timezone: string }>> {
-  if (programIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('programs')
-    .select(['id', 'points_expiry', 'timezone'])
-    .where('id', 'in', programIds)
-    .execute();
-  return new Map(rows.map((r) => [r.id, { policy: r.points_expiry, timezone: r.timezone }]));
 }
 
 // --- reads for the API ---

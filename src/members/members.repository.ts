@@ -259,20 +259,6 @@ export async function findProgramMember(
   };
 }
 
-export async function findEnrollment(
-  db: Db,
-  programId: string,
-  memberId: string,
-): Promise<Enrollment | undefined> {
-  const row = await db
-    .selectFrom('enrollments')
-    .selectAll()
-    .where('program_id', '=', programId)
-    .where('member_id', '=', memberId)
-    .executeTakeFirst();
-  return row && toEnrollment(row);
-}
-
 export async function lockEnrollment(
   trx: Trx,
   programId: string,
