@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { buildApp } from '../src/app.ts';
-import { migrate } from '../src/db/database.ts';
-import { createDeps } from '../src/deps.ts';
 import { createKey } from '../src/keys/keys.service.ts';
-import { createProgram } from '../src/programs/programs.service.ts';
-import { systemClock } from '../src/shared/clock.ts';
-import { createIdGenerator } from '../src/shared/ids.ts';
-import { benchDatabase, load, report } from './harness.ts';
+import { benchRuntime, load, report } from './harness.ts';
 
 // The cost of the API conventions: an authenticated read and an idempotent write, each beside
 // the floor of the same server answering /health (no database, no auth) in the same run.
@@ -16,16 +10,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 32;
 
 export async function run(): Promise<void> {
-  const database = await benchDatabase();
-  const { deps, close } = createDeps(database.url, {
-    clock: systemClock,
-    ids: createIdGenerator(systemClock),
-    log: pino({ level: 'silent' }),
-    poolSize: 32,
-  });
-  const { db } = deps;
-  await migrate(db);
-  await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
+  const { deps, close } = await benchRuntime(32);
   const { secret } = await createKey(
     deps,
     { programId: 'bench', role: 'admin', name: 'bench' },
@@ -65,5 +50,4 @@ export async function run(): Promise<void> {
 
   await app.close();
   await close();
-  await database.stop();
 }

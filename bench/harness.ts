@@ -2,7 +2,13 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
+import { migrate } from '../src/db/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { createDeps, type Deps } from '../src/deps.ts';
+import { createProgram } from '../src/programs/programs.service.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { createIdGenerator } from '../src/shared/ids.ts';
 
 /**
  * A PostgreSQL for one benchmark: BENCH_DATABASE_URL, or an embedded server in a temporary
@@ -21,6 +27,31 @@ export async function benchDatabase(): Promise<{ url: string; stop(): Promise<vo
     async stop() {
       await pg.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A migrated database with a program `bench`, and the services' dependencies wired to it. */
+export async function benchRuntime(
+  poolSize: number,
+  ledgerWorkers = 1,
+): Promise<{ url: string; deps: Deps; close(): Promise<void> }> {
+  const database = await benchDatabase();
+  const { deps, close } = createDeps(database.url, {
+    clock: systemClock,
+    ids: createIdGenerator(systemClock),
+    log: pino({ level: 'silent' }),
+    poolSize,
+    ledgerWorkers,
+  });
+  await migrate(deps.db);
+  await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
+  return {
+    url: database.url,
+    deps,
+    async close() {
+      await close();
+      await database.stop();
     },
   };
 }
@@ -103,4 +134,21 @@ export function report(name: string, r: LoadResult, floor?: LoadResult): void {
   console.log(
     `${name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${JSON.stringify(r.statuses)}${ratio}`,
   );
+}
+
+/** Runs `one` from `callers` concurrent loops for `seconds`; returns completions per second. */
+export async function measure(
+  seconds: number,
+  callers: number,
+  one: (i: number) => Promise<unknown>,
+): Promise<number> {
+  const until = performance.now() + seconds * 1000;
+  const began = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (performance.now() < until) await one(n++);
+    }),
+  );
+  return n / ((performance.now() - began) / 1000);
 }

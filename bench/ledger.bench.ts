@@ -1,17 +1,11 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import pino from 'pino';
 import { buildApp } from '../src/app.ts';
-import { migrate } from '../src/db/database.ts';
-import { createDeps } from '../src/deps.ts';
 import { createKey } from '../src/keys/keys.service.ts';
 import { pointsLedger } from '../src/ledger/ledger.engine.ts';
 import { credit, debit } from '../src/ledger/ledger.service.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
-import { createProgram } from '../src/programs/programs.service.ts';
-import { systemClock } from '../src/shared/clock.ts';
-import { createIdGenerator } from '../src/shared/ids.ts';
-import { benchDatabase, load, report } from './harness.ts';
+import { benchRuntime, load, measure, report } from './harness.ts';
 
 // The points ledger under load: 64 concurrent callers of the ledger service doing credits and
 // redemptions over 100,000 members, beside the floor of the same transfers written as plain SQL,
@@ -21,33 +15,15 @@ const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CALLERS = 64;
 
-async function measure(seconds: number, callers: number, one: (i: number) => Promise<unknown>) {
-  const until = performance.now() + seconds * 1000;
-  const began = performance.now();
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (performance.now() < until) await one(n++);
-    }),
-  );
-  return n / ((performance.now() - began) / 1000);
-}
-
 const memberId = (i: number) => `mem_ledgerbench${String(i).padStart(11, '0')}`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en').padStart(7);
 
 export async function run(): Promise<void> {
-  const database = await benchDatabase();
-  const log = pino({ level: 'silent' });
-  const { deps, close } = createDeps(database.url, {
-    clock: systemClock,
-    ids: createIdGenerator(systemClock),
-    log,
-    poolSize: CALLERS + 4,
-    ledgerWorkers: Number(process.env.BENCH_LEDGER_WORKERS ?? 1),
-  });
-  await migrate(deps.db);
-  await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
+  const {
+    url: databaseUrl,
+    deps,
+    close,
+  } = await benchRuntime(CALLERS + 4, Number(process.env.BENCH_LEDGER_WORKERS ?? 1));
   const ledger = pointsLedger('bench');
   await deps.ledger.prepare(ledger);
 
@@ -107,7 +83,7 @@ export async function run(): Promise<void> {
     deps.db,
   );
   await sql`analyze floor_accounts`.execute(deps.db);
-  const pool = new pg.Pool({ connectionString: database.url, max: CALLERS });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: CALLERS });
   let seq = 0;
   const floor = await measure(SECONDS, CALLERS, async (i) => {
     const m = 1 + Math.floor(Math.random() * MEMBERS);
@@ -213,5 +189,4 @@ export async function run(): Promise<void> {
     `reconcile after the run: ${check.ok ? 'every invariant held' : `BROKEN: ${check.checks.filter((c) => !c.held).map((c) => c.name)}`}`,
   );
   await close();
-  await database.stop();
 }

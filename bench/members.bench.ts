@@ -1,12 +1,6 @@
 import { sql } from 'kysely';
-import pino from 'pino';
-import { migrate } from '../src/db/database.ts';
-import { createDeps } from '../src/deps.ts';
 import { listMembers } from '../src/members/members.service.ts';
-import { createProgram } from '../src/programs/programs.service.ts';
-import { systemClock } from '../src/shared/clock.ts';
-import { createIdGenerator } from '../src/shared/ids.ts';
-import { benchDatabase } from './harness.ts';
+import { benchRuntime, measure } from './harness.ts';
 
 // Identity lookups with a million members: enroll them set-based, then look members up by
 // phone through the service layer, beside the floor of the bare index lookup in plain SQL.
@@ -17,29 +11,9 @@ const CONCURRENCY = 16;
 
 const phoneOf = (i: number) => `+86139${String(i).padStart(8, '0')}`;
 
-async function measure(seconds: number, concurrency: number, one: (i: number) => Promise<unknown>) {
-  const until = performance.now() + seconds * 1000;
-  const began = performance.now();
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until) await one(n++);
-    }),
-  );
-  return n / ((performance.now() - began) / 1000);
-}
-
 export async function run(): Promise<void> {
-  const database = await benchDatabase();
-  const { deps, close } = createDeps(database.url, {
-    clock: systemClock,
-    ids: createIdGenerator(systemClock),
-    log: pino({ level: 'silent' }),
-    poolSize: CONCURRENCY + 2,
-  });
+  const { deps, close } = await benchRuntime(CONCURRENCY + 2);
   const { db } = deps;
-  await migrate(db);
-  await createProgram(deps, { id: 'bench', name: 'Bench' }, null);
 
   const began = performance.now();
   await db.transaction().execute(async (trx) => {
@@ -88,5 +62,4 @@ export async function run(): Promise<void> {
   );
 
   await close();
-  await database.stop();
 }

@@ -11,8 +11,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const tally = (codes: number[]) =>
-  codes.reduce<Record<number, number>>((m, c) => ({ ...m, [c]: (m[c] ?? 0) + 1 }), {});
+function tally(codes: number[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const c of codes) counts[c] = (counts[c] ?? 0) + 1;
+  return counts;
+}
 
 describe('many clients on one account', () => {
   it('lets exactly 100 of 200 concurrent redemptions of 10 through a balance of 1,000', async () => {

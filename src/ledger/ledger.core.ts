@@ -411,7 +411,7 @@ export function expireHold(
   commandId: string,
 ): boolean {
   const hold = state.holds.get(holdId);
-  if (!hold || hold.status !== 'pending' || hold.expiresAt > state.now) return false;
+  if (hold?.status !== 'pending' || hold.expiresAt > state.now) return false;
   voidHold(state, changes, hold, commandId, 'expired');
   return true;
 }
@@ -492,32 +492,7 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
       };
     }
 
-    case 'debit': {
-      const account = memberAccount(state, c.from);
-      const lots = lotsOf(state, account.id)
-        .filter((l) => isUsable(l, now))
-        .sort(byExpiry);
-      const available = usableTotal(lots, now);
-      if (available < c.amount) return insufficient(available, c.amount);
-      const t = transfer(state, changes, {
-        commandId: c.id,
-        ledger: c.from.ledger,
-        debitAccountId: account.id,
-        creditAccountId: systemAccount(state, c.from.ledger, c.to),
-        amount: c.amount,
-        kind: 'single',
-        pendingId: null,
-        pendingAmount: null,
-        code: c.code,
-        reference: c.reference,
-      });
-      drawFrom(changes, lots, t.id, c.amount);
-      return {
-        status: 'applied',
-        result: { transferId: t.id, points: c.amount, balance: balanceOf(account) },
-      };
-    }
-
+    case 'debit':
     case 'hold': {
       const account = memberAccount(state, c.from);
       const lots = lotsOf(state, account.id)
@@ -525,19 +500,28 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
         .sort(byExpiry);
       const available = usableTotal(lots, now);
       if (available < c.amount) return insufficient(available, c.amount);
+      // One step posts at once; a hold is a pending transfer that reserves the points.
+      const pending = c.type === 'hold';
       const t = transfer(state, changes, {
         commandId: c.id,
         ledger: c.from.ledger,
         debitAccountId: account.id,
-        creditAccountId: systemAccount(state, c.from.ledger, 'redemption'),
+        creditAccountId: systemAccount(state, c.from.ledger, pending ? 'redemption' : c.to),
         amount: c.amount,
-        kind: 'pending',
+        kind: pending ? 'pending' : 'single',
         pendingId: null,
         pendingAmount: null,
-        code: 'hold',
+        code: pending ? 'hold' : c.code,
         reference: c.reference,
       });
-      state.draws.set(t.id, drawFrom(changes, lots, t.id, c.amount));
+      const drawn = drawFrom(changes, lots, t.id, c.amount);
+      if (c.type === 'debit') {
+        return {
+          status: 'applied',
+          result: { transferId: t.id, points: c.amount, balance: balanceOf(account) },
+        };
+      }
+      state.draws.set(t.id, drawn);
       const hold: Hold = {
         id: c.holdId,
         programId: c.programId,
