@@ -28,7 +28,25 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Top-level response fields never stored for replay (e.g. a new API key's secret). */
     idempotencyRedact?: readonly string[];
+    /**
+     * The route's use case keeps its own durable record of each request by key (the ledger's
+     * command log, written in the same transaction as its transfers), so this layer stands aside.
+     */
+    ownIdempotency?: boolean;
   }
+}
+
+/** The request's Idempotency-Key, if it sent a valid one; an invalid one is a 400. */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new DomainError(
+      'idempotency_key_invalid',
+      'Idempotency-Key must be 1 to 255 visible ASCII characters',
+    );
+  }
+  return key;
 }
 
 function fingerprint(request: FastifyRequest): Buffer {
@@ -60,14 +78,9 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps): void {
   app.decorateRequest('idempotency', undefined);
 
   app.addHook('preHandler', async (request, reply) => {
-    const key = request.headers['idempotency-key'];
-    if (key === undefined || request.method === 'GET' || request.method === 'HEAD') return;
-    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-      throw new DomainError(
-        'idempotency_key_invalid',
-        'Idempotency-Key must be 1 to 255 visible ASCII characters',
-      );
-    }
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    const key = idempotencyKeyOf(request);
+    if (key === undefined || request.routeOptions.config.ownIdempotency) return;
     const apiKeyId = request.principal.keyId;
     const print = fingerprint(request);
     const now = deps.clock.now();

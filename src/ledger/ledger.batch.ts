@@ -52,7 +52,10 @@ function fingerprint(item: Submitted): Buffer {
 export class RetryBatch extends Error {}
 
 function revive(result: unknown): Outcome {
-  const r = result as Outcome & { result?: { hold?: Record<string, unknown> } };
+  const r = {
+    ...(result as Outcome & { result?: { hold?: Record<string, unknown> } }),
+    replayed: true,
+  };
   const hold = r.status === 'applied' ? r.result.hold : undefined;
   if (hold) {
     for (const k of ['expiresAt', 'createdAt', 'resolvedAt'] as const) {

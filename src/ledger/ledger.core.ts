@@ -167,9 +167,11 @@ export interface CommandResult {
   expired?: number;
 }
 
-export type Outcome =
+/** What a command did; `replayed` when it is the recorded outcome of an earlier request with the same id. */
+export type Outcome = (
   | { status: 'applied'; result: CommandResult }
-  | { status: 'rejected'; code: ErrorCode; detail: string };
+  | { status: 'rejected'; code: ErrorCode; detail: string }
+) & { replayed?: boolean };
 
 /** What a batch has loaded, and changes as commands apply. */
 export interface BatchState {

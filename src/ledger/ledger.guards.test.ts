@@ -74,7 +74,8 @@ describe('command ids', () => {
     };
     const first = await debit(t.deps, input);
     const again = await debit(t.deps, input);
-    expect(again).toEqual(first);
+    expect(first.replayed).toBe(false);
+    expect(again).toEqual({ ...first, replayed: true });
     await expect(debit(t.deps, { ...input, points: 11 })).rejects.toMatchObject({
       code: 'command_id_reused',
     });
@@ -93,16 +94,26 @@ describe('command ids', () => {
     expect((await points(t, 'guarded', m)).balance).toBe(100 - 10 + 5000);
   });
 
-  it('survives losing the HTTP idempotency record: the ledger remembers the command', async () => {
-    const headers = { 'idempotency-key': 'lost-record' };
+  it('keeps Idempotency-Key retries in the ledger itself: same answer, other body refused, state since ignored', async () => {
+    const headers = { 'idempotency-key': 'till-3-receipt-7' };
     const payload = { points: 7, reference: 'o-7' };
     const url = `${pointsUrl('guarded', m)}/redemptions`;
     const first = await t.call({ method: 'POST', url, headers, payload });
-    // As if the server died after the ledger committed and before the response was stored.
-    await sql`delete from idempotency_keys`.execute(t.deps.db);
+    expect(first.statusCode).toBe(201);
+    // The ledger's command log is the record: nothing is kept twice.
+    expect(await t.deps.db.selectFrom('idempotency_keys').selectAll().execute()).toEqual([]);
+    // Blocked since: the retry still gets its first answer, and nothing is applied again.
+    await t.call({ method: 'POST', url: `/v1/programs/guarded/members/${m}/block`, payload: { reason: 'test' } });
     const second = await t.call({ method: 'POST', url, headers, payload });
     expect(second.statusCode).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBe('true');
     expect(second.json()).toEqual(first.json());
+    const other = await t.call({ method: 'POST', url, headers, payload: { points: 8, reference: 'o-7' } });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency_key_reused');
+    const fresh = await t.call({ method: 'POST', url, headers: { 'idempotency-key': 'new' }, payload });
+    expect(fresh.json().code).toBe('member_blocked');
+    await t.call({ method: 'POST', url: `/v1/programs/guarded/members/${m}/unblock`, payload: { reason: 'test' } });
     await expectReconciled(t);
   });
 

@@ -103,6 +103,15 @@ export interface StoredCommand {
   result: unknown;
 }
 
+export async function commandExists(db: Db, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('ledger_commands')
+    .select('id')
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {
   if (ids.length === 0) return [];
   const { rows } = await sql<HoldRow>`

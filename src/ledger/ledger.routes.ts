@@ -1,6 +1,7 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { idempotencyKeyOf } from '../http/idempotency.ts';
 import { page, pageOf, pageQuery } from '../http/pagination.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireCoalitionAdmin, requireProgramRole } from '../keys/keys.core.ts';
@@ -37,10 +38,30 @@ const tags = ['Points'];
  * finds the ledger's own record of the first attempt; otherwise new.
  */
 function commandId(request: FastifyRequest): string {
-  const key = request.headers['idempotency-key'];
-  return typeof key === 'string'
-    ? `idem:${request.principal.keyId}:${key}`
+  const key = idempotencyKeyOf(request);
+  return key !== undefined
+    ? `${service.IDEMPOTENT_PREFIX}${request.principal.keyId}:${key}`
     : request.deps.ids('trf').replace('trf_', 'cmd_');
+}
+
+/**
+ * Checks the member may do this — unless the request is a retry the ledger has recorded, which
+ * gets its first answer whatever has happened to the member since.
+ */
+async function gate(
+  request: FastifyRequest,
+  id: string,
+  programId: string,
+  memberId: string,
+  benefit: boolean,
+) {
+  if (id.startsWith(service.IDEMPOTENT_PREFIX) && (await service.isRecorded(request.deps, id)))
+    return;
+  await assertActiveMember(request.deps, programId, memberId, benefit);
+}
+
+function replayed(reply: FastifyReply, r: { replayed: boolean }): FastifyReply {
+  return r.replayed ? reply.header('idempotent-replayed', 'true') : reply;
 }
 
 const transferResult = (r: CommandResult) => ({
@@ -136,6 +157,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     `${base}/adjustments`,
     {
+      config: { ownIdempotency: true },
       schema: {
         tags,
         summary: 'Adjust points by hand, with a reason (program admin; audited)',
@@ -148,7 +170,8 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'admin');
-      await assertActiveMember(request.deps, programId, memberId, false);
+      const id = commandId(request);
+      await gate(request, id, programId, memberId, false);
       const r = await service.adjust(
         request.deps,
         {
@@ -156,17 +179,18 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
           memberId,
           points: request.body.points,
           reason: request.body.reason,
-          commandId: commandId(request),
+          commandId: id,
         },
         request.principal,
       );
-      return reply.code(201).send(transferResult(r));
+      return replayed(reply, r).code(201).send(transferResult(r));
     },
   );
 
   app.post(
     `${base}/redemptions`,
     {
+      config: { ownIdempotency: true },
       schema: {
         tags,
         summary: 'Spend points in one step, soonest-expiring first (integration)',
@@ -179,22 +203,24 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
-      await assertActiveMember(request.deps, programId, memberId, true);
+      const id = commandId(request);
+      await gate(request, id, programId, memberId, true);
       const r = await service.debit(request.deps, {
         programId,
         memberId,
         points: request.body.points,
         code: 'redeem',
         reference: request.body.reference,
-        commandId: commandId(request),
+        commandId: id,
       });
-      return reply.code(201).send(transferResult(r));
+      return replayed(reply, r).code(201).send(transferResult(r));
     },
   );
 
   app.post(
     `${base}/holds`,
     {
+      config: { ownIdempotency: true },
       schema: {
         tags,
         summary: 'Reserve points: capture all or part later, or release (integration)',
@@ -207,16 +233,19 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
-      await assertActiveMember(request.deps, programId, memberId, true);
+      const id = commandId(request);
+      await gate(request, id, programId, memberId, true);
       const r = await service.placeHold(request.deps, {
         programId,
         memberId,
         points: request.body.points,
         reference: request.body.reference ?? null,
         expiresInSeconds: request.body.expiresInSeconds,
-        commandId: commandId(request),
+        commandId: id,
       });
-      return reply.code(201).send(presentHold(r.hold as Hold));
+      return replayed(reply, r)
+        .code(201)
+        .send(presentHold(r.hold as Hold));
     },
   );
 
@@ -241,6 +270,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     `${base}/holds/:holdId/capture`,
     {
+      config: { ownIdempotency: true },
       schema: {
         tags,
         summary: 'Capture all or part of a hold; the rest is released (integration)',
@@ -250,7 +280,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: holdSchema, ...problems(...AUTH_ERRORS, 409, 422) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { programId, memberId, holdId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
       const r = await service.captureHold(
@@ -261,13 +291,14 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         request.body?.points ?? null,
         commandId(request),
       );
-      return presentHold(r.hold as Hold);
+      return replayed(reply, r).send(presentHold(r.hold as Hold));
     },
   );
 
   app.post(
     `${base}/holds/:holdId/release`,
     {
+      config: { ownIdempotency: true },
       schema: {
         tags,
         summary: 'Release a hold: its points are available again (integration)',
@@ -276,7 +307,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: holdSchema, ...problems(...AUTH_ERRORS, 409) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { programId, memberId, holdId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
       const r = await service.releaseHold(
@@ -286,7 +317,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         holdId,
         commandId(request),
       );
-      return presentHold(r.hold as Hold);
+      return replayed(reply, r).send(presentHold(r.hold as Hold));
     },
   );
 

@@ -28,15 +28,32 @@ async function run(
   command: Command,
   request: Request,
   onApplied?: Submitted['onApplied'],
-): Promise<CommandResult> {
+): Promise<CommandResult & { replayed: boolean }> {
   await deps.ledger.prepare(pointsLedger(programId));
   const outcome = await deps.ledger.submit({
     command,
     fingerprint: fingerprintOf({ type: command.type, ...request }),
     ...(onApplied && { onApplied }),
   });
-  if (outcome.status === 'rejected') throw new DomainError(outcome.code, outcome.detail);
-  return outcome.result;
+  if (outcome.status === 'rejected') {
+    // A command id made from an Idempotency-Key: tell the client in the API's own words.
+    if (outcome.code === 'command_id_reused' && command.id.startsWith(IDEMPOTENT_PREFIX)) {
+      throw new DomainError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was used for a different request; use a new key for a new request',
+      );
+    }
+    throw new DomainError(outcome.code, outcome.detail);
+  }
+  return { ...outcome.result, replayed: outcome.replayed === true };
+}
+
+/** Command ids made from a client's Idempotency-Key start with this. */
+export const IDEMPOTENT_PREFIX = 'idem:';
+
+/** Whether the ledger already holds the outcome of this command (a retried request). */
+export function isRecorded(deps: Deps, commandId: string): Promise<boolean> {
+  return repo.commandExists(deps.db, commandId);
 }
 
 const ref = (programId: string, memberId: string) => ({
