@@ -139,6 +139,19 @@ describe('tessera start', () => {
     expect(unknown.stderr).toMatch(/Program nope was not found/);
   });
 
+  it('expires due points and reconciles the ledger from the CLI', () => {
+    const expire = spawnSync(process.execPath, [BIN, 'expire'], { env: env(), encoding: 'utf8' });
+    expect(expire.status).toBe(0);
+    expect(expire.stdout).toMatch(/^Swept 0 account\(s\)/);
+    const reconcile = spawnSync(process.execPath, [BIN, 'reconcile'], {
+      env: env(),
+      encoding: 'utf8',
+    });
+    expect(reconcile.status).toBe(0);
+    expect(reconcile.stdout).toMatch(/^held +ledgers_balance/);
+    expect(reconcile.stdout).not.toMatch(/BROKEN/);
+  });
+
   it('uses TESSERA_BOOTSTRAP_KEY as the admin key of a new database', async () => {
     const preset = 'tsk_automation0123456789abcdefghij';
     const fresh = await fs.mkdtemp(path.join(os.tmpdir(), 'tessera-cli-'));

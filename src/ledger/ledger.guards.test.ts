@@ -103,17 +103,35 @@ describe('command ids', () => {
     // The ledger's command log is the record: nothing is kept twice.
     expect(await t.deps.db.selectFrom('idempotency_keys').selectAll().execute()).toEqual([]);
     // Blocked since: the retry still gets its first answer, and nothing is applied again.
-    await t.call({ method: 'POST', url: `/v1/programs/guarded/members/${m}/block`, payload: { reason: 'test' } });
+    await t.call({
+      method: 'POST',
+      url: `/v1/programs/guarded/members/${m}/block`,
+      payload: { reason: 'test' },
+    });
     const second = await t.call({ method: 'POST', url, headers, payload });
     expect(second.statusCode).toBe(201);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(second.json()).toEqual(first.json());
-    const other = await t.call({ method: 'POST', url, headers, payload: { points: 8, reference: 'o-7' } });
+    const other = await t.call({
+      method: 'POST',
+      url,
+      headers,
+      payload: { points: 8, reference: 'o-7' },
+    });
     expect(other.statusCode).toBe(422);
     expect(other.json().code).toBe('idempotency_key_reused');
-    const fresh = await t.call({ method: 'POST', url, headers: { 'idempotency-key': 'new' }, payload });
+    const fresh = await t.call({
+      method: 'POST',
+      url,
+      headers: { 'idempotency-key': 'new' },
+      payload,
+    });
     expect(fresh.json().code).toBe('member_blocked');
-    await t.call({ method: 'POST', url: `/v1/programs/guarded/members/${m}/unblock`, payload: { reason: 'test' } });
+    await t.call({
+      method: 'POST',
+      url: `/v1/programs/guarded/members/${m}/unblock`,
+      payload: { reason: 'test' },
+    });
     await expectReconciled(t);
   });
 
