@@ -103,7 +103,7 @@ export async function runBatch(
   const { stored, accounts } = reads;
 
   const firstInBatch = new Map<string, number>();
-  const todo: number[] = [];
+  const toApply: number[] = [];
   items.forEach((item, i) => {
     const c = item.command;
     const prior = stored.get(c.id);
@@ -121,7 +121,7 @@ export async function runBatch(
       if (firstInBatch.has(c.id)) return; // resolved after the first one applies
       firstInBatch.set(c.id, i);
     }
-    todo.push(i);
+    toApply.push(i);
   });
 
   const accountMap = new Map(accounts.map((a) => [a.id, a]));
@@ -177,7 +177,7 @@ export async function runBatch(
 
   const records: repo.CommandRecord[] = [];
   const applied: { item: Submitted; outcome: Outcome }[] = [];
-  for (const i of todo) {
+  for (const i of toApply) {
     const item = items[i] as Submitted;
     const outcome = applyAtomically(state, changes, item.command);
     outcomes[i] = outcome;
