@@ -44,6 +44,15 @@ class QuietLogController extends LogController {
   override incomingRequest(): void {}
 }
 
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === 'object') {
+    return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
+  }
+  return false;
+}
+
 /** Builds the HTTP application around its dependencies; nothing listens until the caller says so. */
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -72,6 +81,25 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   });
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
+
+  // PostgreSQL cannot store the NUL character in text or JSON; refuse it here, for every route,
+  // rather than let it reach the database as a 500.
+  app.addHook('preValidation', async (request) => {
+    const where = [
+      ['body', request.body],
+      ['path', request.params],
+      ['query', request.query],
+    ].find(([, value]) => containsNul(value));
+    if (where) {
+      throw new DomainError(
+        'validation_failed',
+        `${where[0]}: text may not contain the NUL character (\\u0000)`,
+        {
+          errors: [{ path: String(where[0]), message: 'must not contain the NUL character' }],
+        },
+      );
+    }
+  });
 
   // Fastify answers 404 for a known path with another method; we answer 405 with Allow.
   const known = FindMyWay();
