@@ -195,31 +195,32 @@ export interface Changes {
   transfers: Transfer[];
   newLots: Lot[];
   newLotIds: Set<string>;
-  /** Existing lots whose remaining changed. */
-  lotsTouched: Set<string>;
+  /** What each transfer drew from each lot; existing lots' remainders change by these sums. */
   draws: Draw[];
   holdsTouched: Set<string>;
   newHolds: Set<string>;
-  /** Member accounts whose totals changed (they are locked: written as absolute values). */
-  accountsTouched: Set<string>;
-  /** System accounts are not locked while the batch runs: their changes are added at the end. */
-  systemDeltas: Map<
-    string,
-    { debitsPending: number; debitsPosted: number; creditsPending: number; creditsPosted: number }
-  >;
+  /**
+   * How much each account's totals change. Written as SQL arithmetic under the accounts' CHECKs,
+   * never as values computed here: member accounts at once (they are locked), system accounts at
+   * the end (they are not locked while the batch runs).
+   */
+  deltas: Map<string, Totals>;
 }
+
+export type Totals = Pick<
+  Account,
+  'debitsPending' | 'debitsPosted' | 'creditsPending' | 'creditsPosted'
+>;
 
 export function emptyChanges(): Changes {
   return {
     transfers: [],
     newLots: [],
     newLotIds: new Set(),
-    lotsTouched: new Set(),
     draws: [],
     holdsTouched: new Set(),
     newHolds: new Set(),
-    accountsTouched: new Set(),
-    systemDeltas: new Map(),
+    deltas: new Map(),
   };
 }
 
@@ -275,19 +276,15 @@ function bump(
   by: number,
 ): void {
   const account = state.accounts.get(accountId);
-  if (account) {
-    account[field] += by;
-    changes.accountsTouched.add(accountId);
-    return;
-  }
-  const delta = changes.systemDeltas.get(accountId) ?? {
+  if (account) account[field] += by; // what later commands of the batch see
+  const delta = changes.deltas.get(accountId) ?? {
     debitsPending: 0,
     debitsPosted: 0,
     creditsPending: 0,
     creditsPosted: 0,
   };
   delta[field] += by;
-  changes.systemDeltas.set(accountId, delta);
+  changes.deltas.set(accountId, delta);
 }
 
 export const balanceOf = (a: Account) => a.creditsPosted - a.debitsPosted;
@@ -328,7 +325,6 @@ function transfer(
 function draw(changes: Changes, lot: Lot, transferId: string, amount: number): void {
   lot.remaining -= amount;
   changes.draws.push({ transferId, lotId: lot.id, amount });
-  if (!changes.newLotIds.has(lot.id)) changes.lotsTouched.add(lot.id);
 }
 
 /** Draws `amount` from `lots` in order; the caller has checked they hold enough. */

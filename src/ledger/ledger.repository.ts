@@ -9,6 +9,7 @@ import type {
   Lot,
   MemberRef,
   SystemKind,
+  Totals,
   Transfer,
   TransferCode,
 } from './ledger.core.ts';
@@ -208,29 +209,32 @@ export interface CommandRecord {
 export async function writeBatch(
   trx: Trx,
   changes: Changes,
-  accounts: Map<string, Account>,
-  lots: Map<string, Lot>,
+  locked: Map<string, Account>,
   holds: Map<string, Hold>,
   commands: CommandRecord[],
   now: Date,
 ): Promise<void> {
   const t = changes.transfers;
   const newLots = changes.newLots;
-  const touchedLots = [...changes.lotsTouched].map((id) => lots.get(id) as Lot);
-  const d = changes.draws;
-  // Draws of one transfer on one lot are summed: the primary key is (transfer, lot).
+  // Draws of one transfer on one lot are summed: the primary key is (transfer, lot). What an
+  // existing lot gives up is subtracted in SQL; new lots are written as they stand.
   const drawSums = new Map<string, Draw>();
-  for (const x of d) {
+  const drawnFrom = new Map<string, number>();
+  for (const x of changes.draws) {
     const k = `${x.transferId}|${x.lotId}`;
-    const prev = drawSums.get(k);
-    drawSums.set(k, { ...x, amount: (prev?.amount ?? 0) + x.amount });
+    drawSums.set(k, { ...x, amount: (drawSums.get(k)?.amount ?? 0) + x.amount });
+    if (!changes.newLotIds.has(x.lotId))
+      drawnFrom.set(x.lotId, (drawnFrom.get(x.lotId) ?? 0) + x.amount);
   }
   const draws = [...drawSums.values()].filter((x) => x.amount !== 0);
+  const lotChanges = [...drawnFrom.entries()].filter(([, n]) => n !== 0);
+  const deltas = [...changes.deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  const members = deltaArrays(deltas.filter(([id]) => locked.has(id)));
+  const system = deltas.filter(([id]) => !locked.has(id));
   const newHolds = [...changes.newHolds].map((id) => holds.get(id) as Hold);
   const touchedHolds = [...changes.holdsTouched]
     .filter((id) => !changes.newHolds.has(id))
     .map((id) => holds.get(id) as Hold);
-  const members = [...changes.accountsTouched].map((id) => accounts.get(id) as Account);
   const holdRows = (hs: Hold[]) => ({
     id: hs.map((h) => h.id),
     program: hs.map((h) => h.programId),
@@ -279,8 +283,8 @@ export async function writeBatch(
         ${newLots.map((l) => l.createdAt)}::timestamptz[])
     ),
     lot_updates as (
-      update ledger_lots l set remaining = v.remaining
-      from unnest(${touchedLots.map((l) => l.id)}::text[], ${touchedLots.map((l) => l.remaining)}::bigint[]) as v(id, remaining)
+      update ledger_lots l set remaining = l.remaining - v.drawn
+      from unnest(${lotChanges.map(([id]) => id)}::text[], ${lotChanges.map(([, n]) => n)}::bigint[]) as v(id, drawn)
       where l.id = v.id
     ),
     draws as (
@@ -305,32 +309,41 @@ export async function writeBatch(
            as v(id, member_id, account_id, pending_transfer_id, status, captured, resolved_at)
       where h.id = v.id
     )
-    update ledger_accounts a set
-      debits_pending = v.dp, debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo
-    from unnest(${members.map((a) => a.id)}::text[], ${members.map((a) => a.debitsPending)}::bigint[],
-                ${members.map((a) => a.debitsPosted)}::bigint[], ${members.map((a) => a.creditsPending)}::bigint[],
-                ${members.map((a) => a.creditsPosted)}::bigint[]) as v(id, dp, dpo, cp, cpo)
+    update ledger_accounts a set ${addDeltas}
+    from unnest(${members.ids}::text[], ${members.dp}::bigint[], ${members.dpo}::bigint[], ${members.cp}::bigint[],
+                ${members.cpo}::bigint[]) as v(id, dp, dpo, cp, cpo)
     where a.id = v.id`.execute(trx);
 
-  const system = [...changes.systemDeltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   if (system.length > 0) {
     // The hot accounts of a brand are locked last, in id order (a statement of its own: an
     // UPDATE locks rows in whatever order its plan visits them), and only until the commit.
     // "No key update" is the lock an UPDATE of balances takes anyway; unlike "for update" it does
     // not conflict with the key-share locks that other batches' foreign keys hold on these rows.
-    const ids = system.map(([id]) => id);
-    await sql`select id from ledger_accounts where id = any(${ids}::text[]) order by id for no key update`.execute(
+    const s = deltaArrays(system);
+    await sql`select id from ledger_accounts where id = any(${s.ids}::text[]) order by id for no key update`.execute(
       trx,
     );
     await sql`
-      update ledger_accounts a set
-        debits_pending = a.debits_pending + v.dp, debits_posted = a.debits_posted + v.dpo,
-        credits_pending = a.credits_pending + v.cp, credits_posted = a.credits_posted + v.cpo
-      from unnest(${ids}::text[], ${system.map(([, x]) => x.debitsPending)}::bigint[],
-                  ${system.map(([, x]) => x.debitsPosted)}::bigint[], ${system.map(([, x]) => x.creditsPending)}::bigint[],
-                  ${system.map(([, x]) => x.creditsPosted)}::bigint[]) as v(id, dp, dpo, cp, cpo)
+      update ledger_accounts a set ${addDeltas}
+      from unnest(${s.ids}::text[], ${s.dp}::bigint[], ${s.dpo}::bigint[], ${s.cp}::bigint[], ${s.cpo}::bigint[])
+           as v(id, dp, dpo, cp, cpo)
       where a.id = v.id`.execute(trx);
   }
+}
+
+/** Totals change by SQL arithmetic, so the accounts' CHECKs judge the result. */
+const addDeltas = sql`
+  debits_pending = a.debits_pending + v.dp, debits_posted = a.debits_posted + v.dpo,
+  credits_pending = a.credits_pending + v.cp, credits_posted = a.credits_posted + v.cpo`;
+
+function deltaArrays(entries: [string, Totals][]) {
+  return {
+    ids: entries.map(([id]) => id),
+    dp: entries.map(([, x]) => x.debitsPending),
+    dpo: entries.map(([, x]) => x.debitsPosted),
+    cp: entries.map(([, x]) => x.creditsPending),
+    cpo: entries.map(([, x]) => x.creditsPosted),
+  };
 }
 
 export interface BatchReads {
