@@ -208,9 +208,34 @@ export async function findProgramMember(
   db: Db,
   programId: string,
   by: { memberId: string } | { identifier: ScopedIdentifier },
-): Promise<
-  { member: Member; enrollment: Enrollment; identifiers: IdentifierRecord[] } | undefined
-> {
+): Promise<ProgramMember | undefined> {
+  return (await programMembers(db, programId, by))[0];
+}
+
+/** A page of a program's members in id order, each as `findProgramMember` gives it: one query. */
+export function listProgramMembers(
+  db: Db,
+  programId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<ProgramMember[]> {
+  return programMembers(db, programId, { after, limit });
+}
+
+export interface ProgramMember {
+  member: Member;
+  enrollment: Enrollment;
+  identifiers: IdentifierRecord[];
+}
+
+async function programMembers(
+  db: Db,
+  programId: string,
+  by:
+    | { memberId: string }
+    | { identifier: ScopedIdentifier }
+    | { after: string | undefined; limit: number },
+): Promise<ProgramMember[]> {
   let q = db
     .selectFrom('enrollments as e')
     .innerJoin('members as m', 'm.id', 'e.member_id')
@@ -237,6 +262,9 @@ export async function findProgramMember(
     .where('e.program_id', '=', programId);
   if ('memberId' in by) {
     q = q.where('e.member_id', '=', by.memberId);
+  } else if ('limit' in by) {
+    if (by.after) q = q.where('e.member_id', '>', by.after);
+    q = q.orderBy('e.member_id').limit(by.limit);
   } else {
     const { type, scope, value } = by.identifier;
     q = q.where('e.member_id', '=', (eb) =>
@@ -248,15 +276,14 @@ export async function findProgramMember(
         .where('value', '=', value),
     );
   }
-  const row = await q.executeTakeFirst();
-  if (!row) return undefined;
-  return {
+  const rows = await q.execute();
+  return rows.map((row) => ({
     member: toMember({ ...row, status: row.member_status }),
     enrollment: toEnrollment(row),
     identifiers: row.identifiers.map((i) =>
       toIdentifier({ ...i, created_at: new Date(i.created_at) }),
     ),
-  };
+  }));
 }
 
 export async function lockEnrollment(
@@ -305,19 +332,6 @@ export async function listEnrollments(db: Db, memberId: string): Promise<Enrollm
     .where('member_id', '=', memberId)
     .orderBy('enrolled_at')
     .execute();
-  return rows.map(toEnrollment);
-}
-
-/** A program's members in id order after `after`. */
-export async function listProgramEnrollments(
-  db: Db,
-  programId: string,
-  after: string | undefined,
-  limit: number,
-): Promise<Enrollment[]> {
-  let q = db.selectFrom('enrollments').selectAll().where('program_id', '=', programId);
-  if (after) q = q.where('member_id', '>', after);
-  const rows = await q.orderBy('member_id').limit(limit).execute();
   return rows.map(toEnrollment);
 }
 

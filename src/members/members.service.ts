@@ -147,8 +147,7 @@ export async function listMembers(
     return [];
   }
   await getProgram(deps, programId);
-  const enrollments = await repo.listProgramEnrollments(deps.db, programId, after, limit);
-  return Promise.all(enrollments.map((e) => view(deps, programId, e.memberId)));
+  return repo.listProgramMembers(deps.db, programId, after, limit);
 }
 
 export interface MemberChanges extends ProfileInput {

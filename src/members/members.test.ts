@@ -209,6 +209,40 @@ describe('enrollment and one identity', () => {
   });
 });
 
+describe('listing', () => {
+  it("pages through a program's members, each once, with its identifiers", async () => {
+    await t.program('listed');
+    const ids: string[] = [];
+    for (const phone of [
+      '13400000001',
+      '13400000002',
+      '13400000003',
+      '13400000004',
+      '13400000005',
+    ]) {
+      ids.push(
+        (
+          await enroll('listed', { identifiers: [{ type: 'phone', value: phone }], channel: 'pos' })
+        ).json().id,
+      );
+    }
+    const seen: { id: string; identifiers: unknown[] }[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/programs/listed/members?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const body = (await t.call({ method: 'GET', url })).json() as {
+        data: typeof seen;
+        nextCursor: string | null;
+      };
+      expect(body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...body.data);
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen.map((m) => m.id)).toEqual([...ids].sort());
+    expect(seen.every((m) => m.identifiers.length === 1)).toBe(true);
+  });
+});
+
 describe('validation', () => {
   it.each([
     [{ identifiers: [{ type: 'phone', value: '12345' }], channel: 'pos' }, 'identifiers.0.value'],
