@@ -21,7 +21,7 @@ import { keysRoutes } from './keys/keys.routes.ts';
 import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
-import { DomainError } from './shared/errors.ts';
+import { DomainError, invalidField } from './shared/errors.ts';
 
 export const VERSION = '0.1.0';
 const BODY_LIMIT = 1024 * 1024;
@@ -90,15 +90,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       ['path', request.params],
       ['query', request.query],
     ].find(([, value]) => containsNul(value));
-    if (where) {
-      throw new DomainError(
-        'validation_failed',
-        `${where[0]}: text may not contain the NUL character (\\u0000)`,
-        {
-          errors: [{ path: String(where[0]), message: 'must not contain the NUL character' }],
-        },
-      );
-    }
+    if (where) throw invalidField(String(where[0]), 'must not contain the NUL character (\\u0000)');
   });
 
   // Fastify answers 404 for a known path with another method; we answer 405 with Allow.

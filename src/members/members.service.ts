@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import { forgetResponsesMentioning } from '../http/idempotency.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { getProgram } from '../programs/programs.service.ts';
-import { DomainError, notFound } from '../shared/errors.ts';
+import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import {
   activation,
   type Channel,
@@ -34,18 +34,12 @@ export interface GlobalMemberView {
   identifiers: IdentifierRecord[];
 }
 
-function invalid(path: string, message: string): DomainError {
-  return new DomainError('validation_failed', `${path}: ${message}`, {
-    errors: [{ path, message }],
-  });
-}
-
 /** Birthdays are checked against the injected clock, so tests and the server agree on "today". */
 function checkBirthday(deps: Deps, birthday: string | null | undefined, path: string): void {
   if (!birthday) return;
   const today = deps.clock.now().toISOString().slice(0, 10);
-  if (birthday > today) throw invalid(path, 'must not be in the future');
-  if (birthday < '1900-01-01') throw invalid(path, 'must be after 1900-01-01');
+  if (birthday > today) throw invalidField(path, 'must not be in the future');
+  if (birthday < '1900-01-01') throw invalidField(path, 'must be after 1900-01-01');
 }
 
 async function view(deps: Deps, programId: string, memberId: string): Promise<MemberView> {
@@ -318,7 +312,7 @@ export async function findGlobalMembers(
   programId: string | undefined,
 ): Promise<GlobalMemberView[]> {
   if (isProgramScoped(identifier.type) && !programId) {
-    throw invalid(
+    throw invalidField(
       'programId',
       `is needed to look up a ${identifier.type}, which is unique only within a program`,
     );

@@ -3,7 +3,7 @@ import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { movePoints } from '../ledger/ledger.service.ts';
-import { DomainError, notFound } from '../shared/errors.ts';
+import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import * as repo from './members.repository.ts';
 import { type GlobalMemberView, getGlobalMember } from './members.service.ts';
 
@@ -19,9 +19,7 @@ export async function mergeMembers(
   actor: Principal | null,
 ): Promise<GlobalMemberView> {
   if (intoId === fromId) {
-    throw new DomainError('validation_failed', 'from: a member cannot be merged into itself', {
-      errors: [{ path: 'from', message: 'must be another member' }],
-    });
+    throw invalidField('from', 'must be another member, not the one merged into');
   }
   const moved = await inTransaction(deps.db, async (trx) => {
     const tx = { ...deps, db: trx };

@@ -49,3 +49,10 @@ export class DomainError extends Error {
 
 export const notFound = (what: string) => new DomainError('not_found', `${what} was not found`);
 export const forbidden = (detail: string) => new DomainError('forbidden', detail);
+
+/** A field of the request is wrong: a 400 that names it, like schema validation does. */
+export function invalidField(path: string, message: string): DomainError {
+  return new DomainError('validation_failed', `${path}: ${message}`, {
+    errors: [{ path, message }],
+  });
+}
