@@ -10,6 +10,7 @@ import pg from 'pg';
 import * as m0001 from './migrations/0001_foundation.ts';
 import * as m0002 from './migrations/0002_members.ts';
 import * as m0003 from './migrations/0003_ledger.ts';
+import * as m0004 from './migrations/0004_ledger_set_checks.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_members': m0002,
   '0003_ledger': m0003,
+  '0004_ledger_set_checks': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -115,7 +115,8 @@ export class LedgerEngine {
         // next command straight away, and it should ride in this batch, not wait for the next.
         await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.#maxBatch);
-        await this.#process(batch);
+        // Another worker may have taken everything during that turn.
+        if (batch.length > 0) await this.#process(batch);
       }
     } finally {
       this.#running--;

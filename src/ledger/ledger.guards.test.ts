@@ -60,6 +60,58 @@ describe('guards in the database', () => {
       ),
     ).rejects.toThrow(/foreign key/);
   });
+
+  it('checks the references of every row a statement writes, and keeps what they refer to', async () => {
+    const own = (
+      await sql<{
+        id: string;
+        ledger: string;
+      }>`select id, ledger from ledger_accounts where member_id = ${m}`.execute(t.deps.db)
+    ).rows[0];
+    const lot = (
+      await sql<{ id: string }>`select id from ledger_lots where account_id = ${own?.id}`.execute(
+        t.deps.db,
+      )
+    ).rows[0];
+    const issuance = (
+      await sql<{
+        id: string;
+      }>`select id from ledger_accounts where ledger = ${own?.ledger} and kind = 'issuance'`.execute(
+        t.deps.db,
+      )
+    ).rows[0];
+    const refused = (q: ReturnType<typeof sql>) =>
+      expect(q.execute(t.deps.db)).rejects.toThrow(/foreign key/);
+    // One good row and one bad row in the same statement: the statement is refused whole.
+    await refused(sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
+      values ('trf_ok', 'c', ${own?.ledger}, ${issuance?.id}, ${own?.id}, 1, 'single', 'adjust', now()),
+             ('trf_bad', 'c', ${own?.ledger}, ${issuance?.id}, 'acc_missing', 1, 'single', 'adjust', now())`);
+    await refused(sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, pending_id, code, created_at)
+      values ('trf_void', 'c', ${own?.ledger}, ${own?.id}, ${issuance?.id}, 1, 'void', 'trf_nothing', 'hold', now())`);
+    // A lot on an account its transfer did not credit, and a draw from a lot that does not exist.
+    await expect(
+      t.deps.db.transaction().execute(async (trx) => {
+        await sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
+          values ('trf_new', 'c', ${own?.ledger}, ${issuance?.id}, ${own?.id}, 1, 'single', 'adjust', now())`.execute(
+          trx,
+        );
+        await sql`insert into ledger_lots (id, account_id, amount, remaining, created_at)
+          values ('trf_new', ${issuance?.id}, 1, 1, now())`.execute(trx);
+      }),
+    ).rejects.toThrow(/foreign key/);
+    await refused(
+      sql`insert into ledger_lot_draws (transfer_id, lot_id, amount) values (${lot?.id}, 'trf_none', 1)`,
+    );
+    for (const q of [
+      sql`delete from ledger_accounts where id = ${own?.id}`,
+      sql`update ledger_accounts set ledger = 'points:elsewhere' where id = ${own?.id}`,
+      sql`delete from ledger_lots where id = ${lot?.id}`,
+      sql`update ledger_lots set account_id = ${issuance?.id} where id = ${lot?.id}`,
+    ]) {
+      await expect(q.execute(t.deps.db)).rejects.toThrow(/keeps its rows/);
+    }
+    await expectReconciled(t);
+  });
 });
 
 describe('command ids', () => {
