@@ -206,7 +206,7 @@ export async function runBatch(
         };
   });
 
-  await repo.writeBatch(trx, changes, accountMap, holdMap, records, ctx.now);
+  await repo.writeBatch(trx, changes, holdMap, records, ctx.now);
   for (const { item, outcome } of applied) await item.onApplied?.(trx, outcome);
   return outcomes as Outcome[];
 }

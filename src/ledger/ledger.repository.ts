@@ -205,11 +205,14 @@ export interface CommandRecord {
   result: string;
 }
 
-/** Writes a batch's changes in one statement, then adds system accounts' changes in id order. */
+/**
+ * Writes a batch's changes in one statement. Its member accounts are locked already; the brand's
+ * hot system accounts are locked here, by the final UPDATE, which visits every account in id order
+ * (a nested loop over the sorted deltas: the plan for a batch), so batches never wait on each other in a circle.
+ */
 export async function writeBatch(
   trx: Trx,
   changes: Changes,
-  locked: Map<string, Account>,
   holds: Map<string, Hold>,
   commands: CommandRecord[],
   now: Date,
@@ -229,8 +232,7 @@ export async function writeBatch(
   const draws = [...drawSums.values()].filter((x) => x.amount !== 0);
   const lotChanges = [...drawnFrom.entries()].filter(([, n]) => n !== 0);
   const deltas = [...changes.deltas.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-  const members = deltaArrays(deltas.filter(([id]) => locked.has(id)));
-  const system = deltas.filter(([id]) => !locked.has(id));
+  const accounts = deltaArrays(deltas);
   const newHolds = [...changes.newHolds].map((id) => holds.get(id) as Hold);
   const touchedHolds = [...changes.holdsTouched]
     .filter((id) => !changes.newHolds.has(id))
@@ -310,25 +312,9 @@ export async function writeBatch(
       where h.id = v.id
     )
     update ledger_accounts a set ${addDeltas}
-    from unnest(${members.ids}::text[], ${members.dp}::bigint[], ${members.dpo}::bigint[], ${members.cp}::bigint[],
-                ${members.cpo}::bigint[]) as v(id, dp, dpo, cp, cpo)
+    from unnest(${accounts.ids}::text[], ${accounts.dp}::bigint[], ${accounts.dpo}::bigint[], ${accounts.cp}::bigint[],
+                ${accounts.cpo}::bigint[]) as v(id, dp, dpo, cp, cpo)
     where a.id = v.id`.execute(trx);
-
-  if (system.length > 0) {
-    // The hot accounts of a brand are locked last, in id order (a statement of its own: an
-    // UPDATE locks rows in whatever order its plan visits them), and only until the commit.
-    // "No key update" is the lock an UPDATE of balances takes anyway; unlike "for update" it does
-    // not conflict with the key-share locks that other batches' foreign keys hold on these rows.
-    const s = deltaArrays(system);
-    await sql`select id from ledger_accounts where id = any(${s.ids}::text[]) order by id for no key update`.execute(
-      trx,
-    );
-    await sql`
-      update ledger_accounts a set ${addDeltas}
-      from unnest(${s.ids}::text[], ${s.dp}::bigint[], ${s.dpo}::bigint[], ${s.cp}::bigint[], ${s.cpo}::bigint[])
-           as v(id, dp, dpo, cp, cpo)
-      where a.id = v.id`.execute(trx);
-  }
 }
 
 /** Totals change by SQL arithmetic, so the accounts' CHECKs judge the result. */
