@@ -34,7 +34,7 @@ export async function benchDatabase(): Promise<{ url: string; stop(): Promise<vo
 /** A migrated database with a program `bench`, and the services' dependencies wired to it. */
 export async function benchRuntime(
   poolSize: number,
-  ledgerWorkers = 1,
+  ledger: { workers?: number; maxBatch?: number } = {},
 ): Promise<{ url: string; deps: Deps; close(): Promise<void> }> {
   const database = await benchDatabase();
   const { deps, close } = createDeps(database.url, {
@@ -42,7 +42,8 @@ export async function benchRuntime(
     ids: createIdGenerator(systemClock),
     log: pino({ level: 'silent' }),
     poolSize,
-    ledgerWorkers,
+    ledgerWorkers: ledger.workers ?? 1,
+    ...(ledger.maxBatch && { ledgerMaxBatch: ledger.maxBatch }),
   });
   await migrate(deps.db);
   await createProgram(deps, { id: 'bench', name: 'Bench' }, null);

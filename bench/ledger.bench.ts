@@ -23,7 +23,10 @@ export async function run(): Promise<void> {
     url: databaseUrl,
     deps,
     close,
-  } = await benchRuntime(CALLERS + 4, Number(process.env.BENCH_LEDGER_WORKERS ?? 1));
+  } = await benchRuntime(CALLERS + 4, {
+    workers: Number(process.env.BENCH_LEDGER_WORKERS ?? 1),
+    maxBatch: Number(process.env.BENCH_LEDGER_MAX_BATCH ?? 1000),
+  });
   const ledger = pointsLedger('bench');
   await deps.ledger.prepare(ledger);
 
@@ -120,8 +123,42 @@ export async function run(): Promise<void> {
       client.release();
     }
   });
-  await pool.end();
   console.log(`floor: plain SQL, one transfer per transaction     ${fmt(floor)} transfers/s`);
+
+  // Ceiling: what PostgreSQL alone does with batches of the size the ledger gets — 64 transfers
+  // and their accounts in one set-based statement and one durable commit, one batch at a time —
+  // without the ledger's reads, lots, draws and command log.
+  const client = await pool.connect();
+  let done = 0;
+  const until = performance.now() + SECONDS * 1000;
+  const began = performance.now();
+  while (performance.now() < until) {
+    const ids = Array.from({ length: CALLERS }, () => `trf_ceiling${seq++}`);
+    const accounts = ids.map(
+      () => `acc_bench${String(1 + Math.floor(Math.random() * MEMBERS)).padStart(11, '0')}`,
+    );
+    await client.query('begin');
+    await client.query(
+      `with t as (
+         insert into floor_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
+         select id, id, $1, $2, a, 10, 'single', 'earn', now() from unnest($3::text[], $4::text[]) v(id, a))
+       update floor_accounts x set credits_posted = credits_posted + 10 * v.n
+       from (select a, count(*) n from unnest($4::text[]) a group by a order by a) v where x.id = v.a`,
+      [ledger, issuance, ids, accounts],
+    );
+    await client.query(
+      'update floor_accounts set debits_posted = debits_posted + $1 where id = $2',
+      [10 * CALLERS, issuance],
+    );
+    await client.query('commit');
+    done += CALLERS;
+  }
+  client.release();
+  await pool.end();
+  const ceiling = done / ((performance.now() - began) / 1000);
+  console.log(
+    `ceiling: bare set-based SQL, ${CALLERS} per transaction      ${fmt(ceiling)} transfers/s  (no reads, lots, draws or command log)`,
+  );
 
   let cmd = 0;
   const op = (m: number, i: number) =>

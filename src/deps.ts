@@ -22,6 +22,8 @@ export interface DepsOptions {
   poolSize?: number;
   /** Batches the ledger writes at once (each holds a connection of its own pool). */
   ledgerWorkers?: number;
+  /** Most commands in one ledger batch (1,000 by default; smaller for measurements). */
+  ledgerMaxBatch?: number;
 }
 
 /**
@@ -32,7 +34,10 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
   const db = createDb(url, o.poolSize ?? 20);
   const workers = o.ledgerWorkers ?? 1;
   const ledgerDb = createDb(url, workers);
-  const ledger = new LedgerEngine(ledgerDb, o.clock, o.ids, o.log, { workers });
+  const ledger = new LedgerEngine(ledgerDb, o.clock, o.ids, o.log, {
+    workers,
+    ...(o.ledgerMaxBatch && { maxBatch: o.ledgerMaxBatch }),
+  });
   return {
     deps: { db, clock: o.clock, ids: o.ids, log: o.log, ledger },
     async close() {
