@@ -81,7 +81,9 @@ describe('guards in the database', () => {
       )
     ).rows[0];
     const refused = (q: ReturnType<typeof sql>) =>
-      expect(q.execute(t.deps.db)).rejects.toThrow(/foreign key/);
+      expect(q.execute(t.deps.db)).rejects.toThrow(
+        /violates a foreign key: (both accounts must be on the transfer's ledger|a draw must name)/,
+      );
     // One good row and one bad row in the same statement: the statement is refused whole.
     await refused(sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, created_at)
       values ('trf_ok', 'c', ${own?.ledger}, ${issuance?.id}, ${own?.id}, 1, 'single', 'adjust', now()),

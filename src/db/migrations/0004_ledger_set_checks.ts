@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 
 // Frozen once landed: later changes are new migrations. Imports nothing from the app.
 // The ledger's references are checked once per statement instead of once per row. A foreign key
@@ -26,63 +26,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   // Both sides of a transfer are accounts of its ledger; a post or void resolves a pending
   // transfer of the same ledger (which may be written by the same statement).
-  await sql`
-    create function ledger_transfers_references() returns trigger language plpgsql as $$
-    begin
-      if exists (
-        select 1 from new_rows t
-        where not exists (select 1 from ledger_accounts a where a.id = t.debit_account_id and a.ledger = t.ledger)
-           or not exists (select 1 from ledger_accounts a where a.id = t.credit_account_id and a.ledger = t.ledger)
-           or (t.pending_id is not null and not exists (
-                 select 1 from ledger_transfers p where p.id = t.pending_id and p.ledger = t.ledger and p.kind = 'pending'))
-      ) then
-        raise foreign_key_violation using message =
-          'ledger_transfers violates a foreign key: both accounts must be on the transfer''s ledger, and pending_id must name a pending transfer of that ledger';
-      end if;
-      return null;
-    end $$`.execute(db);
-  await sql`
-    create trigger ledger_transfers_references after insert on ledger_transfers
-    referencing new table as new_rows for each statement execute function ledger_transfers_references()`.execute(
+  await checkReferences(
     db,
+    'ledger_transfers',
+    sql`not exists (select 1 from ledger_accounts a where a.id = n.debit_account_id and a.ledger = n.ledger)
+        or not exists (select 1 from ledger_accounts a where a.id = n.credit_account_id and a.ledger = n.ledger)
+        or (n.pending_id is not null and not exists (
+              select 1 from ledger_transfers p where p.id = n.pending_id and p.ledger = n.ledger and p.kind = 'pending'))`,
+    "both accounts must be on the transfer's ledger, and pending_id must name a pending transfer of that ledger",
   );
-
   // A lot is the credit that made it: its id is that transfer's id, its account the credited one.
-  await sql`
-    create function ledger_lots_references() returns trigger language plpgsql as $$
-    begin
-      if exists (
-        select 1 from new_rows l
-        where not exists (select 1 from ledger_transfers t where t.id = l.id and t.credit_account_id = l.account_id)
-      ) then
-        raise foreign_key_violation using message =
-          'ledger_lots violates a foreign key: a lot''s id must be the transfer that credited its account';
-      end if;
-      return null;
-    end $$`.execute(db);
-  await sql`
-    create trigger ledger_lots_references after insert on ledger_lots
-    referencing new table as new_rows for each statement execute function ledger_lots_references()`.execute(
+  await checkReferences(
     db,
+    'ledger_lots',
+    sql`not exists (select 1 from ledger_transfers t where t.id = n.id and t.credit_account_id = n.account_id)`,
+    "a lot's id must be the transfer that credited its account",
   );
-
-  await sql`
-    create function ledger_lot_draws_references() returns trigger language plpgsql as $$
-    begin
-      if exists (
-        select 1 from new_rows d
-        where not exists (select 1 from ledger_transfers t where t.id = d.transfer_id)
-           or not exists (select 1 from ledger_lots l where l.id = d.lot_id)
-      ) then
-        raise foreign_key_violation using message =
-          'ledger_lot_draws violates a foreign key: a draw must name a transfer and a lot';
-      end if;
-      return null;
-    end $$`.execute(db);
-  await sql`
-    create trigger ledger_lot_draws_references after insert on ledger_lot_draws
-    referencing new table as new_rows for each statement execute function ledger_lot_draws_references()`.execute(
+  await checkReferences(
     db,
+    'ledger_lot_draws',
+    sql`not exists (select 1 from ledger_transfers t where t.id = n.transfer_id)
+        or not exists (select 1 from ledger_lots l where l.id = n.lot_id)`,
+    'a draw must name a transfer and a lot',
   );
 
   // What is referred to stays: accounts and lots are never deleted, and keep their keys.
@@ -105,6 +70,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     create trigger ledger_lots_keys_kept before update of id, account_id on ledger_lots
     for each row when (old.id is distinct from new.id or old.account_id is distinct from new.account_id)
     execute function ledger_keeps_rows()`.execute(db);
+}
+
+/** Refuses any insert statement into `table` with a row `n` for which `broken` holds. */
+async function checkReferences(
+  db: Kysely<unknown>,
+  table: string,
+  broken: RawBuilder<unknown>,
+  rule: string,
+): Promise<void> {
+  const name = sql.ref(`${table}_references`);
+  const message = `${table} violates a foreign key: ${rule}`;
+  await sql`
+    create function ${name}() returns trigger language plpgsql as $$
+    begin
+      if exists (select 1 from new_rows n where ${broken}) then
+        raise foreign_key_violation using message = ${sql.lit(message)};
+      end if;
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger ${name} after insert on ${sql.table(table)}
+    referencing new table as new_rows for each statement execute function ${name}()`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
