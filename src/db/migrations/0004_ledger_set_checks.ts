@@ -56,20 +56,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     begin
       raise exception '% keeps its rows and their keys: transfers refer to them', tg_table_name;
     end $$`.execute(db);
-  await sql`
-    create trigger ledger_accounts_kept before delete or truncate on ledger_accounts
-    for each statement execute function ledger_keeps_rows()`.execute(db);
-  await sql`
-    create trigger ledger_accounts_keys_kept before update of id, ledger on ledger_accounts
-    for each row when (old.id is distinct from new.id or old.ledger is distinct from new.ledger)
-    execute function ledger_keeps_rows()`.execute(db);
-  await sql`
-    create trigger ledger_lots_kept before delete or truncate on ledger_lots
-    for each statement execute function ledger_keeps_rows()`.execute(db);
-  await sql`
-    create trigger ledger_lots_keys_kept before update of id, account_id on ledger_lots
-    for each row when (old.id is distinct from new.id or old.account_id is distinct from new.account_id)
-    execute function ledger_keeps_rows()`.execute(db);
+  for (const [table, keys] of [
+    ['ledger_accounts', ['id', 'ledger']],
+    ['ledger_lots', ['id', 'account_id']],
+  ] as const) {
+    await sql`
+      create trigger ${sql.ref(`${table}_kept`)} before delete or truncate on ${sql.table(table)}
+      for each statement execute function ledger_keeps_rows()`.execute(db);
+    const changed = keys.map((k) => sql`old.${sql.ref(k)} is distinct from new.${sql.ref(k)}`);
+    await sql`
+      create trigger ${sql.ref(`${table}_keys_kept`)} before update of ${sql.join(keys.map((k) => sql.ref(k)))}
+      on ${sql.table(table)} for each row when (${sql.join(changed, sql` or `)})
+      execute function ledger_keeps_rows()`.execute(db);
+  }
 }
 
 /** Refuses any insert statement into `table` with a row `n` for which `broken` holds. */
