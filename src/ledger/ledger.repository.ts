@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Trx } from '../db/database.ts';
+import { type Db, prepared, type Trx } from '../db/database.ts';
 import type { ExpiryPolicy } from './expiry.core.ts';
 import type {
   Account,
@@ -168,7 +168,7 @@ export async function ensureSystemAccounts(
 
 export async function loadOpenLots(trx: Trx, accountIds: string[]): Promise<Lot[]> {
   if (accountIds.length === 0) return [];
-  const { rows } = await sql<LotRow>`
+  const { rows } = await sql<LotRow>`${prepared}
     select * from ledger_lots where account_id = any(${accountIds}::text[]) and remaining > 0`.execute(
     trx,
   );
@@ -254,7 +254,7 @@ export async function writeBatch(
   const nh = holdRows(newHolds);
   const th = holdRows(touchedHolds);
 
-  await sql`
+  await sql`${prepared}
     with
     commands as (
       insert into ledger_commands (id, fingerprint, status, error_code, result, created_at)
@@ -355,7 +355,7 @@ export async function lockBatch(
     commands: unknown[];
     accounts: AccountRow[];
     policies: { id: string; points_expiry: ExpiryPolicy; timezone: string }[];
-  }>`
+  }>`${prepared}
     with
     locked as (
       select a.* from ledger_accounts a
