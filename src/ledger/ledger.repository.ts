@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { type Db, prepared, type Trx } from '../db/database.ts';
+import type { Standing } from '../members/members.service.ts';
 import type { ExpiryPolicy } from './expiry.core.ts';
 import type {
   Account,
@@ -104,13 +105,40 @@ export interface StoredCommand {
   result: unknown;
 }
 
-export async function commandExists(db: Db, id: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('ledger_commands')
-    .select('id')
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return row !== undefined;
+/**
+ * In one round trip: whether the ledger has recorded this command already, and the member's
+ * standing in the program (none when not enrolled there).
+ */
+export async function commandAndStanding(
+  db: Db,
+  commandId: string,
+  programId: string,
+  memberId: string,
+): Promise<{ recorded: boolean; standing: Standing | undefined }> {
+  const { rows } = await sql<{
+    recorded: boolean;
+    member_status: Standing['memberStatus'] | null;
+    merged_into: string | null;
+    enrollment_status: Standing['enrollmentStatus'] | null;
+  }>`${prepared}
+    select exists (select 1 from ledger_commands where id = ${commandId}) as recorded,
+           m.status as member_status, m.merged_into, e.status as enrollment_status
+    from (values (1)) as one
+    left join enrollments e on e.program_id = ${programId} and e.member_id = ${memberId}
+    left join members m on m.id = e.member_id`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('commandAndStanding returned no row');
+  return {
+    recorded: row.recorded,
+    standing:
+      row.member_status && row.enrollment_status
+        ? {
+            memberStatus: row.member_status,
+            mergedInto: row.merged_into,
+            enrollmentStatus: row.enrollment_status,
+          }
+        : undefined,
+  };
 }
 
 export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {

@@ -11,7 +11,7 @@ import {
   memberParams,
   presentGlobalMember,
 } from '../members/members.schemas.ts';
-import { assertActiveMember, getMember } from '../members/members.service.ts';
+import { getMember } from '../members/members.service.ts';
 import { mergeMembers } from '../members/merge.service.ts';
 import type { CommandResult, Hold } from './ledger.core.ts';
 import {
@@ -42,22 +42,6 @@ function commandId(request: FastifyRequest): string {
   return key !== undefined
     ? `${service.IDEMPOTENT_PREFIX}${request.principal.keyId}:${key}`
     : request.deps.ids('trf').replace('trf_', 'cmd_');
-}
-
-/**
- * Checks the member may do this — unless the request is a retry the ledger has recorded, which
- * gets its first answer whatever has happened to the member since.
- */
-async function gate(
-  request: FastifyRequest,
-  id: string,
-  programId: string,
-  memberId: string,
-  benefit: boolean,
-) {
-  if (id.startsWith(service.IDEMPOTENT_PREFIX) && (await service.isRecorded(request.deps, id)))
-    return;
-  await assertActiveMember(request.deps, programId, memberId, benefit);
 }
 
 function replayed(reply: FastifyReply, r: { replayed: boolean }): FastifyReply {
@@ -171,7 +155,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'admin');
       const id = commandId(request);
-      await gate(request, id, programId, memberId, false);
+      await service.gate(request.deps, id, programId, memberId, false);
       const r = await service.adjust(
         request.deps,
         {
@@ -204,7 +188,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
       const id = commandId(request);
-      await gate(request, id, programId, memberId, true);
+      await service.gate(request.deps, id, programId, memberId, true);
       const r = await service.debit(request.deps, {
         programId,
         memberId,
@@ -234,7 +218,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
       const id = commandId(request);
-      await gate(request, id, programId, memberId, true);
+      await service.gate(request.deps, id, programId, memberId, true);
       const r = await service.placeHold(request.deps, {
         programId,
         memberId,

@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import type { Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
+import { checkStanding } from '../members/members.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
 import { localDateString } from './expiry.core.ts';
@@ -51,9 +52,25 @@ async function run(
 /** Command ids made from a client's Idempotency-Key start with this. */
 export const IDEMPOTENT_PREFIX = 'idem:';
 
-/** Whether the ledger already holds the outcome of this command (a retried request). */
-export function isRecorded(deps: Deps, commandId: string): Promise<boolean> {
-  return repo.commandExists(deps.db, commandId);
+/**
+ * Checks the member may use the program for this command — unless the command is a retry the
+ * ledger has recorded, which gets its first answer whatever has happened to the member since.
+ * One query for both.
+ */
+export async function gate(
+  deps: Deps,
+  commandId: string,
+  programId: string,
+  memberId: string,
+  benefit: boolean,
+): Promise<void> {
+  const { recorded, standing } = await repo.commandAndStanding(
+    deps.db,
+    commandId,
+    programId,
+    memberId,
+  );
+  if (!recorded) checkStanding(programId, memberId, standing, benefit);
 }
 
 const ref = (programId: string, memberId: string) => ({

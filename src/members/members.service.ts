@@ -268,25 +268,37 @@ export async function setBlocked(
  * For modules that move value: the member must be enrolled in the program (404), not erased or
  * merged away (409), and — to earn or spend — not blocked there (403).
  */
-export async function assertActiveMember(
-  deps: Deps,
+/** What decides whether a member may use a program now. */
+export interface Standing {
+  memberStatus: Member['status'];
+  mergedInto: string | null;
+  enrollmentStatus: Enrollment['status'];
+}
+
+/**
+ * Refuses a member who may not use the program: not enrolled (404, as if unknown), erased,
+ * merged into another, or — for a benefit (spending, earning) — blocked here.
+ */
+export function checkStanding(
   programId: string,
   memberId: string,
+  standing: Standing | undefined,
   benefit: boolean,
-): Promise<void> {
-  const { member, enrollment } = await view(deps, programId, memberId);
-  if (member.status === 'erased')
+): void {
+  // Not enrolled here reads exactly like not existing: a program learns nothing of other brands.
+  if (!standing) throw notFound(`Member ${memberId}`);
+  if (standing.memberStatus === 'erased')
     throw new DomainError('member_erased', `Member ${memberId} was erased`);
-  if (member.status === 'merged') {
+  if (standing.memberStatus === 'merged') {
     throw new DomainError(
       'member_merged',
-      `Member ${memberId} was merged into ${member.mergedInto}`,
+      `Member ${memberId} was merged into ${standing.mergedInto}`,
       {
-        mergedInto: member.mergedInto,
+        mergedInto: standing.mergedInto,
       },
     );
   }
-  if (benefit && enrollment.status === 'blocked') {
+  if (benefit && standing.enrollmentStatus === 'blocked') {
     throw new DomainError(
       'member_blocked',
       `Member ${memberId} is blocked in program ${programId}`,
