@@ -132,10 +132,22 @@ export type Command =
     }
   | { type: 'capture'; id: string; holdId: string; amount: number | null }
   | { type: 'release'; id: string; holdId: string }
+  /**
+   * Credits and debits that all apply or none (a conversion between brands: points off the
+   * member on one ledger, onto them on another). Their transfers carry this command's id.
+   */
+  | { type: 'linked'; id: string; parts: LinkedPart[] }
   /** Moves everything a member holds in a ledger to another member: lots with their expiry, and holds. */
   | { type: 'merge'; id: string; from: MemberRef; to: MemberRef }
   /** Expires an account's due lots and holds (the scheduler's work; not recorded as a command). */
   | { type: 'sweep'; id: string; accountId: string };
+
+/** A part of a linked command: a credit or a debit, without an id of its own. */
+export type LinkedPart =
+  | Omit<Extract<Command, { type: 'credit' }>, 'id'>
+  | Omit<Extract<Command, { type: 'debit' }>, 'id'>;
+
+const partMember = (p: LinkedPart) => (p.type === 'credit' ? p.to : p.from);
 
 /** The accounts a command locks: member accounts by ref, holds by id. */
 export function refsOf(c: Command): { members: MemberRef[]; holds: string[] } {
@@ -148,6 +160,8 @@ export function refsOf(c: Command): { members: MemberRef[]; holds: string[] } {
     case 'capture':
     case 'release':
       return { members: [], holds: [c.holdId] };
+    case 'linked':
+      return { members: c.parts.map(partMember), holds: [] };
     case 'merge':
       return { members: [c.from, c.to], holds: [] };
     case 'sweep':
@@ -165,6 +179,8 @@ export interface CommandResult {
   hold?: Hold;
   moved?: number;
   expired?: number;
+  /** A linked command's parts' results, in order. */
+  parts?: CommandResult[];
 }
 
 /** What a command did; `replayed` when it is the recorded outcome of an earlier request with the same id. */
@@ -441,6 +457,21 @@ function voidHold(
   changes.holdsTouched.add(hold.id);
 }
 
+/** A copy of the state that a trial run may change freely (what it reads only is shared). */
+function copyOf(state: BatchState): BatchState {
+  const copy = <T extends object>(m: Map<string, T>) =>
+    new Map([...m].map(([k, v]) => [k, { ...v }]));
+  let n = 0;
+  return {
+    ...state,
+    accounts: copy(state.accounts),
+    lots: copy(state.lots),
+    holds: copy(state.holds),
+    draws: new Map([...state.draws].map(([k, v]) => [k, v.map((d) => ({ ...d }))])),
+    newId: (prefix) => `${prefix}_trial${n++}`,
+  };
+}
+
 function insufficient(available: number, amount: number): Outcome {
   return reject(
     'insufficient_points',
@@ -610,6 +641,24 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
         status: 'applied',
         result: { expired: expireDue(state, changes, c.accountId, c.id) },
       };
+    }
+
+    case 'linked': {
+      // All or none: the parts run first on a copy of the state, then, when every one of them
+      // applies there, for real (the same parts on the same state apply the same way).
+      const trial = copyOf(state);
+      for (const [i, part] of c.parts.entries()) {
+        const o = apply(trial, emptyChanges(), { ...part, id: c.id });
+        if (o.status === 'rejected')
+          return reject(o.code, `Part ${i + 1} of ${c.parts.length}: ${o.detail}`);
+      }
+      const parts = c.parts.map((part) => {
+        const o = apply(state, changes, { ...part, id: c.id });
+        if (o.status === 'rejected')
+          throw new Error(`linked command ${c.id} failed on its second run`);
+        return o.result;
+      });
+      return { status: 'applied', result: { parts } };
     }
 
     case 'merge': {

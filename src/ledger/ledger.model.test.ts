@@ -7,6 +7,7 @@ import {
   captureHold,
   credit,
   debit,
+  linked,
   placeHold,
   pointsOf,
   releaseHold,
@@ -15,8 +16,9 @@ import {
 import { reconcile } from './reconcile.ts';
 
 // The ledger against a reference model: random sequences of credits, redemptions, holds,
-// captures, releases, expiry sweeps and clock moves. After every step each member's balance,
-// available, pending and held points match the model, and every invariant holds.
+// captures, releases, linked credits and debits, expiry sweeps and clock moves. After every step
+// each member's balance, available, pending and held points match the model, and every invariant
+// holds.
 
 const DAY = 86_400_000;
 const EXPIRY_DAYS = 30;
@@ -81,6 +83,24 @@ class Model {
     }
     return draws;
   }
+  /** Credits and debits that all apply or none. */
+  linked(parts: { m: number; n: number; credit: boolean }[]): boolean {
+    const saved = this.lots.flat().map((l) => [l, l.remaining] as const);
+    const lengths = this.lots.map((ls) => ls.length);
+    const seq = this.seq;
+    for (const p of parts) {
+      if (p.credit) this.credit(p.m, p.n, 0);
+      else if (!this.draw(p.m, p.n)) {
+        for (const [l, remaining] of saved) l.remaining = remaining;
+        this.lots.forEach((ls, i) => {
+          ls.length = lengths[i] ?? 0;
+        });
+        this.seq = seq;
+        return false;
+      }
+    }
+    return true;
+  }
   restore(h: MHold, n: number) {
     let left = n;
     for (const [l, took] of [...h.draws].reverse()) {
@@ -128,6 +148,7 @@ type Action =
   | { kind: 'hold'; m: number; n: number; ttlMinutes: number }
   | { kind: 'capture'; h: number; n: number | null }
   | { kind: 'release'; h: number }
+  | { kind: 'linked'; parts: { m: number; n: number; credit: boolean }[] }
   | { kind: 'advance'; minutes: number }
   | { kind: 'sweep' };
 
@@ -165,6 +186,16 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), h: fc.nat(20) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('linked' as const),
+      parts: fc.array(fc.record({ m: member3, n: amount, credit: fc.boolean() }), {
+        minLength: 2,
+        maxLength: 3,
+      }),
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -294,6 +325,23 @@ describe('ledger against a reference model', () => {
                   h.status = 'released';
                 }
               }
+              break;
+            }
+            case 'linked': {
+              const real = await outcome(
+                linked(t.deps, {
+                  commandId: cmd(),
+                  parts: a.parts.map((p) => ({
+                    type: p.credit ? 'credit' : 'debit',
+                    programId,
+                    memberId: members[p.m] as string,
+                    points: p.n,
+                    code: p.credit ? 'earn' : 'redeem',
+                    reference: null,
+                  })),
+                }),
+              );
+              expect(real.ok, JSON.stringify(a)).toBe(model.linked(a.parts));
               break;
             }
             case 'advance':

@@ -5,7 +5,7 @@ import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { checkStanding } from '../members/members.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
-import { DomainError, notFound } from '../shared/errors.ts';
+import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import { localDateString } from './expiry.core.ts';
 import { fingerprintOf, runBatch, type Submitted } from './ledger.batch.ts';
 import {
@@ -14,6 +14,7 @@ import {
   type CommandResult,
   type Hold,
   isUsable,
+  type LinkedPart,
   type Lot,
   type TransferCode,
 } from './ledger.core.ts';
@@ -25,12 +26,12 @@ type Request = Record<string, unknown>;
 
 async function run(
   deps: Deps,
-  programId: string,
+  programIds: string | string[],
   command: Command,
   request: Request,
   onApplied?: Submitted['onApplied'],
 ): Promise<CommandResult & { replayed: boolean }> {
-  await deps.ledger.prepare(pointsLedger(programId));
+  for (const programId of [programIds].flat()) await deps.ledger.prepare(pointsLedger(programId));
   const outcome = await deps.ledger.submit({
     command,
     fingerprint: fingerprintOf({ type: command.type, ...request }),
@@ -145,6 +146,55 @@ export function debit(
     },
     { ...input, commandId: undefined, to },
     onApplied,
+  );
+}
+
+export interface LinkedPartInput {
+  type: 'credit' | 'debit';
+  programId: string;
+  memberId: string;
+  points: number;
+  code: TransferCode;
+  reference: string | null;
+}
+
+/**
+ * Credits (from the program's issuance) and debits (to its redemption), on one program's points
+ * or several, that all apply or none — what a conversion between brands is made of. Refused as a
+ * whole, with the first failing part's reason, when any part cannot apply.
+ */
+export async function linked(deps: Deps, input: { commandId: string; parts: LinkedPartInput[] }) {
+  if (input.parts.length === 0) throw invalidField('parts', 'at least one part is needed');
+  for (const [i, p] of input.parts.entries()) {
+    if (!Number.isSafeInteger(p.points) || p.points <= 0)
+      throw invalidField(`parts.${i}.points`, 'must be a positive whole number');
+  }
+  const parts = input.parts.map(
+    (p): LinkedPart =>
+      p.type === 'credit'
+        ? {
+            type: 'credit',
+            to: ref(p.programId, p.memberId),
+            from: 'issuance',
+            amount: p.points,
+            code: p.code,
+            reference: p.reference,
+            pendingUntil: null,
+          }
+        : {
+            type: 'debit',
+            from: ref(p.programId, p.memberId),
+            to: 'redemption',
+            amount: p.points,
+            code: p.code,
+            reference: p.reference,
+          },
+  );
+  return run(
+    deps,
+    input.parts.map((p) => p.programId),
+    { type: 'linked', id: input.commandId, parts },
+    { parts: input.parts },
   );
 }
 
