@@ -27,7 +27,8 @@ const PREPARED = '/* prepared */ ';
 /**
  * Starts a statement that runs on every ledger batch: each connection has PostgreSQL parse it
  * once (and plan it once, when a generic plan is as good) instead of on every call. The text after
- * it must not vary between calls: values go in as parameters.
+ * it must not vary between calls: values go in as parameters. Name the columns it returns rather
+ * than `select *`: a migration that adds a column would make PostgreSQL refuse the cached plan.
  */
 export const prepared: RawBuilder<unknown> = sql.raw(PREPARED);
 

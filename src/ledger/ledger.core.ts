@@ -217,8 +217,8 @@ export interface Changes {
   newHolds: Set<string>;
   /**
    * How much each account's totals change. Written as SQL arithmetic under the accounts' CHECKs,
-   * never as values computed here: member accounts at once (they are locked), system accounts at
-   * the end (they are not locked while the batch runs).
+   * never as values computed here, by the batch's one write statement (system accounts are not
+   * locked while the batch runs, only by that statement).
    */
   deltas: Map<string, Totals>;
 }

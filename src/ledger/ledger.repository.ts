@@ -196,10 +196,10 @@ export async function ensureSystemAccounts(
 
 export async function loadOpenLots(trx: Trx, accountIds: string[]): Promise<Lot[]> {
   if (accountIds.length === 0) return [];
+  // Columns named: a prepared `select *` would fail once a later migration adds one.
   const { rows } = await sql<LotRow>`${prepared}
-    select * from ledger_lots where account_id = any(${accountIds}::text[]) and remaining > 0`.execute(
-    trx,
-  );
+    select id, account_id, amount, remaining, expires_at, pending_until, created_at
+    from ledger_lots where account_id = any(${accountIds}::text[]) and remaining > 0`.execute(trx);
   return rows.map(toLot);
 }
 
@@ -235,8 +235,9 @@ export interface CommandRecord {
 
 /**
  * Writes a batch's changes in one statement. Its member accounts are locked already; the brand's
- * hot system accounts are locked here, by the final UPDATE, which visits every account in id order
- * (a nested loop over the sorted deltas: the plan for a batch), so batches never wait on each other in a circle.
+ * hot system accounts are locked here, by the final UPDATE, which visits the accounts in the
+ * order of the sorted deltas (a nested loop over them: the plan for a batch's few rows), so
+ * batches never wait on each other in a circle, and hold those rows only until the commit.
  */
 export async function writeBatch(
   trx: Trx,
