@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import { debit } from './ledger.service.ts';
 
 let t: TestContext;
 let key: string;
@@ -108,5 +110,58 @@ describe('many clients on one account', () => {
     expect(responses.every((r) => r.statusCode === 201)).toBe(true);
     expect(new Set(responses.map((r) => r.json().transferId)).size).toBe(1);
     expect(await points(t, 'shop', m)).toMatchObject({ balance: 70 });
+  });
+});
+
+describe('a batch that waits for another writer', () => {
+  it('sees the lots that writer added once it has the account (lots are read after the lock)', async () => {
+    const m = await member(t, 'shop', '13900000009');
+    await adjust(t, 'shop', m, 10);
+    const ids = (
+      await sql<{ member: string; issuance: string }>`
+        select (select id from ledger_accounts where member_id = ${m}) as member,
+               (select id from ledger_accounts where ledger = 'points:shop' and kind = 'issuance') as issuance`.execute(
+        t.deps.db,
+      )
+    ).rows[0] as { member: string; issuance: string };
+    let spent: ReturnType<typeof debit> | undefined;
+    // Another writer (another server, say) holds the account while it credits 50 points.
+    await t.deps.db.transaction().execute(async (trx) => {
+      await sql`select 1 from ledger_accounts where id = ${ids.member} for no key update`.execute(
+        trx,
+      );
+      // 60 points asked for: only there once the other writer commits.
+      spent = debit(t.deps, {
+        programId: 'shop',
+        memberId: m,
+        points: 60,
+        code: 'redeem',
+        reference: null,
+        commandId: 'waits-1',
+      });
+      for (let i = 0; i < 200; i++) {
+        const waiting = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`.execute(
+          t.deps.db,
+        );
+        if ((waiting.rows[0]?.n ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, credit_balance_after, created_at)
+        values ('trf_other_writer', 'other', 'points:shop', ${ids.issuance}, ${ids.member}, 50, 'single', 'adjust', 60, ${t.clock.now()})`.execute(
+        trx,
+      );
+      await sql`insert into ledger_lots (id, account_id, amount, remaining, created_at)
+        values ('trf_other_writer', ${ids.member}, 50, 50, ${t.clock.now()})`.execute(trx);
+      await sql`update ledger_accounts set credits_posted = credits_posted + 50 where id = ${ids.member}`.execute(
+        trx,
+      );
+      await sql`update ledger_accounts set debits_posted = debits_posted + 50 where id = ${ids.issuance}`.execute(
+        trx,
+      );
+    });
+    expect(await spent).toMatchObject({ points: 60, balance: 0 });
+    expect(await points(t, 'shop', m)).toMatchObject({ balance: 0, available: 0 });
+    await expectReconciled(t);
   });
 });
