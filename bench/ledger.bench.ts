@@ -204,20 +204,27 @@ export async function run(): Promise<void> {
     { programId: 'bench', role: 'integration', name: 'bench' },
     null,
   );
-  const http = await load(url, {
-    concurrency: CALLERS,
-    seconds: SECONDS,
-    request: (i) => ({
-      method: 'POST',
-      path: `/v1/programs/bench/members/${memberId(1 + (i % MEMBERS))}/points/redemptions`,
-      headers: {
-        authorization: `Bearer ${secret}`,
-        'content-type': 'application/json',
-        'idempotency-key': `http-${i}`,
+  const redemptions = (seconds: number, first: number) =>
+    load(url, {
+      concurrency: CALLERS,
+      seconds,
+      request: (n) => {
+        const i = first + n;
+        return {
+          method: 'POST',
+          path: `/v1/programs/bench/members/${memberId(1 + (i % MEMBERS))}/points/redemptions`,
+          headers: {
+            authorization: `Bearer ${secret}`,
+            'content-type': 'application/json',
+            'idempotency-key': `http-${i}`,
+          },
+          body: JSON.stringify({ points: 1, reference: `order-${i}` }),
+        };
       },
-      body: JSON.stringify({ points: 1, reference: `order-${i}` }),
-    }),
-  });
+    });
+  // One second first, not counted: connections opened, statements prepared, code warmed.
+  await redemptions(1, 10_000_000);
+  const http = await redemptions(SECONDS, 0);
   report('HTTP POST …/points/redemptions', http);
   await app.close();
 
