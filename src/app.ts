@@ -22,6 +22,7 @@ import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { DomainError, invalidField } from './shared/errors.ts';
+import { isStorableValue } from './shared/text.ts';
 
 export const VERSION = '0.1.0';
 const BODY_LIMIT = 1024 * 1024;
@@ -42,15 +43,6 @@ class QuietLogController extends LogController {
   }
 
   override incomingRequest(): void {}
-}
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => k.includes('\0') || containsNul(v));
-  }
-  return false;
 }
 
 /** Builds the HTTP application around its dependencies; nothing listens until the caller says so. */
@@ -82,15 +74,20 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
 
-  // PostgreSQL cannot store the NUL character in text or JSON; refuse it here, for every route,
-  // rather than let it reach the database as a 500.
+  // PostgreSQL cannot store the NUL character or a lone surrogate in text or JSON; refuse them
+  // here, for every route, rather than let them reach the database as a 500.
   app.addHook('preValidation', async (request) => {
     const where = [
       ['body', request.body],
       ['path', request.params],
       ['query', request.query],
-    ].find(([, value]) => containsNul(value));
-    if (where) throw invalidField(String(where[0]), 'must not contain the NUL character (\\u0000)');
+    ].find(([, value]) => !isStorableValue(value));
+    if (where) {
+      throw invalidField(
+        String(where[0]),
+        'must not contain the NUL character (\\u0000) or half of a surrogate pair',
+      );
+    }
   });
 
   // Fastify answers 404 for a known path with another method; we answer 405 with Allow.

@@ -164,6 +164,21 @@ describe('every bad request answers a 4xx problem+json, never 500', () => {
       code: 'validation_failed',
     },
     {
+      name: 'half of a surrogate pair in a nested body string',
+      method: 'PATCH',
+      url: '/v1/programs/shop',
+      payload: { pointsName: 'a\ud800b' },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'NUL character inside a cursor',
+      method: 'GET',
+      url: `/v1/programs?cursor=${Buffer.from(JSON.stringify({ a: 'x\u0000' })).toString('base64url')}`,
+      status: 400,
+      code: 'invalid_cursor',
+    },
+    {
       name: 'bad idempotency key',
       method: 'POST',
       url: '/v1/programs',

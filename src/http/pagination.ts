@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.ts';
+import { isStorable } from '../shared/text.ts';
 
 /** `?limit=&cursor=` on every list. */
 export const pageQuery = z.object({
@@ -21,7 +22,7 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { a?: unknown };
-    if (typeof value.a === 'string') return value.a;
+    if (typeof value.a === 'string' && isStorable(value.a)) return value.a;
   } catch {}
   throw new DomainError('invalid_cursor', 'The cursor is not one this API returned');
 }
