@@ -93,8 +93,17 @@ export async function runBatch(
   const byId = [...new Set([...holds.map((h) => h.accountId), ...sweepIds])];
   const programIds = [...new Set(refs.map((r) => ctx.programOf(r.ledger)))];
   let reads = await repo.lockBatch(trx, recorded, refs, byId, programIds);
-  const have = new Set(reads.accounts.map((a) => `${a.ledger}|${a.memberId}`));
-  const missing = refs.filter((r) => !have.has(refKey(r)));
+  const have = new Set(
+    reads.accounts.flatMap((a) =>
+      a.memberId ? [refKey({ ledger: a.ledger, memberId: a.memberId })] : [],
+    ),
+  );
+  // Only commands that will run open wallets: a recorded one (a retry, or its id reused for
+  // another member) is answered from its record and touches nothing.
+  const missing = all
+    .filter((c) => !reads.stored.has(c.id))
+    .flatMap((c) => refsOf(c).members)
+    .filter((r) => !have.has(refKey(r)));
   if (missing.length > 0) {
     // First use of a member's wallet: create it, then read again (the new rows are ours, locked).
     await repo.createMemberAccounts(trx, missing, () => ctx.ids('acc'), ctx.programOf, ctx.now);

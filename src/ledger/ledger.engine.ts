@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
+import { notFound } from '../shared/errors.ts';
 import type { IdGenerator } from '../shared/ids.ts';
 import { type BatchContext, RetryBatch, runBatch, type Submitted } from './ledger.batch.ts';
 import type { Outcome, SystemKind } from './ledger.core.ts';
@@ -18,6 +19,8 @@ export interface EngineOptions {
   /** Batches in flight at once. One by default: on a small machine more only split the queue into smaller batches. */
   workers?: number;
 }
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 // Errors after which the same batch can simply run again.
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
@@ -64,13 +67,13 @@ export class LedgerEngine {
   /** Makes sure a ledger's system accounts exist; once per ledger per process. */
   async prepare(ledger: string): Promise<void> {
     if (this.#system.has(ledger)) return;
-    const accounts = await repo.ensureSystemAccounts(
-      this.#db,
-      ledger,
-      programOfLedger(ledger),
-      () => this.#ids('acc'),
-      this.#clock.now(),
-    );
+    const programId = programOfLedger(ledger);
+    const accounts = await repo
+      .ensureSystemAccounts(this.#db, ledger, programId, () => this.#ids('acc'), this.#clock.now())
+      .catch((error: { code?: string }) => {
+        // The program's row is what the accounts refer to.
+        throw error.code === FOREIGN_KEY_VIOLATION ? notFound(`Program ${programId}`) : error;
+      });
     this.#system.set(ledger, accounts);
   }
 

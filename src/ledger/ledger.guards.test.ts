@@ -189,6 +189,34 @@ describe('command ids', () => {
     await expectReconciled(t);
   });
 
+  it('refuses an Idempotency-Key reused for another member or program, opening no wallet', async () => {
+    const headers = { 'idempotency-key': 'till-9-receipt-1' };
+    const payload = { points: 1, reference: 'o-9' };
+    const redeem = (programId: string, memberId: string) =>
+      t.call({
+        method: 'POST',
+        url: `${pointsUrl(programId, memberId)}/redemptions`,
+        headers,
+        payload,
+      });
+    expect((await redeem('guarded', m)).statusCode).toBe(201);
+    await t.program('elsewhere');
+    const stranger = await member(t, 'elsewhere', '13700000099'); // not enrolled in `guarded`
+    for (const who of [stranger, 'mem_nobody']) {
+      const res = await redeem('guarded', who);
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().code).toBe('idempotency_key_reused');
+    }
+    const noProgram = await redeem('nowhere', m);
+    expect(noProgram.statusCode, noProgram.body).toBe(404);
+    const wallets =
+      await sql`select 1 from ledger_accounts where member_id in (${stranger}, 'mem_nobody') or program_id = 'nowhere'`.execute(
+        t.deps.db,
+      );
+    expect(wallets.rows).toEqual([]);
+    await expectReconciled(t);
+  });
+
   it('keeps points in a return window pending until it ends', async () => {
     const before = await points(t, 'guarded', m);
     await credit(t.deps, {
