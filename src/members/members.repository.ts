@@ -190,12 +190,17 @@ export async function findMember(db: Db, memberId: string): Promise<Member | und
 }
 
 /** Reads a member and locks the row until the transaction ends. */
+/**
+ * Locks a member's row for a change of its fields. "No key update": it must not wait for (or make
+ * wait) the key-share locks that rows referring to the member take — a ledger batch opening a
+ * wallet or placing a hold for the member.
+ */
 export async function lockMember(trx: Trx, memberId: string): Promise<Member | undefined> {
   const row = await trx
     .selectFrom('members')
     .selectAll()
     .where('id', '=', memberId)
-    .forUpdate()
+    .forNoKeyUpdate()
     .executeTakeFirst();
   return row && toMember(row);
 }

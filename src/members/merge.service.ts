@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
+import { RetryBatch } from '../ledger/ledger.batch.ts';
 import { movePoints } from '../ledger/ledger.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import * as repo from './members.repository.ts';
@@ -21,32 +22,51 @@ export async function mergeMembers(
   if (intoId === fromId) {
     throw invalidField('from', 'must be another member, not the one merged into');
   }
-  const moved = await inTransaction(deps.db, async (trx) => {
-    const tx = { ...deps, db: trx };
-    // Both rows locked, in id order, so two merges of the same pair cannot deadlock.
-    const locked = new Map<string, Awaited<ReturnType<typeof repo.lockMember>>>();
-    for (const id of [intoId, fromId].sort()) locked.set(id, await repo.lockMember(trx, id));
-    for (const id of [intoId, fromId]) {
-      const m = locked.get(id);
-      if (!m) throw notFound(`Member ${id}`);
-      if (m.status === 'erased') throw new DomainError('member_erased', `Member ${id} was erased`);
-      if (m.status === 'merged') {
-        throw new DomainError('member_merged', `Member ${id} was merged into ${m.mergedInto}`, {
-          mergedInto: m.mergedInto,
-        });
+  const merge = () =>
+    inTransaction(deps.db, async (trx) => {
+      const tx = { ...deps, db: trx };
+      // Both rows locked, in id order, so two merges of the same pair cannot deadlock.
+      const locked = new Map<string, Awaited<ReturnType<typeof repo.lockMember>>>();
+      for (const id of [intoId, fromId].sort()) locked.set(id, await repo.lockMember(trx, id));
+      for (const id of [intoId, fromId]) {
+        const m = locked.get(id);
+        if (!m) throw notFound(`Member ${id}`);
+        if (m.status === 'erased')
+          throw new DomainError('member_erased', `Member ${id} was erased`);
+        if (m.status === 'merged') {
+          throw new DomainError('member_merged', `Member ${id} was merged into ${m.mergedInto}`, {
+            mergedInto: m.mergedInto,
+          });
+        }
+      }
+      await repo.mergeInto(trx, fromId, intoId, deps.clock.now());
+      const points = await movePoints(tx, trx, fromId, intoId);
+      await recordAudit(tx, {
+        actor,
+        action: 'member.merged',
+        memberId: intoId,
+        before: { from: fromId },
+        after: { into: intoId, points },
+      });
+      return points;
+    });
+  let moved: number;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      moved = await merge();
+      break;
+    } catch (error) {
+      if (!(error instanceof RetryBatch)) throw error;
+      // A hold was placed on the duplicate as the merge began: run it again, unless it is part of
+      // a caller's transaction (an idempotent request), which then has to be retried as a whole.
+      if (deps.db.isTransaction || attempt === 3) {
+        throw new DomainError(
+          'conflict',
+          'Points of the duplicate moved during the merge; try again',
+        );
       }
     }
-    await repo.mergeInto(trx, fromId, intoId, deps.clock.now());
-    const points = await movePoints(tx, trx, fromId, intoId);
-    await recordAudit(tx, {
-      actor,
-      action: 'member.merged',
-      memberId: intoId,
-      before: { from: fromId },
-      after: { into: intoId, points },
-    });
-    return points;
-  });
+  }
   deps.log.info({ intoId, fromId, moved }, 'members merged');
   return getGlobalMember(deps, intoId);
 }
