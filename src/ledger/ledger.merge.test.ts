@@ -111,6 +111,27 @@ describe('member merge', () => {
     await expectReconciled(t);
   });
 
+  it('refuses profile changes, activation and blocking of the member merged away', async () => {
+    const keep = await member(t, 'hotel', '13600000021');
+    const dup = await member(t, 'hotel', '13600000022');
+    const merged = await t.call({
+      method: 'POST',
+      url: `/v1/members/${keep}/merge`,
+      payload: { from: dup },
+    });
+    expect(merged.statusCode, merged.body).toBe(200);
+    const url = `/v1/programs/hotel/members/${dup}`;
+    for (const [method, path, payload] of [
+      ['PATCH', '', { name: 'Back again' }],
+      ['POST', '/activate', { name: 'Back again' }],
+      ['POST', '/block', { reason: 'test' }],
+    ] as const) {
+      const res = await t.call({ method, url: `${url}${path}`, payload });
+      expect(res.statusCode, `${method} ${path}: ${res.body}`).toBe(409);
+      expect(res.json()).toMatchObject({ code: 'member_merged', mergedInto: keep });
+    }
+  });
+
   it('refuses merging a member into itself, an unknown one, or one merged already', async () => {
     const a = await member(t, 'hotel', '13600000011');
     const b = await member(t, 'hotel', '13600000012');

@@ -174,6 +174,14 @@ describe('export and erasure', () => {
     });
     expect(patch.statusCode).toBe(409);
     expect(patch.json().code).toBe('member_erased');
+    // Nor does a block: its free-text reason would be personal data again.
+    const block = await t.call({
+      method: 'POST',
+      url: `/v1/programs/hotel-a/members/${m.id}/block`,
+      payload: { reason: 'Zhang San, phone 13900009999' },
+    });
+    expect(block.statusCode).toBe(409);
+    expect(block.json().code).toBe('member_erased');
     expect(
       (await t.call({ method: 'GET', url: `/v1/programs/hotel-a/members/${m.id}` })).json().status,
     ).toBe('erased');

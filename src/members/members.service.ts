@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../audit/audit.core.ts';
 import { listAudit, recordAudit, redactMemberAudit } from '../audit/audit.service.ts';
-import { inTransaction } from '../db/database.ts';
+import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { forgetResponsesMentioning } from '../http/idempotency.ts';
 import type { Principal } from '../keys/keys.core.ts';
@@ -162,11 +162,7 @@ export async function updateMember(
 ): Promise<MemberView> {
   checkBirthday(deps, changes.birthday, 'birthday');
   await inTransaction(deps.db, async (trx) => {
-    const enrollment = await repo.lockEnrollment(trx, programId, memberId);
-    const member = enrollment && (await repo.lockMember(trx, memberId));
-    if (!enrollment || !member) throw notFound(`Member ${memberId}`);
-    if (member.status === 'erased')
-      throw new DomainError('member_erased', `Member ${memberId} was erased`);
+    const { enrollment, member } = await lockForChange(trx, programId, memberId);
     const { consents, ...profile } = changes;
     const fields = PROFILE_FIELDS.filter((f) => profile[f] !== undefined);
     await repo.updateProfile(trx, memberId, profile, deps.clock.now());
@@ -209,11 +205,7 @@ export async function activate(
 > {
   checkBirthday(deps, given.birthday, 'birthday');
   const result = await inTransaction(deps.db, async (trx) => {
-    const enrollment = await repo.lockEnrollment(trx, programId, memberId);
-    const member = enrollment && (await repo.lockMember(trx, memberId));
-    if (!enrollment || !member) throw notFound(`Member ${memberId}`);
-    if (member.status === 'erased')
-      throw new DomainError('member_erased', `Member ${memberId} was erased`);
+    const { enrollment, member } = await lockForChange(trx, programId, memberId);
     const outcome = activation(member.profile, given);
     await repo.fillProfile(trx, memberId, given, deps.clock.now());
     if (outcome.complete && !enrollment.activatedAt) {
@@ -240,8 +232,7 @@ export async function setBlocked(
   actor: Principal | null,
 ): Promise<MemberView> {
   await inTransaction(deps.db, async (trx) => {
-    const enrollment = await repo.lockEnrollment(trx, programId, memberId);
-    if (!enrollment) throw notFound(`Member ${memberId}`);
+    const { enrollment } = await lockForChange(trx, programId, memberId);
     if ((enrollment.status === 'blocked') === blocked) return; // already so: nothing changes, nothing is recorded
     const now = deps.clock.now();
     await repo.updateEnrollment(trx, programId, memberId, {
@@ -264,10 +255,6 @@ export async function setBlocked(
   return view(deps, programId, memberId);
 }
 
-/**
- * For modules that move value: the member must be enrolled in the program (404), not erased or
- * merged away (409), and — to earn or spend — not blocked there (403).
- */
 /** What decides whether a member may use a program now. */
 export interface Standing {
   memberStatus: Member['status'];
@@ -275,9 +262,25 @@ export interface Standing {
   enrollmentStatus: Enrollment['status'];
 }
 
+/** Refuses a member that was erased or merged into another (409). */
+export function checkMember(memberId: string, member: Pick<Member, 'status' | 'mergedInto'>): void {
+  if (member.status === 'erased')
+    throw new DomainError('member_erased', `Member ${memberId} was erased`);
+  if (member.status === 'merged') {
+    throw new DomainError(
+      'member_merged',
+      `Member ${memberId} was merged into ${member.mergedInto}`,
+      {
+        mergedInto: member.mergedInto,
+      },
+    );
+  }
+}
+
 /**
- * Refuses a member who may not use the program: not enrolled (404, as if unknown), erased,
- * merged into another, or — for a benefit (spending, earning) — blocked here.
+ * For modules that move value: the member must be enrolled in the program (404, as if unknown:
+ * a program learns nothing of other brands), not erased or merged away (409), and — to earn or
+ * spend — not blocked there (403).
  */
 export function checkStanding(
   programId: string,
@@ -285,25 +288,27 @@ export function checkStanding(
   standing: Standing | undefined,
   benefit: boolean,
 ): void {
-  // Not enrolled here reads exactly like not existing: a program learns nothing of other brands.
   if (!standing) throw notFound(`Member ${memberId}`);
-  if (standing.memberStatus === 'erased')
-    throw new DomainError('member_erased', `Member ${memberId} was erased`);
-  if (standing.memberStatus === 'merged') {
-    throw new DomainError(
-      'member_merged',
-      `Member ${memberId} was merged into ${standing.mergedInto}`,
-      {
-        mergedInto: standing.mergedInto,
-      },
-    );
-  }
+  checkMember(memberId, { status: standing.memberStatus, mergedInto: standing.mergedInto });
   if (benefit && standing.enrollmentStatus === 'blocked') {
     throw new DomainError(
       'member_blocked',
       `Member ${memberId} is blocked in program ${programId}`,
     );
   }
+}
+
+/** Locks a member enrolled in the program, for a change; refuses one erased or merged away. */
+async function lockForChange(
+  trx: Trx,
+  programId: string,
+  memberId: string,
+): Promise<{ enrollment: Enrollment; member: Member }> {
+  const enrollment = await repo.lockEnrollment(trx, programId, memberId);
+  const member = enrollment && (await repo.lockMember(trx, memberId));
+  if (!enrollment || !member) throw notFound(`Member ${memberId}`);
+  checkMember(memberId, member);
+  return { enrollment, member };
 }
 
 // --- the coalition's view ---

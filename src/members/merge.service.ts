@@ -6,7 +6,7 @@ import { RetryBatch } from '../ledger/ledger.batch.ts';
 import { movePoints } from '../ledger/ledger.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import * as repo from './members.repository.ts';
-import { type GlobalMemberView, getGlobalMember } from './members.service.ts';
+import { checkMember, type GlobalMemberView, getGlobalMember } from './members.service.ts';
 
 /**
  * Merges a duplicate member into another, in one transaction: identifiers, enrollments, profile,
@@ -26,18 +26,10 @@ export async function mergeMembers(
     inTransaction(deps.db, async (trx) => {
       const tx = { ...deps, db: trx };
       // Both rows locked, in id order, so two merges of the same pair cannot deadlock.
-      const locked = new Map<string, Awaited<ReturnType<typeof repo.lockMember>>>();
-      for (const id of [intoId, fromId].sort()) locked.set(id, await repo.lockMember(trx, id));
-      for (const id of [intoId, fromId]) {
-        const m = locked.get(id);
+      for (const id of [intoId, fromId].sort()) {
+        const m = await repo.lockMember(trx, id);
         if (!m) throw notFound(`Member ${id}`);
-        if (m.status === 'erased')
-          throw new DomainError('member_erased', `Member ${id} was erased`);
-        if (m.status === 'merged') {
-          throw new DomainError('member_merged', `Member ${id} was merged into ${m.mergedInto}`, {
-            mergedInto: m.mergedInto,
-          });
-        }
+        checkMember(id, m);
       }
       await repo.mergeInto(trx, fromId, intoId, deps.clock.now());
       const points = await movePoints(tx, trx, fromId, intoId);
