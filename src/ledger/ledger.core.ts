@@ -703,9 +703,11 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
       }
       // 3. ... and put the holds back, on the new account, under the same hold ids.
       for (const h of pendingHolds) {
+        // Spendable lots first, as when the hold was placed; then the rest, so that points given
+        // back to a lot that has since expired still cover the hold they were held for.
         const lots = lotsOf(state, to.id)
           .filter((l) => l.remaining > 0)
-          .sort(byExpiry);
+          .sort((a, b) => Number(isUsable(b, now)) - Number(isUsable(a, now)) || byExpiry(a, b));
         const t = transfer(state, changes, {
           commandId: c.id,
           ledger: to.ledger,

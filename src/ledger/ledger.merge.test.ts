@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import { credit } from './ledger.service.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -130,6 +131,41 @@ describe('member merge', () => {
       expect(res.statusCode, `${method} ${path}: ${res.body}`).toBe(409);
       expect(res.json()).toMatchObject({ code: 'member_merged', mergedInto: keep });
     }
+  });
+
+  it('puts a moved hold back on spendable points, not on points still in a return window', async () => {
+    const keep = await member(t, 'hotel', '13600000031');
+    const dup = await member(t, 'hotel', '13600000032');
+    await credit(t.deps, {
+      programId: 'hotel',
+      memberId: dup,
+      points: 100,
+      code: 'earn',
+      reference: 'order-in-return-window',
+      pendingUntil: new Date(t.clock.now().getTime() + 7 * 86_400_000),
+      commandId: 'rw-1',
+    });
+    t.clock.advance(1000);
+    await adjust(t, 'hotel', dup, 50);
+    const hold = await t.call({
+      method: 'POST',
+      url: `${pointsUrl('hotel', dup)}/holds`,
+      payload: { points: 50 },
+    });
+    expect(hold.statusCode, hold.body).toBe(201);
+    const merged = await t.call({
+      method: 'POST',
+      url: `/v1/members/${keep}/merge`,
+      payload: { from: dup },
+    });
+    expect(merged.statusCode, merged.body).toBe(200);
+    expect(await points(t, 'hotel', keep)).toMatchObject({
+      balance: 150,
+      held: 50,
+      pending: 100,
+      available: 0,
+    });
+    await expectReconciled(t);
   });
 
   it('refuses merging a member into itself, an unknown one, or one merged already', async () => {
