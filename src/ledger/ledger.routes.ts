@@ -41,7 +41,7 @@ function commandId(request: FastifyRequest): string {
   const key = idempotencyKeyOf(request);
   return key !== undefined
     ? `${service.IDEMPOTENT_PREFIX}${request.principal.keyId}:${key}`
-    : request.deps.ids('trf').replace('trf_', 'cmd_');
+    : request.deps.ids('cmd');
 }
 
 function replayed(reply: FastifyReply, r: { replayed: boolean }): FastifyReply {
