@@ -139,12 +139,13 @@ describe('a batch that waits for another writer', () => {
         reference: null,
         commandId: 'waits-1',
       });
-      for (let i = 0; i < 200; i++) {
+      // Wait until the ledger's batch is waiting for this lock (in this test's database only).
+      for (let i = 0; ; i++) {
         const waiting = await sql<{ n: number }>`
-          select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`.execute(
-          t.deps.db,
-        );
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock'`.execute(t.deps.db);
         if ((waiting.rows[0]?.n ?? 0) > 0) break;
+        if (i === 500) throw new Error('the ledger batch never waited for the lock');
         await new Promise((r) => setTimeout(r, 10));
       }
       await sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, credit_balance_after, created_at)
