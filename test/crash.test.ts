@@ -160,6 +160,11 @@ describe('crash: SIGKILL of the server and the database mid-stream', () => {
       checks: { held: boolean }[];
     };
     expect(report.checks.filter((c) => !c.held)).toEqual([]);
-    child?.kill('SIGTERM');
+    // A clean stop, waited for: it stops the embedded PostgreSQL too, before its folder goes.
+    const server = child;
+    const exited = new Promise((resolve) => server?.once('exit', resolve));
+    server?.kill('SIGTERM');
+    await exited;
+    child = undefined;
   }, 120_000);
 });
