@@ -79,16 +79,47 @@ const ref = (programId: string, memberId: string) => ({
   memberId,
 });
 
-export interface CreditInput {
+/** What a credit or a debit names; the command id is the caller's, apart. */
+interface Movement {
   programId: string;
   memberId: string;
   points: number;
   code: TransferCode;
   reference: string | null;
+}
+
+export interface CreditInput extends Movement {
   /** Points in the return window are pending until then. */
   pendingUntil?: Date | null;
   commandId: string;
 }
+
+export interface DebitInput extends Movement {
+  commandId: string;
+}
+
+const creditPart = (
+  input: Movement & { pendingUntil?: Date | null },
+  from: 'issuance' | 'adjustment',
+): LinkedPart => ({
+  type: 'credit',
+  to: ref(input.programId, input.memberId),
+  from,
+  amount: input.points,
+  code: input.code,
+  reference: input.reference,
+  // expiresAt left out: the batch applies the program's policy as of the credit
+  pendingUntil: input.pendingUntil ?? null,
+});
+
+const debitPart = (input: Movement, to: 'redemption' | 'adjustment'): LinkedPart => ({
+  type: 'debit',
+  from: ref(input.programId, input.memberId),
+  to,
+  amount: input.points,
+  code: input.code,
+  reference: input.reference,
+});
 
 /** Credits points to a member: a lot that expires by the program's policy. For earning, refunds, adjustments. */
 export function credit(
@@ -100,29 +131,10 @@ export function credit(
   return run(
     deps,
     input.programId,
-    {
-      type: 'credit',
-      id: input.commandId,
-      to: ref(input.programId, input.memberId),
-      from,
-      amount: input.points,
-      code: input.code,
-      reference: input.reference,
-      // expiresAt left out: the batch applies the program's policy as of the credit
-      pendingUntil: input.pendingUntil ?? null,
-    },
+    { ...creditPart(input, from), id: input.commandId },
     { ...input, commandId: undefined, from },
     onApplied,
   );
-}
-
-export interface DebitInput {
-  programId: string;
-  memberId: string;
-  points: number;
-  code: TransferCode;
-  reference: string | null;
-  commandId: string;
 }
 
 /** Spends points in one step, soonest-expiring lots first. */
@@ -135,27 +147,14 @@ export function debit(
   return run(
     deps,
     input.programId,
-    {
-      type: 'debit',
-      id: input.commandId,
-      from: ref(input.programId, input.memberId),
-      to,
-      amount: input.points,
-      code: input.code,
-      reference: input.reference,
-    },
+    { ...debitPart(input, to), id: input.commandId },
     { ...input, commandId: undefined, to },
     onApplied,
   );
 }
 
-export interface LinkedPartInput {
+export interface LinkedPartInput extends Movement {
   type: 'credit' | 'debit';
-  programId: string;
-  memberId: string;
-  points: number;
-  code: TransferCode;
-  reference: string | null;
 }
 
 /**
@@ -169,31 +168,16 @@ export async function linked(deps: Deps, input: { commandId: string; parts: Link
     if (!Number.isSafeInteger(p.points) || p.points <= 0)
       throw invalidField(`parts.${i}.points`, 'must be a positive whole number');
   }
-  const parts = input.parts.map(
-    (p): LinkedPart =>
-      p.type === 'credit'
-        ? {
-            type: 'credit',
-            to: ref(p.programId, p.memberId),
-            from: 'issuance',
-            amount: p.points,
-            code: p.code,
-            reference: p.reference,
-            pendingUntil: null,
-          }
-        : {
-            type: 'debit',
-            from: ref(p.programId, p.memberId),
-            to: 'redemption',
-            amount: p.points,
-            code: p.code,
-            reference: p.reference,
-          },
-  );
   return run(
     deps,
     input.parts.map((p) => p.programId),
-    { type: 'linked', id: input.commandId, parts },
+    {
+      type: 'linked',
+      id: input.commandId,
+      parts: input.parts.map((p) =>
+        p.type === 'credit' ? creditPart(p, 'issuance') : debitPart(p, 'redemption'),
+      ),
+    },
     { parts: input.parts },
   );
 }
