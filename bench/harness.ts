@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import pino from 'pino';
 import { migrate } from '../src/db/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -10,22 +11,43 @@ import { createProgram } from '../src/programs/programs.service.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { createIdGenerator } from '../src/shared/ids.ts';
 
+/** Runs one statement as the server's user, on its own connection. */
+async function onServer(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
- * A PostgreSQL for one benchmark: BENCH_DATABASE_URL, or an embedded server in a temporary
- * folder with production settings (fsync and synchronous_commit on).
+ * A database for one benchmark: a throwaway database on the server BENCH_DATABASE_URL names
+ * (dropped at the end), or an embedded server in a temporary folder with production settings
+ * (fsync and synchronous_commit on).
  */
-export async function benchDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.BENCH_DATABASE_URL)
-    return { url: process.env.BENCH_DATABASE_URL, stop: async () => {} };
+async function benchDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = process.env.BENCH_DATABASE_URL;
+  if (server) {
+    const name = `tessera_bench_${process.pid}_${Date.now()}`;
+    await onServer(server, `create database ${name}`);
+    const url = new URL(server);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      stop: () => onServer(server, `drop database ${name} with (force)`),
+    };
+  }
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tessera-bench-'));
-  const pg: EmbeddedPostgres = await startEmbeddedPostgres({
+  const embedded: EmbeddedPostgres = await startEmbeddedPostgres({
     dataDir,
     settings: { shared_buffers: '512MB' },
   });
   return {
-    url: pg.url(),
+    url: embedded.url(),
     async stop() {
-      await pg.stop();
+      await embedded.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
