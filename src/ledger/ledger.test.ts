@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import { sweepExpired } from './ledger.service.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -165,7 +166,6 @@ describe('holds', () => {
       payload: { points: 41 },
     });
     expect(tooMuch.json().code).toBe('insufficient_points');
-    const { sweepExpired } = await import('./ledger.service.ts');
     await sweepExpired(t.deps);
     expect(
       (await t.call({ method: 'GET', url: `${pointsUrl('mall', m)}/holds/${h2.id}` })).json()
@@ -214,7 +214,6 @@ describe('lots and expiry', () => {
     );
     t.clock.advance(20 * DAY);
     expect(await points(t, 'airline', m)).toMatchObject({ balance: 50, available: 50 });
-    const { sweepExpired } = await import('./ledger.service.ts');
     expect(await sweepExpired(t.deps)).toBeGreaterThan(0);
     expect(await sweepExpired(t.deps)).toBe(0);
     const history = (

@@ -394,8 +394,6 @@ export async function erase(trx: Trx, memberId: string, at: Date): Promise<void>
     .execute();
 }
 
-export type { Profile };
-
 /**
  * Merge, on the members' side: the duplicate's identifiers and enrollments become the
  * survivor's, its profile fills the survivor's empty fields, and it answers as merged from then on.

@@ -10,6 +10,7 @@ import {
   normalizeIdentifier,
   PROFILE_FIELDS,
   parseIdentifierParam,
+  visibleTo,
 } from './members.core.ts';
 
 export const identifierInput = z
@@ -174,9 +175,7 @@ export function presentMember(
     mergedInto: m.mergedInto,
     blockedReason: e.blockedReason,
     activatedAt: iso(e.activatedAt),
-    identifiers: ids
-      .filter((i) => i.scope === '' || i.scope === e.programId)
-      .map(({ type, value }) => ({ type, value })),
+    identifiers: visibleTo(e.programId, ids).map(({ type, value }) => ({ type, value })),
     profile: m.profile,
     consents: e.consents,
   };
