@@ -11,7 +11,7 @@ import {
   memberParams,
   presentGlobalMember,
 } from '../members/members.schemas.ts';
-import { getMember } from '../members/members.service.ts';
+import { assertEnrolled } from '../members/members.service.ts';
 import { mergeMembers } from '../members/merge.service.ts';
 import type { CommandResult, Hold } from './ledger.core.ts';
 import {
@@ -71,7 +71,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
-      await assertEnrolled(request, programId, memberId);
+      await assertEnrolled(request.deps, programId, memberId);
       return service.pointsOf(request.deps, programId, memberId);
     },
   );
@@ -91,7 +91,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
-      await assertEnrolled(request, programId, memberId);
+      await assertEnrolled(request.deps, programId, memberId);
       return page(
         request.query,
         (before, limit) => service.historyOf(request.deps, programId, memberId, before, limit),
@@ -122,7 +122,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
-      await assertEnrolled(request, programId, memberId);
+      await assertEnrolled(request.deps, programId, memberId);
       const lots = await service.lotsOf(request.deps, programId, memberId);
       return {
         data: lots.map((l) => ({
@@ -352,12 +352,3 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
-
-/** Reading a member's points needs only that they are (or were) enrolled here. */
-async function assertEnrolled(
-  request: FastifyRequest,
-  programId: string,
-  memberId: string,
-): Promise<void> {
-  await getMember(request.deps, programId, memberId);
-}

@@ -291,6 +291,17 @@ async function programMembers(
   }));
 }
 
+/** Whether the member is (or, erased or merged away, was) enrolled in the program. */
+export async function isEnrolled(db: Db, programId: string, memberId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('enrollments')
+    .select('member_id')
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function lockEnrollment(
   trx: Trx,
   programId: string,

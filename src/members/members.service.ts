@@ -255,6 +255,15 @@ export async function setBlocked(
   return view(deps, programId, memberId);
 }
 
+/** Refuses (404) a member never enrolled in the program: what reading their points needs. */
+export async function assertEnrolled(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+): Promise<void> {
+  if (!(await repo.isEnrolled(deps.db, programId, memberId))) throw notFound(`Member ${memberId}`);
+}
+
 /** What decides whether a member may use a program now. */
 export interface Standing {
   memberStatus: Member['status'];
