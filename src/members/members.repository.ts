@@ -51,9 +51,10 @@ function toIdentifier(r: Selectable<IdentifiersTable>): IdentifierRecord {
  */
 export async function lockIdentifiers(trx: Trx, ids: ScopedIdentifier[]): Promise<void> {
   const keys = [...new Set(ids.map((i) => `${i.type}:${i.scope}:${i.value}`))].sort();
-  for (const key of keys) {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
-  }
+  // One round trip: a function scan reads the array in order, so the locks follow it.
+  await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys}::text[]) as k`.execute(
+    trx,
+  );
 }
 
 export async function findIdentifiers(
