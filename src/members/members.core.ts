@@ -163,6 +163,9 @@ export interface Enrollment {
   consents: Record<string, boolean>;
 }
 
+/** How many consents a member's enrollment keeps at most. */
+export const MAX_CONSENTS = 20;
+
 export interface IdentifierRecord extends ScopedIdentifier {
   memberId: string;
   createdAt: Date;

@@ -6,6 +6,7 @@ import {
   GENDERS,
   IDENTIFIER_TYPES,
   type IdentifierRecord,
+  MAX_CONSENTS,
   type Member,
   normalizeIdentifier,
   PROFILE_FIELDS,
@@ -59,7 +60,7 @@ export const consentsSchema = z
     z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'consent names are lower_snake_case'),
     z.boolean(),
   )
-  .refine((c) => Object.keys(c).length <= 20, 'at most 20 consents')
+  .refine((c) => Object.keys(c).length <= MAX_CONSENTS, `at most ${MAX_CONSENTS} consents`)
   .describe('Consents given to this program, e.g. { "marketing": true }');
 
 export const enrollBody = z

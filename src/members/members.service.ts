@@ -13,6 +13,7 @@ import {
   type Identifier,
   type IdentifierRecord,
   isProgramScoped,
+  MAX_CONSENTS,
   type Member,
   PROFILE_FIELDS,
   type ProfileField,
@@ -163,13 +164,13 @@ export async function updateMember(
   checkBirthday(deps, changes.birthday, 'birthday');
   await inTransaction(deps.db, async (trx) => {
     const { enrollment, member } = await lockForChange(trx, programId, memberId);
-    const { consents, ...profile } = changes;
+    const { consents: given, ...profile } = changes;
+    const consents = given && { ...enrollment.consents, ...given };
+    if (consents && Object.keys(consents).length > MAX_CONSENTS)
+      throw invalidField('consents', `at most ${MAX_CONSENTS} consents in all`);
     const fields = PROFILE_FIELDS.filter((f) => profile[f] !== undefined);
     await repo.updateProfile(trx, memberId, profile, deps.clock.now());
-    if (consents)
-      await repo.updateEnrollment(trx, programId, memberId, {
-        consents: { ...enrollment.consents, ...consents },
-      });
+    if (consents) await repo.updateEnrollment(trx, programId, memberId, { consents });
     await recordAudit(
       { ...deps, db: trx },
       {
@@ -183,7 +184,7 @@ export async function updateMember(
         },
         after: {
           ...pick(profile, fields),
-          ...(consents && { consents: { ...enrollment.consents, ...consents } }),
+          ...(consents && { consents }),
         },
       },
     );

@@ -379,6 +379,33 @@ describe('profile, activation and blacklist', () => {
     expect(audit.json().data[0].actorKeyId).toMatch(/^key_/);
   });
 
+  it('keeps at most 20 consents in all, however many requests add them', async () => {
+    const m = (
+      await enroll('hotel-a', {
+        identifiers: [{ type: 'phone', value: '13822220001' }],
+        channel: 'pos',
+      })
+    ).json();
+    const patch = (consents: Record<string, boolean>) =>
+      t.call({
+        method: 'PATCH',
+        url: `/v1/programs/hotel-a/members/${m.id}`,
+        key: keyA,
+        payload: { consents },
+      });
+    const twenty = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`c${i}`, true]));
+    expect((await patch(twenty)).statusCode).toBe(200);
+    expect((await patch({ c0: false })).statusCode).toBe(200); // a change, not one more
+    const more = await patch({ one_more: true });
+    expect(more.statusCode).toBe(400);
+    expect(more.json().errors).toEqual([{ path: 'consents', message: expect.any(String) }]);
+    const now = (
+      await t.call({ method: 'GET', url: `/v1/programs/hotel-a/members/${m.id}`, key: keyA })
+    ).json();
+    expect(Object.keys(now.consents)).toHaveLength(20);
+    expect(now.consents.c0).toBe(false);
+  });
+
   it('blocks and unblocks with a reason, audited once per change', async () => {
     const m = (
       await enroll('hotel-a', {
