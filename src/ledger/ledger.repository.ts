@@ -209,19 +209,14 @@ export async function loadHoldDraws(
   pendingIds: string[],
 ): Promise<{ draws: Draw[]; lots: Lot[] }> {
   if (pendingIds.length === 0) return { draws: [], lots: [] };
-  const draws = (
-    await sql<{ transfer_id: string; lot_id: string; amount: string }>`
-      select d.transfer_id, d.lot_id, d.amount from ledger_lot_draws d
-      join ledger_lots l on l.id = d.lot_id
-      where d.transfer_id = any(${pendingIds}::text[])
-      order by d.transfer_id, l.expires_at nulls last, l.created_at, l.id`.execute(trx)
-  ).rows.map((r) => ({ transferId: r.transfer_id, lotId: r.lot_id, amount: int(r.amount) }));
-  const lotIds = [...new Set(draws.map((d) => d.lotId))];
-  const lots = lotIds.length
-    ? (
-        await sql<LotRow>`select * from ledger_lots where id = any(${lotIds}::text[])`.execute(trx)
-      ).rows.map(toLot)
-    : [];
+  // The lots come with their draws: one round trip.
+  const { rows } = await sql<LotRow & { transfer_id: string; drawn: string }>`
+    select d.transfer_id, d.amount as drawn, l.* from ledger_lot_draws d
+    join ledger_lots l on l.id = d.lot_id
+    where d.transfer_id = any(${pendingIds}::text[])
+    order by d.transfer_id, l.expires_at nulls last, l.created_at, l.id`.execute(trx);
+  const draws = rows.map((r) => ({ transferId: r.transfer_id, lotId: r.id, amount: int(r.drawn) }));
+  const lots = [...new Map(rows.map((r) => [r.id, toLot(r)])).values()];
   return { draws, lots };
 }
 
