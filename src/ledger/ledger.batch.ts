@@ -232,7 +232,6 @@ function applyAtomically(
   const marks = {
     transfers: changes.transfers.length,
     draws: changes.draws.length,
-    newLots: changes.newLots.length,
   };
   const outcome = apply(state, changes, c);
   if (
@@ -243,5 +242,3 @@ function applyAtomically(
   }
   return outcome;
 }
-
-export type { Account };

@@ -2,17 +2,19 @@ import { sql } from 'kysely';
 import { type Db, prepared, type Trx } from '../db/database.ts';
 import type { Standing } from '../members/members.service.ts';
 import type { ExpiryPolicy } from './expiry.core.ts';
-import type {
-  Account,
-  Changes,
-  Draw,
-  Hold,
-  Lot,
-  MemberRef,
-  SystemKind,
-  Totals,
-  Transfer,
-  TransferCode,
+import {
+  type Account,
+  type Changes,
+  type Draw,
+  type Hold,
+  type Lot,
+  type MemberRef,
+  refKey,
+  SYSTEM_KINDS,
+  type SystemKind,
+  type Totals,
+  type Transfer,
+  type TransferCode,
 } from './ledger.core.ts';
 
 // All of the ledger's SQL. Batches read with a few set-based statements and write with one.
@@ -179,7 +181,7 @@ export async function ensureSystemAccounts(
   newAccount: () => string,
   now: Date,
 ): Promise<Map<SystemKind, string>> {
-  const kinds: SystemKind[] = ['issuance', 'redemption', 'breakage', 'adjustment'];
+  const kinds = SYSTEM_KINDS;
   await sql`
     insert into ledger_accounts (id, ledger, program_id, kind, created_at)
     select id, ${ledger}, ${programId}, kind, ${now}
@@ -440,7 +442,7 @@ export async function createMemberAccounts(
   programOf: (ledger: string) => string,
   now: Date,
 ): Promise<void> {
-  const unique = [...new Map(refs.map((r) => [`${r.ledger}|${r.memberId}`, r])).values()];
+  const unique = [...new Map(refs.map((r) => [refKey(r), r])).values()];
   if (unique.length === 0) return;
   await sql`
     insert into ledger_accounts (id, ledger, program_id, kind, member_id, created_at)

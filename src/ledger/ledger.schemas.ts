@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { timestamp } from '../http/schemas.ts';
+import { memberParams } from '../members/members.schemas.ts';
 import { type Hold, TRANSFER_CODES } from './ledger.core.ts';
 
 const points = z.number().int().min(1).max(1_000_000_000);
@@ -109,11 +110,7 @@ export const captureBody = z
   .nullish()
   .meta({ id: 'Capture' });
 
-export const holdParams = z.object({
-  programId: z.string().max(200),
-  memberId: z.string().max(200),
-  holdId: z.string().max(200),
-});
+export const holdParams = memberParams.extend({ holdId: z.string().max(200) });
 
 export function presentHold(h: Hold): z.infer<typeof holdSchema> {
   return {
