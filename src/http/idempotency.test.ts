@@ -136,5 +136,22 @@ describe('Idempotency-Key', () => {
       headers,
     });
     expect(again.body).toBe(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    // Revoking a key: the retry gets the first answer (its revokedAt), not a second revocation.
+    const key = (
+      await post('/v1/programs/patch-me/api-keys', { role: 'read', name: 'rv' }, 'k-8')
+    ).json().id;
+    const revoke = () =>
+      t.call({
+        method: 'DELETE',
+        url: `/v1/programs/patch-me/api-keys/${key}`,
+        headers: { 'idempotency-key': 'k-9' },
+      });
+    const revoked = await revoke();
+    expect(revoked.statusCode).toBe(200);
+    t.clock.advance(1000);
+    const revokedAgain = await revoke();
+    expect(revokedAgain.headers['idempotent-replayed']).toBe('true');
+    expect(revokedAgain.body).toBe(revoked.body);
   });
 });
