@@ -5,14 +5,8 @@ import { idempotencyKeyOf } from '../http/idempotency.ts';
 import { page, pageOf, pageQuery } from '../http/pagination.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireCoalitionAdmin, requireProgramRole } from '../keys/keys.core.ts';
-import {
-  globalMemberParams,
-  globalMemberSchema,
-  memberParams,
-  presentGlobalMember,
-} from '../members/members.schemas.ts';
+import { memberParams } from '../members/members.schemas.ts';
 import { assertEnrolled } from '../members/members.service.ts';
-import { mergeMembers } from '../members/merge.service.ts';
 import type { CommandResult, Hold } from './ledger.core.ts';
 import {
   adjustmentBody,
@@ -302,37 +296,6 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         commandId(request),
       );
       return replayed(reply, r).send(presentHold(r.hold as Hold));
-    },
-  );
-
-  app.post(
-    '/members/:memberId/merge',
-    {
-      schema: {
-        tags: ['Members'],
-        summary:
-          'Merge a duplicate member into this one: identifiers, enrollments, points, holds (coalition admin)',
-        security: bearerSecurity,
-        params: globalMemberParams,
-        body: z.strictObject({
-          from: z
-            .string()
-            .min(1)
-            .max(200)
-            .describe('The duplicate, which answers as merged from then on'),
-        }),
-        response: { 200: globalMemberSchema, ...problems(400, 401, 403, 404, 409) },
-      },
-    },
-    async (request) => {
-      requireCoalitionAdmin(request.principal);
-      const v = await mergeMembers(
-        request.deps,
-        request.params.memberId,
-        request.body.from,
-        request.principal,
-      );
-      return presentGlobalMember(v.member, v.enrollments, v.identifiers);
     },
   );
 

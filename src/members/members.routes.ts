@@ -21,6 +21,7 @@ import {
 } from './members.schemas.ts';
 import type { GlobalMemberView, MemberView } from './members.service.ts';
 import * as service from './members.service.ts';
+import { mergeMembers } from './merge.service.ts';
 
 const tags = ['Members'];
 const present = (v: MemberView) => presentMember(v.member, v.enrollment, v.identifiers);
@@ -262,6 +263,36 @@ export const membersRoutes: FastifyPluginAsyncZod = async (app) => {
         member: presentGlobal(x),
         audit: x.audit.map((e) => ({ ...e, at: e.at.toISOString() })),
       };
+    },
+  );
+
+  app.post(
+    '/members/:memberId/merge',
+    {
+      schema: {
+        tags,
+        summary:
+          'Merge a duplicate member into this one: identifiers, enrollments, points, holds (coalition admin)',
+        security: bearerSecurity,
+        params: globalMemberParams,
+        body: z.strictObject({
+          from: globalMemberParams.shape.memberId.describe(
+            'The duplicate, which answers as merged from then on',
+          ),
+        }),
+        response: { 200: globalMemberSchema, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      requireCoalitionAdmin(request.principal);
+      return presentGlobal(
+        await mergeMembers(
+          request.deps,
+          request.params.memberId,
+          request.body.from,
+          request.principal,
+        ),
+      );
     },
   );
 
