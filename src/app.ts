@@ -15,14 +15,20 @@ import { auditRoutes } from './audit/audit.routes.ts';
 import type { Deps } from './deps.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerIdempotency } from './http/idempotency.ts';
-import { problem, sendProblem, toProblem } from './http/problem.ts';
+import {
+  MAX_PARAM_LENGTH,
+  problem,
+  rawProblemResponse,
+  sendProblem,
+  toProblem,
+} from './http/problem.ts';
 import { problems } from './http/schemas.ts';
 import { keysRoutes } from './keys/keys.routes.ts';
 import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { DomainError, invalidField } from './shared/errors.ts';
-import { isStorableValue } from './shared/text.ts';
+import { isStorableValue, jsonDepth, MAX_JSON_DEPTH } from './shared/text.ts';
 
 export const VERSION = '0.1.0';
 const BODY_LIMIT = 1024 * 1024;
@@ -45,6 +51,13 @@ class QuietLogController extends LogController {
   override incomingRequest(): void {}
 }
 
+const isNothing = (body: unknown) =>
+  body === undefined ||
+  (typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    Object.keys(body).length === 0);
+
 /** Builds the HTTP application around its dependencies; nothing listens until the caller says so. */
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -54,6 +67,18 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // One line per request, at completion; probes of /health and /ready are not logged.
     logController: new QuietLogController(),
     return503OnClosing: true,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // A path Fastify cannot decode or route (bad percent-encoding, an overlong segment) is answered
+    // before any hook runs: here, in the same problem+json as everything else.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      sendProblem(reply, toProblem(error, request));
+    },
+    // A request Node's HTTP parser refuses never becomes a Fastify request at all.
+    clientErrorHandler: (error, socket) => {
+      if (socket.destroyed || (error as { code?: string }).code === 'ECONNRESET') return;
+      socket.end(rawProblemResponse(error as { code?: string }, deps.ids('req')));
+    },
     // A caller's own request id is kept when it is sane, so one id follows a request across systems.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -63,6 +88,18 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   // The API speaks JSON only; anything else is 415 rather than a string the schema rejects.
   app.removeContentTypeParser('text/plain');
+  // JSON nested deeper than any request needs is refused before it is parsed, so that nothing
+  // (ours or a library's) walks a body a client made deep enough to exhaust the stack.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (jsonDepth(text) > MAX_JSON_DEPTH) {
+      done(invalidField('body', `must not nest objects and arrays deeper than ${MAX_JSON_DEPTH}`));
+      return;
+    }
+    parseJson(request, text, done);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -77,6 +114,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // PostgreSQL cannot store the NUL character or a lone surrogate in text or JSON; refuse them
   // here, for every route, rather than let them reach the database as a 500.
   app.addHook('preValidation', async (request) => {
+    // A route that takes no body refuses one (unknown fields are refused everywhere); an empty
+    // object is what some clients always send, and says nothing.
+    if (!request.routeOptions.schema?.body && !isNothing(request.body)) {
+      throw invalidField('body', 'this request takes no body');
+    }
     const where = [
       ['body', request.body],
       ['path', request.params],

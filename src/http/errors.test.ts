@@ -179,6 +179,71 @@ describe('every bad request answers a 4xx problem+json, never 500', () => {
       code: 'invalid_cursor',
     },
     {
+      name: 'JSON nested 10,000 deep, on a write route',
+      method: 'POST',
+      url: '/v1/programs/shop/members/m/points/redemptions',
+      headers: json,
+      payload: `{"points":1,"reference":"x","n":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a path parameter longer than an id may be',
+      method: 'GET',
+      url: `/v1/programs/${'p'.repeat(300)}`,
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a path segment longer than the router reads',
+      method: 'GET',
+      url: `/v1/programs/${'p'.repeat(1500)}`,
+      status: 414,
+      code: 'uri_too_long',
+    },
+    {
+      name: 'a path that is not valid percent-encoded UTF-8',
+      method: 'GET',
+      url: '/v1/programs/%FF',
+      status: 400,
+      code: 'malformed_request',
+    },
+    {
+      name: 'a body on a route that takes none (POST)',
+      method: 'POST',
+      url: '/v1/members/mem_x/erase',
+      payload: { unexpected: true },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'an array body on a route that takes none',
+      method: 'POST',
+      url: '/v1/programs/shop/members/m/points/holds/h/release',
+      headers: json,
+      payload: '[]',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a string body on a route that takes none',
+      method: 'POST',
+      url: '/v1/programs/shop/members/m/points/holds/h/release',
+      headers: json,
+      payload: '"x"',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a null body on a route that takes none (DELETE)',
+      method: 'DELETE',
+      url: '/v1/programs/shop/api-keys/key_x',
+      headers: json,
+      payload: 'null',
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
       name: 'bad idempotency key',
       method: 'POST',
       url: '/v1/programs',
@@ -226,6 +291,40 @@ describe('every bad request answers a 4xx problem+json, never 500', () => {
     });
     expect(res.json().errors).toEqual([{ path: 'name', message: expect.any(String) }]);
     expect(res.json().detail).toMatch(/^name: /);
+  });
+
+  it('refuses JSON nested deeper than 32 before parsing it, and reads 32', async () => {
+    const nested = (depth: number) =>
+      t.call({
+        method: 'PATCH',
+        url: '/v1/programs/shop',
+        headers: json,
+        payload: `{"name":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`,
+      });
+    expect((await nested(33)).json().errors).toEqual([
+      { path: 'body', message: 'must not nest objects and arrays deeper than 32' },
+    ]);
+    expect((await nested(32)).json().errors).toEqual([
+      { path: 'name', message: expect.any(String) },
+    ]);
+  });
+
+  it('takes an empty object, or nothing, where a route takes no body', async () => {
+    const m = (
+      await t.call({
+        method: 'POST',
+        url: '/v1/programs/shop/members',
+        payload: { identifiers: [{ type: 'phone', value: '13100000001' }], channel: 'pos' },
+      })
+    ).json().id;
+    for (const payload of [{}, undefined]) {
+      const res = await t.call({
+        method: 'POST',
+        url: `/v1/members/${m}/erase`,
+        ...(payload && { payload }),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    }
   });
 
   it('says which methods a path allows', async () => {

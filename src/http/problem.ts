@@ -10,6 +10,10 @@ import { DomainError, type ErrorCode } from '../shared/errors.ts';
 const STATUS: Record<ErrorCode, number> = {
   validation_failed: 400,
   invalid_json: 400,
+  malformed_request: 400,
+  uri_too_long: 414,
+  headers_too_large: 431,
+  request_timeout: 408,
   invalid_cursor: 400,
   idempotency_key_invalid: 400,
   unauthorized: 401,
@@ -42,11 +46,14 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -91,6 +98,33 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
     .code(body.status)
     .header('content-type', 'application/problem+json; charset=utf-8')
     .send(JSON.stringify({ ...body, requestId: reply.request.id }));
+}
+
+/** Path segments longer than this are refused (414) before routing; ids are at most 200. */
+export const MAX_PARAM_LENGTH = 1000;
+
+/**
+ * What a connection hears when Node cannot parse its request at all (a header too large or with a
+ * control character, a timeout): there is no Fastify request, so the whole HTTP answer is written
+ * here, as problem+json with a request id like every other answer, and the connection closes.
+ */
+export function rawProblemResponse(error: { code?: string }, requestId: string): string {
+  const p =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? problem('headers_too_large', 'The request line and headers are larger than 16 KiB')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? problem('request_timeout', 'The request was not received in time')
+        : problem('malformed_request', 'The request is not valid HTTP/1.1');
+  const body = JSON.stringify({ ...p, requestId });
+  return [
+    `HTTP/1.1 ${p.status} ${p.title}`,
+    'Content-Type: application/problem+json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `X-Request-Id: ${requestId}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
 }
 
 function fieldPath(parts: string[], where: string): string {
@@ -141,6 +175,13 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
       return problem('invalid_json', 'The request body is not valid JSON');
     case 'FST_ERR_VALIDATION':
       return problem('validation_failed', err.message);
+    case 'FST_ERR_BAD_URL':
+      return problem('malformed_request', 'The path is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problem(
+        'uri_too_long',
+        `A path segment is longer than ${MAX_PARAM_LENGTH} characters`,
+      );
   }
   if (err instanceof SyntaxError && err.statusCode === 400) {
     return problem('invalid_json', 'The request body is not valid JSON');

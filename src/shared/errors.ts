@@ -5,6 +5,10 @@
 export const ERROR_CODES = [
   'validation_failed',
   'invalid_json',
+  'malformed_request',
+  'uri_too_long',
+  'headers_too_large',
+  'request_timeout',
   'payload_too_large',
   'unsupported_media_type',
   'invalid_cursor',
