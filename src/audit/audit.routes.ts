@@ -44,7 +44,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       if (principal.programId !== null)
         requireProgramRole(principal, programId ?? principal.programId, 'admin');
       return page(
-        request.query,
+        request,
         (before, limit) =>
           listAudit(request.deps, principal, { programId, memberId, action }, before, limit),
         (e) => e.id,

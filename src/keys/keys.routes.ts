@@ -64,7 +64,7 @@ export const keysRoutes: FastifyPluginAsyncZod = async (app) => {
       requireProgramRole(request.principal, programId, 'admin');
       await getProgram(request.deps, programId);
       return page(
-        request.query,
+        request,
         (after, limit) => service.listProgramKeys(request.deps, programId, after, limit),
         (k) => k.id,
         presentKey,

@@ -87,7 +87,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       requireProgramRole(request.principal, programId, 'read');
       await assertEnrolled(request.deps, programId, memberId);
       return page(
-        request.query,
+        request,
         (before, limit) => service.historyOf(request.deps, programId, memberId, before, limit),
         (h) => h.id,
         (h) => ({

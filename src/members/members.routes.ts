@@ -72,7 +72,7 @@ export const membersRoutes: FastifyPluginAsyncZod = async (app) => {
       requireProgramRole(request.principal, programId, 'read');
       const identifier = identifierOf(request.query.identifier);
       return page(
-        request.query,
+        request,
         (after, limit) => service.listMembers(request.deps, programId, identifier, after, limit),
         (v) => v.member.id,
         present,

@@ -241,6 +241,44 @@ describe('listing', () => {
     expect(seen.map((m) => m.id)).toEqual([...ids].sort());
     expect(seen.every((m) => m.identifiers.length === 1)).toBe(true);
   });
+
+  it("reads only its own list's cursors: not the audit log's, nor another program's", async () => {
+    await t.program('other-list');
+    await enroll('other-list', {
+      identifiers: [{ type: 'phone', value: '13400000011' }],
+      channel: 'pos',
+    });
+    await enroll('other-list', {
+      identifiers: [{ type: 'phone', value: '13400000012' }],
+      channel: 'pos',
+    });
+    const audit = (await t.call({ method: 'GET', url: '/v1/audit?limit=1' })).json().nextCursor;
+    const other = (
+      await t.call({ method: 'GET', url: '/v1/programs/other-list/members?limit=1' })
+    ).json().nextCursor;
+    expect(audit).toEqual(expect.any(String));
+    expect(other).toEqual(expect.any(String));
+    for (const cursor of [audit, other]) {
+      const res = await t.call({
+        method: 'GET',
+        url: `/v1/programs/listed/members?cursor=${cursor}`,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().code).toBe('invalid_cursor');
+    }
+    // A filter is part of the list too: the audit log of one action is not that of another.
+    const filtered = (
+      await t.call({ method: 'GET', url: '/v1/audit?limit=1&action=program.created' })
+    ).json().nextCursor;
+    const res = await t.call({ method: 'GET', url: `/v1/audit?cursor=${filtered}` });
+    expect(res.json().code).toBe('invalid_cursor');
+    // The limit is not: a next page may be asked for in another size.
+    const resized = await t.call({
+      method: 'GET',
+      url: `/v1/audit?limit=5&action=program.created&cursor=${filtered}`,
+    });
+    expect(resized.statusCode).toBe(200);
+  });
 });
 
 describe('validation', () => {

@@ -45,7 +45,7 @@ export const programsRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) =>
       page(
-        request.query,
+        request,
         (after, limit) => service.listPrograms(request.deps, request.principal, after, limit),
         (p) => p.id,
         presentProgram,
