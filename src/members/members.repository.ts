@@ -303,6 +303,22 @@ export async function isEnrolled(db: Db, programId: string, memberId: string): P
   return row !== undefined;
 }
 
+/** Which of these members are enrolled in the program. */
+export async function enrolledIn(
+  db: Db,
+  programId: string,
+  memberIds: string[],
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('enrollments')
+    .select('member_id')
+    .where('program_id', '=', programId)
+    .where('member_id', 'in', memberIds)
+    .orderBy('member_id')
+    .execute();
+  return rows.map((r) => r.member_id);
+}
+
 export async function lockEnrollment(
   trx: Trx,
   programId: string,

@@ -50,7 +50,7 @@ export const membersRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { programId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
-      const result = await service.enroll(request.deps, programId, request.body);
+      const result = await service.enroll(request.deps, programId, request.body, request.principal);
       return reply.code(result.created ? 201 : 200).send(present(result));
     },
   );

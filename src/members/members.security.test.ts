@@ -80,6 +80,35 @@ describe('members: tenants and roles', () => {
     }
   });
 
+  it("names in an identifier_conflict only the members the caller's program may see", async () => {
+    const enroll = (programId: string, identifiers: object[], key?: string) =>
+      t.call({
+        method: 'POST',
+        url: `/v1/programs/${programId}/members`,
+        payload: { identifiers, channel: 'pos' },
+        ...(key && { key }),
+      });
+    const phone = { type: 'phone', value: '13900004444' };
+    const email = { type: 'email', value: 'only-b@example.cn' };
+    const onlyB1 = (await enroll('brand-b', [phone])).json().id;
+    const onlyB2 = (await enroll('brand-b', [email])).json().id;
+    // Program A's key joins two people it has never seen: the conflict names neither.
+    const hidden = await enroll('brand-a', [phone, email], keys.integration);
+    expect(hidden.statusCode).toBe(409);
+    expect(hidden.json()).toMatchObject({ code: 'identifier_conflict', memberIds: [] });
+    expect(hidden.body).not.toContain(onlyB1);
+    expect(hidden.body).not.toContain(onlyB2);
+    expect(hidden.json().detail).toContain('2 enrolled only in other programs');
+    // Once one of them joins A, A's key may see that one.
+    await enroll('brand-a', [phone], keys.integration);
+    const partly = await enroll('brand-a', [phone, email], keys.integration);
+    expect(partly.json().memberIds).toEqual([onlyB1]);
+    expect(partly.body).not.toContain(onlyB2);
+    // The coalition admin sees both.
+    const all = await enroll('brand-a', [phone, email]);
+    expect(all.json().memberIds).toEqual([onlyB1, onlyB2].sort());
+  });
+
   it('shows a program admin only its own audit rows', async () => {
     const rows = (await t.call({ method: 'GET', url: '/v1/audit', key: keys.admin })).json().data;
     expect(rows.length).toBeGreaterThan(0);

@@ -60,13 +60,16 @@ export interface EnrollInput {
 /**
  * Enrolls the person the identifiers name in a program: the member they already belong to, or a
  * new one. New identifiers are attached; empty profile fields are filled, known ones kept.
- * Enrolling again returns the same member (`created: false`).
+ * Enrolling again returns the same member (`created: false`). `actor` decides which member ids a
+ * conflict may name: a program key sees its own program's members only.
  */
 export async function enroll(
   deps: Deps,
   programId: string,
   input: EnrollInput,
+  actor: Principal | null,
 ): Promise<MemberView & { created: boolean }> {
+  const visibleToProgram = actor?.programId != null;
   checkBirthday(deps, input.profile?.birthday, 'profile.birthday');
   const ids = dedupe(input.identifiers.map((i) => scoped(programId, i)));
   const memberId = await inTransaction(deps.db, async (trx) => {
@@ -84,12 +87,17 @@ export async function enroll(
       ...new Set((await repo.findIdentifiers(trx, ids)).map((i) => i.memberId)),
     ].sort();
     if (owners.length > 1) {
+      // A program key learns the ids of members enrolled in its program only; the others are
+      // another brand's, and are mentioned without their ids.
+      const shown = visibleToProgram ? await repo.enrolledIn(trx, programId, owners) : owners;
+      const hidden = owners.length - shown.length;
       throw new DomainError(
         'identifier_conflict',
-        `These identifiers belong to different members: ${owners.join(', ')}`,
-        {
-          memberIds: owners,
-        },
+        `These identifiers belong to different members: ${[
+          ...shown,
+          ...(hidden ? [`${hidden} enrolled only in other programs`] : []),
+        ].join(', ')}`,
+        { memberIds: shown },
       );
     }
     let id = owners[0];
