@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { createKey } from '../src/keys/keys.service.ts';
-import { pointsLedger } from '../src/ledger/ledger.engine.ts';
-import { credit, debit } from '../src/ledger/ledger.service.ts';
+import { pointsLedger } from '../src/ledger/ledger.core.ts';
+import { credit, debit, systemAccountsOf } from '../src/ledger/ledger.service.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
 import { benchRuntime, load, measure, report } from './harness.ts';
 
@@ -28,7 +28,6 @@ export async function run(): Promise<void> {
     maxBatch: Number(process.env.BENCH_LEDGER_MAX_BATCH ?? 1000),
   });
   const ledger = pointsLedger('bench');
-  await deps.ledger.prepare(ledger);
 
   // 100,000 enrolled members, each with 1,000 points: accounts, transfers and lots written
   // set-based so that every invariant holds from the start.
@@ -58,7 +57,7 @@ export async function run(): Promise<void> {
     );
   });
   await sql`analyze`.execute(deps.db);
-  const system = deps.ledger.context(new Date()).systemAccounts(ledger);
+  const system = await systemAccountsOf(deps, ledger);
   const issuance = system.get('issuance');
   const redemption = system.get('redemption');
 
@@ -149,7 +148,7 @@ export async function run(): Promise<void> {
   const op = (m: number, i: number) =>
     i % 2 === 0
       ? credit(deps, {
-          programId: 'bench',
+          ledger,
           memberId: memberId(m),
           points: 10,
           code: 'earn',
@@ -157,7 +156,7 @@ export async function run(): Promise<void> {
           commandId: `b-${cmd++}`,
         })
       : debit(deps, {
-          programId: 'bench',
+          ledger,
           memberId: memberId(m),
           points: 10,
           code: 'redeem',

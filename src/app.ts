@@ -67,7 +67,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     // One line per request, at completion; probes of /health and /ready are not logged.
     logController: new QuietLogController(),
     return503OnClosing: true,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // A path Fastify cannot decode or route (bad percent-encoding, an overlong segment) is answered
     // before any hook runs: here, in the same problem+json as everything else.
     frameworkErrors: (error, request, reply) => {

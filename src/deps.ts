@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { createDb, type Db } from './db/database.ts';
 import { LedgerEngine } from './ledger/ledger.engine.ts';
+import { lockStandings } from './members/members.standing.ts';
 import type { Clock } from './shared/clock.ts';
 import type { IdGenerator } from './shared/ids.ts';
 
@@ -35,6 +36,7 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
   const workers = o.ledgerWorkers ?? 1;
   const ledgerDb = createDb(url, workers);
   const ledger = new LedgerEngine(ledgerDb, o.clock, o.ids, o.log, {
+    standings: lockStandings,
     workers,
     ...(o.ledgerMaxBatch && { maxBatch: o.ledgerMaxBatch }),
   });

@@ -3,19 +3,22 @@ import type { AuditAction, AuditEntry } from './audit.core.ts';
 
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
 
-export async function insertAudit(db: Db, e: AuditEntry): Promise<void> {
+export async function insertAudit(db: Db, ...entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
   await db
     .insertInto('audit_log')
-    .values({
-      id: e.id,
-      at: e.at,
-      actor_key_id: e.actorKeyId,
-      program_id: e.programId,
-      member_id: e.memberId,
-      action: e.action,
-      before: json(e.before),
-      after: json(e.after),
-    })
+    .values(
+      entries.map((e) => ({
+        id: e.id,
+        at: e.at,
+        actor_key_id: e.actorKeyId,
+        program_id: e.programId,
+        member_id: e.memberId,
+        action: e.action,
+        before: json(e.before),
+        after: json(e.after),
+      })),
+    )
     .execute();
 }
 

@@ -12,9 +12,9 @@ export interface AuditInput {
   after?: unknown;
 }
 
-/** Writes an audit row; call it with the use case's transaction so the row commits with the change. */
-export async function recordAudit(deps: Deps, input: AuditInput): Promise<void> {
-  await repo.insertAudit(deps.db, {
+/** An audit row as it will be written: its id and time taken now, from the use case's deps. */
+export function auditEntry(deps: Pick<Deps, 'ids' | 'clock'>, input: AuditInput): AuditEntry {
+  return {
     id: deps.ids('aud'),
     at: deps.clock.now(),
     actorKeyId: input.actor?.keyId ?? null,
@@ -23,7 +23,17 @@ export async function recordAudit(deps: Deps, input: AuditInput): Promise<void> 
     action: input.action,
     before: input.before ?? null,
     after: input.after ?? null,
-  });
+  };
+}
+
+/** Writes an audit row; call it with the use case's transaction so the row commits with the change. */
+export async function recordAudit(deps: Deps, input: AuditInput): Promise<void> {
+  await repo.insertAudit(deps.db, auditEntry(deps, input));
+}
+
+/** Writes audit rows made earlier (`auditEntry`), in one statement, in the caller's transaction. */
+export function writeAudit(db: Deps['db'], entries: AuditEntry[]): Promise<void> {
+  return repo.insertAudit(db, ...entries);
 }
 
 /** A program key sees its own program's rows; a coalition key sees all of them. */

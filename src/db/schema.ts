@@ -8,6 +8,7 @@ export interface Database {
   identifiers: IdentifiersTable;
   enrollments: EnrollmentsTable;
   audit_log: AuditLogTable;
+  ledgers: LedgersTable;
   ledger_accounts: LedgerAccountsTable;
   ledger_commands: LedgerCommandsTable;
   ledger_transfers: LedgerTransfersTable;
@@ -111,6 +112,15 @@ export interface AuditLogTable {
 
 /** bigint columns arrive as strings; the ledger parses them (points stay far below 2^53). */
 type Int8 = ColumnType<string, number | string, number | string>;
+
+export interface LedgersTable {
+  id: string;
+  program_id: string;
+  expiry: ColumnType<ExpiryPolicyJson, string | undefined, string>;
+  timezone: string;
+  status: 'active' | 'suspended';
+  created_at: Timestamp;
+}
 
 export interface LedgerAccountsTable {
   id: string;

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
+import { adjust, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
 import { sweepIdempotencyKeys } from './idempotency.ts';
 
 let t: TestContext;
+let m: string;
 beforeAll(async () => {
   t = await createTestApp();
   await t.program('shop');
+  m = await member(t, 'shop', '13500000001');
+  await member(t, 'shop', '13500000002');
+  await adjust(t, 'shop', m, 1000);
 });
 afterAll(() => t.close());
 
@@ -153,5 +158,121 @@ describe('Idempotency-Key', () => {
     const revokedAgain = await revoke();
     expect(revokedAgain.headers['idempotent-replayed']).toBe('true');
     expect(revokedAgain.body).toBe(revoked.body);
+  });
+});
+
+/**
+ * One behaviour for every write route, whichever transaction its record is written in: the
+ * hook's own (an enrollment) or a ledger batch's (a redemption). Each case counts the work done.
+ */
+const routes = [
+  {
+    kind: 'in the request transaction',
+    url: () => '/v1/programs/shop/members',
+    ok: (i: number) => ({
+      identifiers: [{ type: 'email', value: `same-${i}@x.cn` }],
+      channel: 'web',
+    }),
+    // The phones are two members': 409 identifier_conflict.
+    refused: () => ({
+      identifiers: [
+        { type: 'phone', value: '13500000001' },
+        { type: 'phone', value: '13500000002' },
+      ],
+      channel: 'web',
+    }),
+    work: async () =>
+      Number(
+        (
+          await t.deps.db
+            .selectFrom('members')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+  },
+  {
+    kind: 'in a ledger batch',
+    url: () => `${pointsUrl('shop', m)}/redemptions`,
+    ok: (i: number) => ({ points: 1, reference: `order-${i}` }),
+    refused: () => ({ points: 1_000_000, reference: 'too-much' }),
+    work: async () => 1000 - (await points(t, 'shop', m)).balance,
+  },
+];
+
+describe.each(routes)('the same rules for a write $kind', (r) => {
+  let n = 0;
+  const key = () => `${r.kind.replaceAll(' ', '-')}-${n++}`;
+  const send = (payload: object, idempotencyKey: string) =>
+    t.call({
+      method: 'POST',
+      url: r.url(),
+      payload,
+      headers: { 'idempotency-key': idempotencyKey },
+    });
+
+  it('answers concurrent repeats of one key with one piece of work and one body, marked replayed but once', async () => {
+    const k = key();
+    const before = await r.work();
+    const responses = await Promise.all(Array.from({ length: 12 }, () => send(r.ok(n), k)));
+    expect(await r.work()).toBe(before + 1);
+    expect(new Set(responses.map((x) => x.body)).size).toBe(1);
+    expect(responses.filter((x) => x.headers['idempotent-replayed'] !== 'true')).toHaveLength(1);
+  });
+
+  it('replays a refusal caused by the state as it was: the original body, its request id, marked replayed', async () => {
+    const k = key();
+    const first = await send(r.refused(), k);
+    expect(first.statusCode, first.body).toBe(409);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const again = await send(r.refused(), k);
+    expect(again.statusCode).toBe(409);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(first.body);
+    expect(again.json().requestId).toBe(first.json().requestId);
+  });
+
+  it('refuses the key for another body, another path, or a route of the other kind', async () => {
+    const k = key();
+    expect((await send(r.ok(n), k)).statusCode).toBeLessThan(300);
+    const before = await r.work();
+    const other = routes.find((x) => x !== r) as (typeof routes)[number];
+    for (const res of [
+      await send(r.ok(n + 1000), k),
+      await t.call({
+        method: 'POST',
+        url: other.url(),
+        payload: other.ok(n),
+        headers: { 'idempotency-key': k },
+      }),
+    ]) {
+      expect(res.statusCode, res.body).toBe(422);
+      expect(res.json().code).toBe('idempotency_key_reused');
+    }
+    expect(await r.work()).toBe(before);
+  });
+});
+
+describe('one key on two routes at once', () => {
+  it('does the work of one of them, and refuses the other with 422', async () => {
+    for (let i = 0; i < 5; i++) {
+      const k = `both-${i}`;
+      const [enroll, redeem] = await Promise.all(
+        routes.map((r) =>
+          t.call({
+            method: 'POST',
+            url: r.url(),
+            payload: r.ok(100 + i),
+            headers: { 'idempotency-key': k },
+          }),
+        ),
+      );
+      const codes = [enroll?.statusCode, redeem?.statusCode].sort();
+      expect(
+        codes.filter((c) => c === 422),
+        `${enroll?.body} ${redeem?.body}`,
+      ).toHaveLength(1);
+      expect(codes.filter((c) => (c ?? 0) < 300)).toHaveLength(1);
+    }
   });
 });

@@ -1,10 +1,26 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ControlledTransaction, sql } from 'kysely';
+import type { Db, Trx } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import type { Deps } from '../deps.ts';
+import { attachment, type BatchWriter, type Claim } from '../ledger/ledger.batch.ts';
+import type { Outcome } from '../ledger/ledger.core.ts';
+import { AnsweredBefore, type Attach, type Settled } from '../ledger/ledger.service.ts';
 import { DomainError } from '../shared/errors.ts';
 import { problem } from './problem.ts';
+
+// Idempotency-Key, one behaviour for every write. Its record is a row of `idempotency_keys`
+// (per API key and key: the request's fingerprint and the response), written in the same
+// transaction as the work:
+// - most routes: the transaction this hook opens for the request, which the use case joins;
+// - routes whose use case runs in a ledger batch (`config: { idempotency: 'batch' }`): the
+//   batch's transaction. The row is claimed there before the command applies and holds the
+//   rendered response after, so that a crash cannot separate the work from its record and
+//   batching still writes one statement for all of a batch's keys.
+// Either way a repeat replays the stored response (same status and body, `Idempotent-Replayed:
+// true`), the same key for another request is 422, concurrent repeats do the work once, 4xx
+// caused by the state are remembered and 5xx are not.
 
 /** How long a key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -29,10 +45,10 @@ declare module 'fastify' {
     /** Top-level response fields never stored for replay (e.g. a new API key's secret). */
     idempotencyRedact?: readonly string[];
     /**
-     * The route's use case keeps its own durable record of each request by key (the ledger's
-     * command log, written in the same transaction as its transfers), so this layer stands aside.
+     * `batch`: the route's use case runs in a ledger batch, and the key's row is claimed and
+     * written there (`answer`) instead of in a transaction of this hook's.
      */
-    ownIdempotency?: boolean;
+    idempotency?: 'batch';
   }
 }
 
@@ -80,7 +96,7 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps): void {
   app.addHook('preHandler', async (request, reply) => {
     if (request.method === 'GET' || request.method === 'HEAD') return;
     const key = idempotencyKeyOf(request);
-    if (key === undefined || request.routeOptions.config.ownIdempotency) return;
+    if (key === undefined || request.routeOptions.config.idempotency === 'batch') return;
     const apiKeyId = request.principal.keyId;
     const print = fingerprint(request);
     const now = deps.clock.now();
@@ -186,7 +202,7 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps): void {
   });
 }
 
-function findStored(deps: Deps, apiKeyId: string, key: string) {
+function findStored(deps: Pick<Deps, 'db'>, apiKeyId: string, key: string) {
   return deps.db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'status_code', 'content_type', 'body'])
@@ -198,17 +214,170 @@ function findStored(deps: Deps, apiKeyId: string, key: string) {
 type Stored = NonNullable<Awaited<ReturnType<typeof findStored>>>;
 
 function replay(reply: FastifyReply, stored: Stored, print: Buffer) {
-  if (!stored.fingerprint.equals(print)) {
-    throw new DomainError(
-      'idempotency_key_reused',
-      'This Idempotency-Key was used for a different request; use a new key for a new request',
-    );
-  }
+  if (!stored.fingerprint.equals(print))
+    throw new DomainError('idempotency_key_reused', KEY_REUSED);
   return reply
     .code(stored.status_code)
     .header('content-type', stored.content_type ?? 'application/json')
     .header('idempotent-replayed', 'true')
     .send(stored.body);
+}
+
+// --- routes whose use case runs in a ledger batch ---
+
+/** A response as stored and sent. */
+interface Rendered {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+interface KeyRow {
+  apiKeyId: string;
+  key: string;
+  fingerprint: Buffer;
+  createdAt: Date;
+  /** The response to the command's outcome; may read, in the batch, what other writers wrote. */
+  render: (trx: Trx, outcome: Outcome) => Promise<Rendered>;
+}
+
+const keyOf = (r: { apiKeyId: string; key: string }) => `${r.apiKeyId} ${r.key}`;
+
+/**
+ * Idempotency-Keys of a ledger batch. Claims first, before the ledger locks anything (keys come
+ * first in the lock order), in key order: a key already stored — or claimed by an earlier
+ * request of the same batch — answers `answered` when the request is the same and `refused`
+ * when it is not. After the commands apply, each claimed row gets its response.
+ */
+const batchKeys: BatchWriter<KeyRow> = {
+  name: 'idempotency',
+  stage: 'answers',
+  async claim(trx, rows) {
+    // The first row of each key claims it; the rest of the batch's rows compare with that one.
+    const first = new Map<string, KeyRow>();
+    for (const r of rows) if (!first.has(keyOf(r))) first.set(keyOf(r), r);
+    const claimers = [...first.values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+    const { rows: inserted } = await sql<{ api_key_id: string; key: string }>`
+      insert into idempotency_keys (api_key_id, key, fingerprint, status_code, content_type, body, created_at)
+      select k, v, f, 0, null, '', c
+      from unnest(${claimers.map((r) => r.apiKeyId)}::text[], ${claimers.map((r) => r.key)}::text[],
+                  ${claimers.map((r) => r.fingerprint)}::bytea[], ${claimers.map((r) => r.createdAt)}::timestamptz[])
+           with ordinality as x(k, v, f, c, n)
+      order by n
+      on conflict (api_key_id, key) do nothing
+      returning api_key_id, key`.execute(trx);
+    const won = new Set(inserted.map((r) => keyOf({ apiKeyId: r.api_key_id, key: r.key })));
+    const lost = claimers.filter((r) => !won.has(keyOf(r)));
+    const stored = new Map<string, Buffer>();
+    for (const r of lost) {
+      const found = await findStored({ db: trx }, r.apiKeyId, r.key);
+      if (found) stored.set(keyOf(r), found.fingerprint);
+    }
+    return rows.map((r): Claim => {
+      const k = keyOf(r);
+      const owner = won.has(k) ? first.get(k) : undefined;
+      if (owner === r) return { status: 'claimed' };
+      const print = owner?.fingerprint ?? stored.get(k);
+      if (print?.equals(r.fingerprint)) return { status: 'answered' };
+      return {
+        status: 'refused',
+        code: 'idempotency_key_reused',
+        detail: KEY_REUSED,
+      };
+    });
+  },
+  async write(trx, rows) {
+    const done = await Promise.all(
+      rows.map(async ({ row, outcome }) => ({ row, r: await row.render(trx, outcome) })),
+    );
+    await sql`
+      update idempotency_keys k set status_code = v.status, content_type = v.content_type, body = v.body
+      from unnest(${done.map(({ row }) => row.apiKeyId)}::text[], ${done.map(({ row }) => row.key)}::text[],
+                  ${done.map(({ r }) => r.status)}::int[], ${done.map(({ r }) => r.contentType)}::text[],
+                  ${done.map(({ r }) => r.body)}::text[]) as v(api_key_id, key, status, content_type, body)
+      where k.api_key_id = v.api_key_id and k.key = v.key`.execute(trx);
+  },
+};
+
+const KEY_REUSED =
+  'This Idempotency-Key was used for a different request; use a new key for a new request';
+
+/**
+ * Answers a route whose use case runs in a ledger batch (`config: { idempotency: 'batch' }`).
+ * Without an Idempotency-Key it runs the use case and presents the result. With one, the key's
+ * row is attached to the command: claimed in the batch, and written there with the response
+ * rendered from the outcome — which is then sent byte for byte as stored, so that the first
+ * answer and every replay are the same. `present` may read (with the batch's `db`) what the use
+ * case's own rows wrote.
+ */
+export async function answer<R>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  present: (result: R, db: Db) => unknown | Promise<unknown>,
+  run: (attach?: Attach<R>) => Promise<R>,
+): Promise<FastifyReply> {
+  const key = idempotencyKeyOf(request);
+  if (key === undefined) {
+    const result = await run();
+    return reply.code(status).send(await present(result, request.deps.db));
+  }
+  const apiKeyId = request.principal.keyId;
+  const print = fingerprint(request);
+  let rendered: Rendered | undefined;
+  const attach: Attach<R> = (settle) => [
+    attachment(batchKeys, {
+      apiKeyId,
+      key,
+      fingerprint: print,
+      createdAt: request.deps.clock.now(),
+      render: async (trx, outcome) => {
+        rendered = await render(request, settle(outcome), status, (r) => present(r, trx));
+        return rendered;
+      },
+    }),
+  ];
+  try {
+    await run(attach);
+  } catch (error) {
+    if (error instanceof AnsweredBefore) {
+      const stored = await findStored(request.deps, apiKeyId, key);
+      if (stored?.status_code) return replay(reply, stored, print);
+      throw new DomainError(
+        'conflict',
+        'A request with this Idempotency-Key is in progress; retry it',
+      );
+    }
+    // A refusal the batch recorded was rendered there; anything else (a failure of ours, or a
+    // refusal before the batch) was not stored and answers as usual.
+    if (!(error instanceof DomainError) || !rendered) throw error;
+  }
+  if (!rendered) throw new Error('a batched answer was not rendered');
+  return reply
+    .code(rendered.status)
+    .header('content-type', rendered.contentType)
+    .send(rendered.body);
+}
+
+async function render<R>(
+  request: FastifyRequest,
+  settled: Settled<R>,
+  status: number,
+  present: (r: R) => unknown | Promise<unknown>,
+): Promise<Rendered> {
+  if (settled.ok) {
+    return {
+      status,
+      contentType: 'application/json; charset=utf-8',
+      body: JSON.stringify(await present(settled.value)),
+    };
+  }
+  const p = problem(settled.error.code, settled.error.message, settled.error.extensions);
+  return {
+    status: p.status,
+    contentType: 'application/problem+json; charset=utf-8',
+    body: JSON.stringify({ ...p, requestId: request.id }),
+  };
 }
 
 /** Forgets keys older than the retention period. */

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import { pointsLedger } from './ledger.core.ts';
 import { debit } from './ledger.service.ts';
 
 let t: TestContext;
@@ -132,7 +133,7 @@ describe('a batch that waits for another writer', () => {
       );
       // 60 points asked for: only there once the other writer commits.
       spent = debit(t.deps, {
-        programId: 'shop',
+        ledger: pointsLedger('shop'),
         memberId: m,
         points: 60,
         code: 'redeem',

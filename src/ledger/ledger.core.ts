@@ -2,8 +2,30 @@
 // against it in order, and the batch writes what `apply` recorded in `Changes`. Property tests
 // drive this same code against a simple model.
 
+import {
+  type MemberStanding,
+  type StandingNeed,
+  standingProblem,
+} from '../members/members.core.ts';
 import type { ErrorCode } from '../shared/errors.ts';
 import { type ExpiryPolicy, expiresAt } from './expiry.core.ts';
+
+/** The points ledger of a program: the currency its members earn and spend. */
+export const pointsLedger = (programId: string) => `points:${programId}`;
+
+/**
+ * A ledger's own settings, kept by the ledger (written by the module that owns the currency):
+ * which program it belongs to, when its credits expire, in which time zone, and whether it takes
+ * new business.
+ */
+export interface LedgerConfig {
+  id: string;
+  programId: string;
+  expiry: ExpiryPolicy;
+  timezone: string;
+  /** Suspended: no new earning, redemption or holds; adjustments and open holds go on. */
+  status: 'active' | 'suspended';
+}
 
 export type SystemKind = 'issuance' | 'redemption' | 'breakage' | 'adjustment';
 export const SYSTEM_KINDS: readonly SystemKind[] = [
@@ -103,11 +125,12 @@ export type Command =
       type: 'credit';
       id: string;
       to: MemberRef;
-      from: SystemKind;
+      /** issuance: the member earns (a benefit: refused when blocked); adjustment: an operator's correction. */
+      from: 'issuance' | 'adjustment';
       amount: number;
       code: TransferCode;
       reference: string | null;
-      /** When the lot expires; undefined: by the program's policy at the time of the credit. */
+      /** When the lot expires; undefined: by the ledger's policy at the time of the credit. */
       expiresAt?: Date | null;
       pendingUntil: Date | null;
     }
@@ -115,7 +138,8 @@ export type Command =
       type: 'debit';
       id: string;
       from: MemberRef;
-      to: SystemKind;
+      /** redemption: the member spends (a benefit); adjustment: an operator's correction. */
+      to: 'redemption' | 'adjustment';
       amount: number;
       code: TransferCode;
       reference: string | null;
@@ -125,20 +149,23 @@ export type Command =
       id: string;
       from: MemberRef;
       holdId: string;
-      programId: string;
       amount: number;
       reference: string | null;
       expiresAt: Date;
     }
-  | { type: 'capture'; id: string; holdId: string; amount: number | null }
-  | { type: 'release'; id: string; holdId: string }
+  /** `owner`: the member and ledger the caller names; a hold of anyone else is not found. */
+  | { type: 'capture'; id: string; holdId: string; owner: MemberRef; amount: number | null }
+  | { type: 'release'; id: string; holdId: string; owner: MemberRef }
   /**
    * Credits and debits that all apply or none (a conversion between brands: points off the
    * member on one ledger, onto them on another). Their transfers carry this command's id.
    */
   | { type: 'linked'; id: string; parts: LinkedPart[] }
-  /** Moves everything a member holds in a ledger to another member: lots with their expiry, and holds. */
-  | { type: 'merge'; id: string; from: MemberRef; to: MemberRef }
+  /**
+   * Moves everything a member holds, in every ledger, to another member: lots with their expiry,
+   * and holds. It runs in a batch of its own (it changes who the members are).
+   */
+  | { type: 'merge'; id: string; from: string; into: string }
   /** Expires an account's due lots and holds (the scheduler's work; not recorded as a command). */
   | { type: 'sweep'; id: string; accountId: string };
 
@@ -149,7 +176,10 @@ export type LinkedPart =
 
 const partMember = (p: LinkedPart) => (p.type === 'credit' ? p.to : p.from);
 
-/** The accounts a command locks: member accounts by ref, holds by id. */
+/**
+ * The accounts a command locks, named before they are resolved: member accounts by ref, holds by
+ * id. A merge's accounts are every account of its two members, which the batch finds itself.
+ */
 export function refsOf(c: Command): { members: MemberRef[]; holds: string[] } {
   switch (c.type) {
     case 'credit':
@@ -163,9 +193,20 @@ export function refsOf(c: Command): { members: MemberRef[]; holds: string[] } {
     case 'linked':
       return { members: c.parts.map(partMember), holds: [] };
     case 'merge':
-      return { members: [c.from, c.to], holds: [] };
     case 'sweep':
       return { members: [], holds: [] };
+  }
+}
+
+/** The members whose standing a command depends on (a capture's member is its hold's). */
+export function membersOf(c: Command): string[] {
+  switch (c.type) {
+    case 'merge':
+      return [c.from, c.into];
+    case 'capture':
+      return [c.owner.memberId];
+    default:
+      return refsOf(c).members.map((r) => r.memberId);
   }
 }
 
@@ -186,7 +227,7 @@ export interface CommandResult {
 /** What a command did; `replayed` when it is the recorded outcome of an earlier request with the same id. */
 export type Outcome = (
   | { status: 'applied'; result: CommandResult }
-  | { status: 'rejected'; code: ErrorCode; detail: string }
+  | { status: 'rejected'; code: ErrorCode; detail: string; extensions?: Record<string, unknown> }
 ) & { replayed?: boolean };
 
 /** What a batch has loaded, and changes as commands apply. */
@@ -202,8 +243,10 @@ export interface BatchState {
   /** Draws of loaded holds' pending transfers, in the order they were drawn. */
   draws: Map<string, Draw[]>;
   newId: (prefix: 'trf' | 'hld') => string;
-  /** Each ledger's expiry policy and time zone, read in the batch so a credit needs no read of its own. */
-  policies: Map<string, { policy: ExpiryPolicy; timezone: string }>;
+  /** The batch's ledgers' settings, read in the batch so that a credit needs no read of its own. */
+  ledgers: Map<string, LedgerConfig>;
+  /** The standing of every member the batch's commands name, read under the members' locks. */
+  standings: Map<string, MemberStanding>;
 }
 
 /** What the batch must write. */
@@ -242,8 +285,11 @@ export function emptyChanges(): Changes {
 
 const ledgerOf = (ref: MemberRef | { ledger: string }) => ref.ledger;
 
-function reject(code: ErrorCode, detail: string): Outcome {
-  return { status: 'rejected', code, detail };
+/** A command refused: it changed nothing. */
+export type Rejection = Extract<Outcome, { status: 'rejected' }>;
+
+function reject(code: ErrorCode, detail: string, extensions?: Record<string, unknown>): Rejection {
+  return { status: 'rejected', code, detail, ...(extensions && { extensions }) };
 }
 
 /** Spendable now: not waiting out a return window, not expired, not used up. */
@@ -479,14 +525,96 @@ function insufficient(available: number, amount: number): Outcome {
   );
 }
 
+function configOf(state: BatchState, ledger: string): LedgerConfig {
+  const config = state.ledgers.get(ledger);
+  if (!config) throw new Error(`ledger ${ledger} was not loaded`);
+  return config;
+}
+
 function policyExpiry(state: BatchState, ledger: string): Date | null {
-  const p = state.policies.get(ledger);
-  if (!p) throw new Error(`expiry policy of ${ledger} was not loaded`);
-  return expiresAt(p.policy, state.now, p.timezone);
+  const config = configOf(state, ledger);
+  return expiresAt(config.expiry, state.now, config.timezone);
+}
+
+/**
+ * Whether a command may apply at all, before it is tried: its ledgers exist, its members may do
+ * what it asks (enrolled, not erased or merged away, and to earn or spend, not blocked), and a
+ * suspended ledger takes no new business. Pure: the batch asks it first, to open wallets only
+ * for commands that can use them, and `apply` asks it again.
+ */
+export function admission(
+  state: Pick<BatchState, 'ledgers' | 'standings'>,
+  c: Command,
+): Rejection | undefined {
+  const check = (ref: MemberRef, need: StandingNeed, business: boolean): Rejection | undefined => {
+    const config = state.ledgers.get(ref.ledger);
+    if (!config) return reject('not_found', `Ledger ${ref.ledger} does not exist`);
+    const problem = standingProblem(
+      ref.memberId,
+      state.standings.get(ref.memberId),
+      config.programId,
+      need,
+    );
+    if (problem) return reject(problem.code, problem.detail, problem.extensions);
+    if (business && config.status === 'suspended') {
+      return reject(
+        'program_suspended',
+        `Program ${config.programId} is suspended: its points can be neither earned nor spent`,
+      );
+    }
+    return undefined;
+  };
+  const part = (p: LinkedPart): Rejection | undefined =>
+    p.type === 'credit'
+      ? check(p.to, p.from === 'issuance' ? 'benefit' : 'member', p.from === 'issuance')
+      : check(p.from, p.to === 'redemption' ? 'benefit' : 'member', p.to === 'redemption');
+  switch (c.type) {
+    case 'credit':
+    case 'debit':
+      return part(c);
+    case 'hold':
+      return check(c.from, 'benefit', true);
+    case 'capture':
+      // Spending what was held is a benefit; a suspended program still settles holds placed before.
+      return check(c.owner, 'benefit', false);
+    case 'linked': {
+      for (const [i, p] of c.parts.entries()) {
+        const problem = part(p);
+        if (problem) {
+          return { ...problem, detail: `Part ${i + 1} of ${c.parts.length}: ${problem.detail}` };
+        }
+      }
+      return undefined;
+    }
+    case 'merge': {
+      for (const id of [c.from, c.into]) {
+        const problem = standingProblem(id, state.standings.get(id), null, 'member');
+        if (problem) return reject(problem.code, problem.detail, problem.extensions);
+      }
+      return undefined;
+    }
+    case 'release':
+    case 'sweep':
+      // Giving held points back, and expiry, are never refused for the member's standing.
+      return undefined;
+  }
 }
 
 /** Applies one command to the batch state; a rejected command changes nothing. */
 export function apply(state: BatchState, changes: Changes, c: Command): Outcome {
+  return admission(state, c) ?? applyAdmitted(state, changes, c);
+}
+
+/** The hold, if it belongs to the member and ledger the command names. */
+function ownHold(state: BatchState, holdId: string, owner: MemberRef): Hold | undefined {
+  const hold = state.holds.get(holdId);
+  const account = hold && state.accounts.get(hold.accountId);
+  return hold && account?.ledger === owner.ledger && hold.memberId === owner.memberId
+    ? hold
+    : undefined;
+}
+
+function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome {
   const now = state.now;
   switch (c.type) {
     case 'credit': {
@@ -553,7 +681,7 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
       state.draws.set(t.id, drawn);
       const hold: Hold = {
         id: c.holdId,
-        programId: c.programId,
+        programId: configOf(state, c.from.ledger).programId,
         memberId: c.from.memberId,
         accountId: account.id,
         pendingTransferId: t.id,
@@ -574,7 +702,7 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
     }
 
     case 'capture': {
-      const hold = state.holds.get(c.holdId);
+      const hold = ownHold(state, c.holdId, c.owner);
       if (!hold) return reject('not_found', `Hold ${c.holdId} was not found`);
       if (hold.status !== 'pending')
         return reject('hold_not_pending', `Hold ${hold.id} is already ${hold.status}`);
@@ -625,7 +753,7 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
     }
 
     case 'release': {
-      const hold = state.holds.get(c.holdId);
+      const hold = ownHold(state, c.holdId, c.owner);
       if (!hold) return reject('not_found', `Hold ${c.holdId} was not found`);
       if (hold.status !== 'pending')
         return reject('hold_not_pending', `Hold ${hold.id} is already ${hold.status}`);
@@ -648,12 +776,12 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
       // applies there, for real (the same parts on the same state apply the same way).
       const trial = copyOf(state);
       for (const [i, part] of c.parts.entries()) {
-        const o = apply(trial, emptyChanges(), { ...part, id: c.id });
+        const o = applyAdmitted(trial, emptyChanges(), { ...part, id: c.id });
         if (o.status === 'rejected')
           return reject(o.code, `Part ${i + 1} of ${c.parts.length}: ${o.detail}`);
       }
       const parts = c.parts.map((part) => {
-        const o = apply(state, changes, { ...part, id: c.id });
+        const o = applyAdmitted(state, changes, { ...part, id: c.id });
         if (o.status === 'rejected')
           throw new Error(`linked command ${c.id} failed on its second run`);
         return o.result;
@@ -662,72 +790,100 @@ export function apply(state: BatchState, changes: Changes, c: Command): Outcome 
     }
 
     case 'merge': {
-      const from = memberAccount(state, c.from);
-      const to = memberAccount(state, c.to);
-      const pendingHolds = [...state.holds.values()].filter(
-        (h) => h.accountId === from.id && h.status === 'pending',
-      );
-      // 1. Take the holds off the old account (their points go back to its lots) ...
-      for (const h of pendingHolds) voidHold(state, changes, h, c.id, 'released');
-      // 2. ... move every lot, keeping its expiry and return window ...
+      // Every ledger the duplicate has an account in (the batch has loaded them all, and the
+      // survivor's account in each).
+      const ledgers = [...state.accounts.values()]
+        .filter((a) => a.kind === 'member' && a.memberId === c.from)
+        .map((a) => a.ledger)
+        .sort();
       let moved = 0;
-      for (const lot of lotsOf(state, from.id)
-        .filter((l) => l.remaining > 0)
-        .sort(byExpiry)) {
-        const amount = lot.remaining;
-        const t = transfer(state, changes, {
-          commandId: c.id,
-          ledger: from.ledger,
-          debitAccountId: from.id,
-          creditAccountId: to.id,
-          amount,
-          kind: 'single',
-          pendingId: null,
-          pendingAmount: null,
-          code: 'merge',
-          reference: lot.id,
-        });
-        draw(changes, lot, t.id, amount);
-        const copy: Lot = {
-          ...lot,
-          id: t.id,
-          accountId: to.id,
-          amount,
-          remaining: amount,
-          createdAt: now,
-        };
-        state.lots.set(copy.id, copy);
-        changes.newLots.push(copy);
-        changes.newLotIds.add(copy.id);
-        moved += amount;
+      for (const ledger of ledgers) {
+        moved += mergeLedger(
+          state,
+          changes,
+          c.id,
+          { ledger, memberId: c.from },
+          { ledger, memberId: c.into },
+        );
       }
-      // 3. ... and put the holds back, on the new account, under the same hold ids.
-      for (const h of pendingHolds) {
-        // Spendable lots first, as when the hold was placed; then the rest, so that points given
-        // back to a lot that has since expired still cover the hold they were held for.
-        const lots = lotsOf(state, to.id)
-          .filter((l) => l.remaining > 0)
-          .sort((a, b) => Number(isUsable(b, now)) - Number(isUsable(a, now)) || byExpiry(a, b));
-        const t = transfer(state, changes, {
-          commandId: c.id,
-          ledger: to.ledger,
-          debitAccountId: to.id,
-          creditAccountId: systemAccount(state, to.ledger, 'redemption'),
-          amount: h.amount,
-          kind: 'pending',
-          pendingId: null,
-          pendingAmount: null,
-          code: 'hold',
-          reference: h.reference,
-        });
-        state.draws.set(t.id, drawFrom(changes, lots, t.id, h.amount));
-        h.status = 'pending';
-        h.resolvedAt = null;
-        h.accountId = to.id;
-        h.memberId = c.to.memberId;
-        h.pendingTransferId = t.id;
-      }
-      return { status: 'applied', result: { moved, balance: balanceOf(to) } };
+      return { status: 'applied', result: { moved } };
     }
   }
+}
+
+/** Moves what `fromRef` holds in one ledger to `toRef`; returns the points moved. */
+function mergeLedger(
+  state: BatchState,
+  changes: Changes,
+  commandId: string,
+  fromRef: MemberRef,
+  toRef: MemberRef,
+): number {
+  const now = state.now;
+  const from = memberAccount(state, fromRef);
+  const to = memberAccount(state, toRef);
+  const pendingHolds = [...state.holds.values()].filter(
+    (h) => h.accountId === from.id && h.status === 'pending',
+  );
+  // 1. Take the holds off the old account (their points go back to its lots) ...
+  for (const h of pendingHolds) voidHold(state, changes, h, commandId, 'released');
+  // 2. ... move every lot, keeping its expiry and return window ...
+  let moved = 0;
+  for (const lot of lotsOf(state, from.id)
+    .filter((l) => l.remaining > 0)
+    .sort(byExpiry)) {
+    const amount = lot.remaining;
+    const t = transfer(state, changes, {
+      commandId,
+      ledger: from.ledger,
+      debitAccountId: from.id,
+      creditAccountId: to.id,
+      amount,
+      kind: 'single',
+      pendingId: null,
+      pendingAmount: null,
+      code: 'merge',
+      reference: lot.id,
+    });
+    draw(changes, lot, t.id, amount);
+    const copy: Lot = {
+      ...lot,
+      id: t.id,
+      accountId: to.id,
+      amount,
+      remaining: amount,
+      createdAt: now,
+    };
+    state.lots.set(copy.id, copy);
+    changes.newLots.push(copy);
+    changes.newLotIds.add(copy.id);
+    moved += amount;
+  }
+  // 3. ... and put the holds back, on the new account, under the same hold ids.
+  for (const h of pendingHolds) {
+    // Spendable lots first, as when the hold was placed; then the rest, so that points given
+    // back to a lot that has since expired still cover the hold they were held for.
+    const lots = lotsOf(state, to.id)
+      .filter((l) => l.remaining > 0)
+      .sort((a, b) => Number(isUsable(b, now)) - Number(isUsable(a, now)) || byExpiry(a, b));
+    const t = transfer(state, changes, {
+      commandId,
+      ledger: to.ledger,
+      debitAccountId: to.id,
+      creditAccountId: systemAccount(state, to.ledger, 'redemption'),
+      amount: h.amount,
+      kind: 'pending',
+      pendingId: null,
+      pendingAmount: null,
+      code: 'hold',
+      reference: h.reference,
+    });
+    state.draws.set(t.id, drawFrom(changes, lots, t.id, h.amount));
+    h.status = 'pending';
+    h.resolvedAt = null;
+    h.accountId = to.id;
+    h.memberId = toRef.memberId;
+    h.pendingTransferId = t.id;
+  }
+  return moved;
 }

@@ -1,33 +1,33 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
-import { notFound } from '../shared/errors.ts';
 import type { IdGenerator } from '../shared/ids.ts';
-import { type BatchContext, RetryBatch, runBatch, type Submitted } from './ledger.batch.ts';
-import type { Outcome, SystemKind } from './ledger.core.ts';
-import * as repo from './ledger.repository.ts';
+import {
+  type BatchOutcome,
+  RetryBatch,
+  runBatch,
+  type StandingReader,
+  type Submitted,
+} from './ledger.batch.ts';
+import type { SystemKind } from './ledger.core.ts';
 
 interface Waiting {
   item: Submitted;
-  resolve: (o: Outcome) => void;
+  resolve: (o: BatchOutcome) => void;
   reject: (e: unknown) => void;
 }
 
 export interface EngineOptions {
+  /** The members module's: locks members' rows and reads their standing, in the batch. */
+  standings: StandingReader;
   /** Most commands in one transaction. */
   maxBatch?: number;
   /** Batches in flight at once. One by default: on a small machine more only split the queue into smaller batches. */
   workers?: number;
 }
 
-const FOREIGN_KEY_VIOLATION = '23503';
-
 // Errors after which the same batch can simply run again.
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
-
-/** The points ledger of a program. */
-export const pointsLedger = (programId: string) => `points:${programId}`;
-const programOfLedger = (ledger: string) => ledger.slice(ledger.indexOf(':') + 1);
 
 /**
  * Groups the commands that arrive while a batch is being written into the next batch: one
@@ -42,7 +42,9 @@ export class LedgerEngine {
   readonly #log: FastifyBaseLogger;
   readonly #maxBatch: number;
   readonly #workers: number;
+  readonly #standings: StandingReader;
   readonly #queue: Waiting[] = [];
+  /** System accounts per ledger, once a batch that read or made them has committed. */
   readonly #system = new Map<string, Map<SystemKind, string>>();
   #running = 0;
   /** Counters for benchmarks and logs: batches written, commands in them, ms spent writing. */
@@ -54,44 +56,19 @@ export class LedgerEngine {
     clock: Clock,
     ids: IdGenerator,
     log: FastifyBaseLogger,
-    options: EngineOptions = {},
+    options: EngineOptions,
   ) {
     this.#db = db;
     this.#clock = clock;
     this.#ids = ids;
     this.#log = log;
+    this.#standings = options.standings;
     this.#maxBatch = options.maxBatch ?? 1000;
     this.#workers = options.workers ?? 1;
   }
 
-  /** Makes sure a ledger's system accounts exist; once per ledger per process. */
-  async prepare(ledger: string): Promise<void> {
-    if (this.#system.has(ledger)) return;
-    const programId = programOfLedger(ledger);
-    const accounts = await repo
-      .ensureSystemAccounts(this.#db, ledger, programId, () => this.#ids('acc'), this.#clock.now())
-      .catch((error: { code?: string }) => {
-        // The program's row is what the accounts refer to.
-        throw error.code === FOREIGN_KEY_VIOLATION ? notFound(`Program ${programId}`) : error;
-      });
-    this.#system.set(ledger, accounts);
-  }
-
-  /** What `runBatch` needs, for a caller that runs one in its own transaction (a merge). */
-  context(now: Date): BatchContext {
-    return {
-      now,
-      ids: this.#ids,
-      programOf: programOfLedger,
-      systemAccounts: (ledger) => {
-        const accounts = this.#system.get(ledger);
-        if (!accounts) throw new Error(`ledger ${ledger} was not prepared`);
-        return accounts;
-      },
-    };
-  }
-
-  submit(item: Submitted): Promise<Outcome> {
+  /** Queues a command for the next batch; resolves once that batch has committed (or failed). */
+  submit(item: Submitted): Promise<BatchOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       this.#pump();
@@ -117,7 +94,7 @@ export class LedgerEngine {
         // One turn of the event loop first: callers answered by the last batch usually send their
         // next command straight away, and it should ride in this batch, not wait for the next.
         await new Promise((resolve) => setImmediate(resolve));
-        const batch = this.#queue.splice(0, this.#maxBatch);
+        const batch = this.#queue.splice(0, this.#take());
         // Another worker may have taken everything during that turn.
         if (batch.length > 0) await this.#process(batch);
       }
@@ -128,21 +105,33 @@ export class LedgerEngine {
     }
   }
 
+  /**
+   * How many queued commands the next batch takes: up to the limit, but a merge runs alone — it
+   * changes who the members are, which the other commands' checks were made against.
+   */
+  #take(): number {
+    const isMerge = (w: Waiting | undefined) => w?.item.command.type === 'merge';
+    if (isMerge(this.#queue[0])) return 1;
+    const next = this.#queue.findIndex(isMerge);
+    return Math.min(this.#maxBatch, next === -1 ? this.#queue.length : next);
+  }
+
   async #process(batch: Waiting[], attempt = 0): Promise<void> {
     const began = performance.now();
     try {
       const now = this.#clock.now();
-      const outcomes = await this.#db.transaction().execute((trx) =>
+      const { outcomes, systemAccounts } = await this.#db.transaction().execute((trx) =>
         runBatch(
           trx,
           batch.map((w) => w.item),
-          this.context(now),
+          { now, ids: this.#ids, standings: this.#standings, systemAccounts: this.#system },
         ),
       );
+      for (const [ledger, kinds] of systemAccounts) this.#system.set(ledger, kinds);
       this.stats.batches++;
       this.stats.commands += batch.length;
       this.stats.ms += performance.now() - began;
-      for (const [i, w] of batch.entries()) w.resolve(outcomes[i] as Outcome);
+      for (const [i, w] of batch.entries()) w.resolve(outcomes[i] as BatchOutcome);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if ((error instanceof RetryBatch || (code && RETRYABLE.has(code))) && attempt < 5) {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import { pointsLedger } from './ledger.core.ts';
 import { credit, debit } from './ledger.service.ts';
 
 let t: TestContext;
@@ -119,7 +120,7 @@ describe('guards in the database', () => {
 describe('command ids', () => {
   it('returns the first result for a repeated id, refuses it with other content, and keeps a failure failed', async () => {
     const input = {
-      programId: 'guarded',
+      ledger: pointsLedger('guarded'),
       memberId: m,
       points: 10,
       code: 'redeem' as const,
@@ -136,7 +137,7 @@ describe('command ids', () => {
     const big = { ...input, points: 1000, commandId: 'cmd-2' };
     await expect(debit(t.deps, big)).rejects.toMatchObject({ code: 'insufficient_points' });
     await credit(t.deps, {
-      programId: 'guarded',
+      ledger: pointsLedger('guarded'),
       memberId: m,
       points: 5000,
       code: 'earn',
@@ -148,14 +149,19 @@ describe('command ids', () => {
     expect((await points(t, 'guarded', m)).balance).toBe(100 - 10 + 5000);
   });
 
-  it('keeps Idempotency-Key retries in the ledger itself: same answer, other body refused, state since ignored', async () => {
+  it('stores an Idempotency-Key with the transfer it answers: same answer, other body refused, state since ignored', async () => {
     const headers = { 'idempotency-key': 'till-3-receipt-7' };
     const payload = { points: 7, reference: 'o-7' };
     const url = `${pointsUrl('guarded', m)}/redemptions`;
     const first = await t.call({ method: 'POST', url, headers, payload });
     expect(first.statusCode).toBe(201);
-    // The ledger's command log is the record: nothing is kept twice.
-    expect(await t.deps.db.selectFrom('idempotency_keys').selectAll().execute()).toEqual([]);
+    // The key's row holds the response, written by the batch that made the transfer.
+    const rows = await t.deps.db
+      .selectFrom('idempotency_keys')
+      .select(['key', 'status_code', 'body'])
+      .where('key', '=', 'till-3-receipt-7')
+      .execute();
+    expect(rows).toEqual([{ key: 'till-3-receipt-7', status_code: 201, body: first.body }]);
     // Blocked since: the retry still gets its first answer, and nothing is applied again.
     await t.call({
       method: 'POST',
@@ -165,7 +171,7 @@ describe('command ids', () => {
     const second = await t.call({ method: 'POST', url, headers, payload });
     expect(second.statusCode).toBe(201);
     expect(second.headers['idempotent-replayed']).toBe('true');
-    expect(second.json()).toEqual(first.json());
+    expect(second.body).toBe(first.body);
     const other = await t.call({
       method: 'POST',
       url,
@@ -208,7 +214,7 @@ describe('command ids', () => {
       expect(res.json().code).toBe('idempotency_key_reused');
     }
     const noProgram = await redeem('nowhere', m);
-    expect(noProgram.statusCode, noProgram.body).toBe(404);
+    expect(noProgram.statusCode, noProgram.body).toBe(422);
     const wallets =
       await sql`select 1 from ledger_accounts where member_id in (${stranger}, 'mem_nobody') or program_id = 'nowhere'`.execute(
         t.deps.db,
@@ -220,7 +226,7 @@ describe('command ids', () => {
   it('keeps points in a return window pending until it ends', async () => {
     const before = await points(t, 'guarded', m);
     await credit(t.deps, {
-      programId: 'guarded',
+      ledger: pointsLedger('guarded'),
       memberId: m,
       points: 40,
       code: 'earn',
@@ -235,7 +241,7 @@ describe('command ids', () => {
     });
     await expect(
       debit(t.deps, {
-        programId: 'guarded',
+        ledger: pointsLedger('guarded'),
         memberId: m,
         points: before.available + 1,
         code: 'redeem',

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points } from '../../test/ledger-helpers.ts';
+import { pointsLedger } from './ledger.core.ts';
 import { credit, debit, type LinkedPartInput, linked } from './ledger.service.ts';
 
 // Linked commands: credits and debits, here on two brands' points, that all apply or none.
@@ -25,8 +26,22 @@ afterAll(async () => {
 /** Converts `from` points of tea into `to` points of cake, credit first when `creditFirst`. */
 const conversion = (from: number, to: number, creditFirst = false): LinkedPartInput[] => {
   const parts: LinkedPartInput[] = [
-    { type: 'debit', programId: 'tea', memberId: a, points: from, code: 'redeem', reference: 'x' },
-    { type: 'credit', programId: 'cake', memberId: b, points: to, code: 'earn', reference: 'x' },
+    {
+      type: 'debit',
+      ledger: pointsLedger('tea'),
+      memberId: a,
+      points: from,
+      code: 'redeem',
+      reference: 'x',
+    },
+    {
+      type: 'credit',
+      ledger: pointsLedger('cake'),
+      memberId: b,
+      points: to,
+      code: 'earn',
+      reference: 'x',
+    },
   ];
   return creditFirst ? parts.reverse() : parts;
 };
@@ -107,7 +122,7 @@ describe('linked commands', () => {
     const before = await points(t, 'tea', a);
     const results = await Promise.allSettled([
       debit(t.deps, {
-        programId: 'tea',
+        ledger: pointsLedger('tea'),
         memberId: a,
         points: 1,
         code: 'redeem',
@@ -116,7 +131,7 @@ describe('linked commands', () => {
       }),
       linked(t.deps, { commandId: 'conv-7', parts: conversion(1_000_000, 1, true) }),
       credit(t.deps, {
-        programId: 'cake',
+        ledger: pointsLedger('cake'),
         memberId: b,
         points: 2,
         code: 'earn',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import { pointsLedger } from './ledger.core.ts';
 import { credit } from './ledger.service.ts';
 
 let t: TestContext;
@@ -137,7 +138,7 @@ describe('member merge', () => {
     const keep = await member(t, 'hotel', '13600000031');
     const dup = await member(t, 'hotel', '13600000032');
     await credit(t.deps, {
-      programId: 'hotel',
+      ledger: pointsLedger('hotel'),
       memberId: dup,
       points: 100,
       code: 'earn',
@@ -200,5 +201,66 @@ describe('member merge', () => {
       (await t.call({ method: 'POST', url: `/v1/members/${a}/merge`, key, payload: { from: b } }))
         .statusCode,
     ).toBe(403);
+  });
+
+  it('strands nothing on the duplicate when commands race the merge: each lands on it before, or is refused after', async () => {
+    for (let round = 0; round < 5; round++) {
+      const keep = await member(t, 'cafe', `1360000${round}041`);
+      const dup = await member(t, 'cafe', `1360000${round}042`);
+      await adjust(t, 'cafe', dup, 1000);
+      const responses = await Promise.all([
+        ...Array.from({ length: 25 }, (_, i) =>
+          t.call({
+            method: 'POST',
+            url: `${pointsUrl('cafe', dup)}/adjustments`,
+            payload: { points: 1, reason: `r${i}` },
+          }),
+        ),
+        t.call({ method: 'POST', url: `/v1/members/${keep}/merge`, payload: { from: dup } }),
+      ]);
+      const merge = responses.pop();
+      expect(merge?.statusCode, merge?.body).toBe(200);
+      const landed = responses.filter((r) => r.statusCode === 201).length;
+      const refused = responses.filter(
+        (r) =>
+          r.statusCode === 409 && r.json().code === 'member_merged' && r.json().mergedInto === keep,
+      ).length;
+      expect(landed + refused, responses.map((r) => r.body).join('\n')).toBe(25);
+      // What landed before the merge moved with it; the duplicate holds nothing.
+      expect(await points(t, 'cafe', keep)).toMatchObject({ balance: 1000 + landed });
+      const left = await t.deps.db
+        .selectFrom('ledger_accounts')
+        .select(['credits_posted', 'debits_posted', 'debits_pending'])
+        .where('member_id', '=', dup)
+        .execute();
+      expect(
+        left.every((a) => a.credits_posted === a.debits_posted && a.debits_pending === '0'),
+      ).toBe(true);
+    }
+    await expectReconciled(t);
+  });
+
+  it('reconcile reports a member merged away that still holds points', async () => {
+    const keep = await member(t, 'cafe', '13600000051');
+    const dup = await member(t, 'cafe', '13600000052');
+    await adjust(t, 'cafe', dup, 30);
+    // As a buggy merge would leave it: the member marked merged, its points left behind.
+    await t.deps.db
+      .updateTable('members')
+      .set({ status: 'merged', merged_into: keep })
+      .where('id', '=', dup)
+      .execute();
+    const report = (await t.call({ method: 'GET', url: '/v1/ledger/reconcile' })).json();
+    expect(report.ok).toBe(false);
+    expect(
+      report.checks.find((c: { name: string }) => c.name === 'merged_members_hold_nothing'),
+    ).toMatchObject({ held: false, offending: [{ memberId: dup, mergedInto: keep }] });
+    // Put right, so the file's last reconcile is clean.
+    await t.deps.db
+      .updateTable('members')
+      .set({ status: 'active', merged_into: null })
+      .where('id', '=', dup)
+      .execute();
+    await expectReconciled(t);
   });
 });

@@ -3,14 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { member } from '../../test/ledger-helpers.ts';
 import { localDateString } from './expiry.core.ts';
+import { pointsLedger } from './ledger.core.ts';
 import {
-  captureHold,
+  balanceOf,
+  capture,
   credit,
   debit,
+  hold,
   linked,
-  placeHold,
-  pointsOf,
-  releaseHold,
+  release,
   sweepExpired,
 } from './ledger.service.ts';
 import { reconcile } from './reconcile.ts';
@@ -244,6 +245,7 @@ describe('ledger against a reference model', () => {
         const model = new Model(t.clock.now().getTime());
         let n = 0;
         const cmd = () => `${programId}-${n++}`;
+        const ledger = pointsLedger(programId);
         for (const a of actions) {
           const memberId = members[(a as { m?: number }).m ?? 0] as string;
           switch (a.kind) {
@@ -252,7 +254,7 @@ describe('ledger against a reference model', () => {
                 ? new Date(t.clock.now().getTime() + a.pendingDays * DAY)
                 : null;
               await credit(t.deps, {
-                programId,
+                ledger,
                 memberId,
                 points: a.n,
                 code: 'earn',
@@ -266,7 +268,7 @@ describe('ledger against a reference model', () => {
             case 'redeem': {
               const real = await outcome(
                 debit(t.deps, {
-                  programId,
+                  ledger,
                   memberId,
                   points: a.n,
                   code: 'redeem',
@@ -280,8 +282,8 @@ describe('ledger against a reference model', () => {
             }
             case 'hold': {
               const real = await outcome(
-                placeHold(t.deps, {
-                  programId,
+                hold(t.deps, {
+                  ledger,
                   memberId,
                   points: a.n,
                   reference: null,
@@ -309,7 +311,15 @@ describe('ledger against a reference model', () => {
               if (!h?.id) break;
               const owner = members[h.member] as string;
               if (a.kind === 'capture') {
-                const real = await outcome(captureHold(t.deps, programId, owner, h.id, a.n, cmd()));
+                const real = await outcome(
+                  capture(t.deps, {
+                    ledger,
+                    memberId: owner,
+                    holdId: h.id,
+                    points: a.n,
+                    commandId: cmd(),
+                  }),
+                );
                 const want = a.n ?? h.amount;
                 const ok = h.status === 'pending' && h.expiresAt > model.now && want <= h.amount;
                 expect(real.ok, `${JSON.stringify(a)} ${h.status}`).toBe(ok);
@@ -318,7 +328,9 @@ describe('ledger against a reference model', () => {
                   h.status = 'captured';
                 }
               } else {
-                const real = await outcome(releaseHold(t.deps, programId, owner, h.id, cmd()));
+                const real = await outcome(
+                  release(t.deps, { ledger, memberId: owner, holdId: h.id, commandId: cmd() }),
+                );
                 expect(real.ok).toBe(h.status === 'pending');
                 if (h.status === 'pending') {
                   model.restore(h, h.amount);
@@ -333,7 +345,7 @@ describe('ledger against a reference model', () => {
                   commandId: cmd(),
                   parts: a.parts.map((p) => ({
                     type: p.credit ? 'credit' : 'debit',
-                    programId,
+                    ledger,
                     memberId: members[p.m] as string,
                     points: p.n,
                     code: p.credit ? 'earn' : 'redeem',
@@ -354,7 +366,7 @@ describe('ledger against a reference model', () => {
               break;
           }
           for (const [i, id] of members.entries()) {
-            const real = await pointsOf(t.deps, programId, id);
+            const real = await balanceOf(t.deps, ledger, id);
             expect(real, `member ${i} after ${JSON.stringify(a)}`).toEqual(model.view(i));
           }
           const report = await reconcile(t.deps);

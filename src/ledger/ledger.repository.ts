@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { type Db, prepared, type Trx } from '../db/database.ts';
-import type { Standing } from '../members/members.service.ts';
 import type { ExpiryPolicy } from './expiry.core.ts';
 import {
   type Account,
   type Changes,
   type Draw,
   type Hold,
+  type LedgerConfig,
   type Lot,
   type MemberRef,
   refKey,
@@ -99,48 +99,75 @@ export function toHold(r: HoldRow): Hold {
   };
 }
 
+interface LedgerRow {
+  id: string;
+  program_id: string;
+  expiry: ExpiryPolicy;
+  timezone: string;
+  status: LedgerConfig['status'];
+}
+
+const toLedger = (r: LedgerRow): LedgerConfig => ({
+  id: r.id,
+  programId: r.program_id,
+  expiry: r.expiry,
+  timezone: r.timezone,
+  status: r.status,
+});
+
+/** A new ledger; true when it was made, false when one with that id exists. */
+export async function insertLedger(db: Db, l: LedgerConfig, now: Date): Promise<boolean> {
+  const row = await db
+    .insertInto('ledgers')
+    .values({
+      id: l.id,
+      program_id: l.programId,
+      expiry: JSON.stringify(l.expiry),
+      timezone: l.timezone,
+      status: l.status,
+      created_at: now,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Settings to change; those left undefined keep their values. */
+export interface LedgerChanges {
+  expiry?: LedgerConfig['expiry'] | undefined;
+  timezone?: string | undefined;
+  status?: LedgerConfig['status'] | undefined;
+}
+
+export async function updateLedger(db: Db, id: string, c: LedgerChanges): Promise<void> {
+  if (c.expiry === undefined && c.timezone === undefined && c.status === undefined) return;
+  await db
+    .updateTable('ledgers')
+    .set({
+      ...(c.expiry !== undefined && { expiry: JSON.stringify(c.expiry) }),
+      ...(c.timezone !== undefined && { timezone: c.timezone }),
+      ...(c.status !== undefined && { status: c.status }),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function findLedger(db: Db, id: string): Promise<LedgerConfig | undefined> {
+  const row = await db
+    .selectFrom('ledgers')
+    .select(['id', 'program_id', 'expiry', 'timezone', 'status'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && toLedger(row);
+}
+
 export interface StoredCommand {
   id: string;
   fingerprint: Buffer;
   status: 'applied' | 'rejected';
   errorCode: string | null;
   result: unknown;
-}
-
-/**
- * In one round trip: whether the ledger has recorded this command already, and the member's
- * standing in the program (none when not enrolled there).
- */
-export async function commandAndStanding(
-  db: Db,
-  commandId: string,
-  programId: string,
-  memberId: string,
-): Promise<{ recorded: boolean; standing: Standing | undefined }> {
-  const { rows } = await sql<{
-    recorded: boolean;
-    member_status: Standing['memberStatus'] | null;
-    merged_into: string | null;
-    enrollment_status: Standing['enrollmentStatus'] | null;
-  }>`${prepared}
-    select exists (select 1 from ledger_commands where id = ${commandId}) as recorded,
-           m.status as member_status, m.merged_into, e.status as enrollment_status
-    from (values (1)) as one
-    left join enrollments e on e.program_id = ${programId} and e.member_id = ${memberId}
-    left join members m on m.id = e.member_id`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('commandAndStanding returned no row');
-  return {
-    recorded: row.recorded,
-    standing:
-      row.member_status && row.enrollment_status
-        ? {
-            memberStatus: row.member_status,
-            mergedInto: row.merged_into,
-            enrollmentStatus: row.enrollment_status,
-          }
-        : undefined,
-  };
 }
 
 export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {
@@ -152,22 +179,40 @@ export async function lockHolds(trx: Trx, ids: string[]): Promise<Hold[]> {
   return rows.map(toHold);
 }
 
+/** Who holds these holds now (not locked): a batch locks their members before the holds. */
+export async function holdOwners(
+  db: Db,
+  ids: string[],
+): Promise<{ id: string; memberId: string; accountId: string }[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('ledger_holds')
+    .select(['id', 'member_id', 'account_id'])
+    .where('id', 'in', ids)
+    .execute();
+  return rows.map((r) => ({ id: r.id, memberId: r.member_id, accountId: r.account_id }));
+}
+
+/** Every member account of these members, in every ledger (not locked). */
+export async function accountsOfMembers(
+  db: Db,
+  memberIds: string[],
+): Promise<(MemberRef & { id: string })[]> {
+  if (memberIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('ledger_accounts')
+    .select(['id', 'ledger', 'member_id'])
+    .where('kind', '=', 'member')
+    .where('member_id', 'in', memberIds)
+    .execute();
+  return rows.map((r) => ({ id: r.id, ledger: r.ledger, memberId: r.member_id as string }));
+}
+
 /** Ids of the pending holds on these accounts (not locked). */
 export async function pendingHoldIdsOf(db: Db, accountIds: string[]): Promise<string[]> {
   if (accountIds.length === 0) return [];
   const { rows } = await sql<{ id: string }>`
     select id from ledger_holds where account_id = any(${accountIds}::text[]) and status = 'pending'`.execute(
-    db,
-  );
-  return rows.map((r) => r.id);
-}
-
-/** Ids of existing member accounts (not locked). */
-export async function memberAccountIds(db: Db, refs: MemberRef[]): Promise<string[]> {
-  if (refs.length === 0) return [];
-  const { rows } = await sql<{ id: string }>`
-    select id from ledger_accounts where kind = 'member' and (ledger, member_id) in (
-      select * from unnest(${refs.map((r) => r.ledger)}::text[], ${refs.map((r) => r.memberId)}::text[]))`.execute(
     db,
   );
   return rows.map((r) => r.id);
@@ -187,13 +232,7 @@ export async function ensureSystemAccounts(
     select id, ${ledger}, ${programId}, kind, ${now}
     from unnest(${kinds.map(() => newAccount())}::text[], ${kinds}::text[]) as v(id, kind)
     on conflict (ledger, kind) where kind <> 'member' do nothing`.execute(db);
-  const rows = await db
-    .selectFrom('ledger_accounts')
-    .select(['id', 'kind'])
-    .where('ledger', '=', ledger)
-    .where('kind', '!=', 'member')
-    .execute();
-  return new Map(rows.map((r) => [r.kind as SystemKind, r.id]));
+  return systemAccounts(db, ledger);
 }
 
 export async function loadOpenLots(trx: Trx, accountIds: string[]): Promise<Lot[]> {
@@ -362,25 +401,25 @@ export interface BatchReads {
   stored: Map<string, StoredCommand>;
   accounts: Account[];
   lots: Lot[];
-  policies: Map<string, { policy: ExpiryPolicy; timezone: string }>;
+  ledgers: Map<string, LedgerConfig>;
 }
 
 /**
  * A batch's reads: the commands already recorded, the member accounts it touches (locked, in id
- * order; a row locked after a wait is read as the other batch left it) and the programs' expiry
- * policies in one round trip, then the accounts' open lots.
+ * order; a row locked after a wait is read as the other batch left it) and its ledgers' settings
+ * in one round trip, then the accounts' open lots.
  */
 export async function lockBatch(
   trx: Trx,
   commandIds: string[],
   refs: MemberRef[],
   ids: string[],
-  programIds: string[],
+  ledgers: string[],
 ): Promise<BatchReads> {
   const { rows } = await sql<{
     commands: unknown[];
     accounts: AccountRow[];
-    policies: { id: string; points_expiry: ExpiryPolicy; timezone: string }[];
+    ledgers: LedgerRow[];
   }>`${prepared}
     with
     locked as (
@@ -398,8 +437,9 @@ export async function lockBatch(
                 'status', c.status, 'error_code', c.error_code, 'result', c.result)), '[]')
          from ledger_commands c where c.id = any(${commandIds}::text[])) as commands,
       (select coalesce(json_agg(l order by l.id), '[]') from locked l) as accounts,
-      (select coalesce(json_agg(json_build_object('id', p.id, 'points_expiry', p.points_expiry, 'timezone', p.timezone)), '[]')
-         from programs p where p.id = any(${programIds}::text[])) as policies`.execute(trx);
+      (select coalesce(json_agg(json_build_object('id', l.id, 'program_id', l.program_id, 'expiry', l.expiry,
+                'timezone', l.timezone, 'status', l.status)), '[]')
+         from ledgers l where l.id = any(${ledgers}::text[])) as ledgers`.execute(trx);
   const row = rows[0];
   if (!row) throw new Error('lockBatch returned no row');
   const stored = new Map<string, StoredCommand>();
@@ -428,9 +468,7 @@ export async function lockBatch(
       trx,
       accounts.map((a) => a.id),
     ),
-    policies: new Map(
-      row.policies.map((p) => [p.id, { policy: p.points_expiry, timezone: p.timezone }]),
-    ),
+    ledgers: new Map(row.ledgers.map((l) => [l.id, toLedger(l)])),
   };
 }
 
@@ -474,9 +512,53 @@ export async function listLots(db: Db, accountId: string, openOnly: boolean): Pr
   return rows.map(toLot);
 }
 
-export async function findHold(db: Db, holdId: string): Promise<Hold | undefined> {
-  const { rows } = await sql<HoldRow>`select * from ledger_holds where id = ${holdId}`.execute(db);
+/** The hold, if it is one of this ledger's. */
+export async function findHold(db: Db, ledger: string, holdId: string): Promise<Hold | undefined> {
+  const { rows } = await sql<HoldRow>`
+    select h.* from ledger_holds h join ledger_accounts a on a.id = h.account_id
+    where h.id = ${holdId} and a.ledger = ${ledger}`.execute(db);
   return rows[0] && toHold(rows[0]);
+}
+
+/** Each ledger's program. */
+export async function programsOf(db: Db, ledgers: string[]): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('ledgers')
+    .select(['id', 'program_id'])
+    .where('id', 'in', ledgers)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.program_id]));
+}
+
+/** A ledger's system accounts, kind → id (empty before the ledger's first batch). */
+export async function systemAccounts(db: Db, ledger: string): Promise<Map<SystemKind, string>> {
+  const rows = await db
+    .selectFrom('ledger_accounts')
+    .select(['id', 'kind'])
+    .where('ledger', '=', ledger)
+    .where('kind', '!=', 'member')
+    .execute();
+  return new Map(rows.map((r) => [r.kind as SystemKind, r.id]));
+}
+
+/** Which of these members hold anything — posted, held or pending — in any ledger. */
+export async function membersHoldingValue(db: Db, memberIds: string[]): Promise<string[]> {
+  if (memberIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('ledger_accounts')
+    .select('member_id')
+    .distinct()
+    .where('kind', '=', 'member')
+    .where('member_id', 'in', memberIds)
+    .where((eb) =>
+      eb.or([
+        eb('credits_posted', '<>', eb.ref('debits_posted')),
+        eb('debits_pending', '<>', '0'),
+        eb('credits_pending', '<>', '0'),
+      ]),
+    )
+    .execute();
+  return rows.map((r) => r.member_id as string);
 }
 
 export interface HistoryRow {
@@ -526,19 +608,15 @@ export async function history(
   }));
 }
 
-/** A member's accounts, and those of members merged into them: their history is the member's. */
-export async function accountsOfMember(
-  db: Db,
-  ledger: string,
-  memberId: string,
-): Promise<string[]> {
-  const { rows } = await sql<{ id: string }>`
-    with recursive merged(id) as (
-      select ${memberId}::text
-      union select m.id from members m join merged on m.merged_into = merged.id
-    )
-    select a.id from ledger_accounts a join merged on a.member_id = merged.id
-    where a.ledger = ${ledger} and a.kind = 'member'`.execute(db);
+/** The accounts of these members in a ledger. */
+export async function accountsOf(db: Db, ledger: string, memberIds: string[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('ledger_accounts')
+    .select('id')
+    .where('ledger', '=', ledger)
+    .where('kind', '=', 'member')
+    .where('member_id', 'in', memberIds)
+    .execute();
   return rows.map((r) => r.id);
 }
 
@@ -551,15 +629,4 @@ export async function accountsDue(db: Db, now: Date, limit: number): Promise<str
     db,
   );
   return rows.map((r) => r.account_id);
-}
-
-export async function ledgersOfMember(
-  db: Db,
-  memberId: string,
-): Promise<{ ledger: string; programId: string }[]> {
-  const { rows } = await sql<{ ledger: string; program_id: string }>`
-    select ledger, program_id from ledger_accounts where member_id = ${memberId} and kind = 'member'`.execute(
-    db,
-  );
-  return rows.map((r) => ({ ledger: r.ledger, programId: r.program_id }));
 }

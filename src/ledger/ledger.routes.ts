@@ -1,13 +1,13 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { idempotencyKeyOf } from '../http/idempotency.ts';
+import { answer } from '../http/idempotency.ts';
 import { page, pageOf, pageQuery } from '../http/pagination.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
-import { requireCoalitionAdmin, requireProgramRole } from '../keys/keys.core.ts';
+import { type Role, requireCoalitionAdmin, requireProgramRole } from '../keys/keys.core.ts';
 import { memberParams } from '../members/members.schemas.ts';
-import { assertEnrolled } from '../members/members.service.ts';
-import type { CommandResult, Hold } from './ledger.core.ts';
+import { assertEnrolled, membersMergedInto } from '../members/members.service.ts';
+import { pointsLedger } from './ledger.core.ts';
 import {
   adjustmentBody,
   captureBody,
@@ -28,25 +28,26 @@ import { reconcile } from './reconcile.ts';
 const tags = ['Points'];
 
 /**
- * A write's command id: from its Idempotency-Key when it has one, so that a retry after a crash
- * finds the ledger's own record of the first attempt; otherwise new.
+ * What every points route starts with: the caller's role in the program, and the member's points
+ * ledger. A write gets a new command id: its retries are the Idempotency-Key's to recognise.
  */
-function commandId(request: FastifyRequest): string {
-  const key = idempotencyKeyOf(request);
-  return key !== undefined
-    ? `${service.IDEMPOTENT_PREFIX}${request.principal.keyId}:${key}`
-    : request.deps.ids('cmd');
+function points(
+  request: Pick<FastifyRequest, 'principal' | 'deps'> & {
+    params: { programId: string; memberId: string };
+  },
+  role: Role,
+) {
+  const { programId, memberId } = request.params;
+  requireProgramRole(request.principal, programId, role);
+  return { ledger: pointsLedger(programId), memberId, commandId: request.deps.ids('cmd') };
 }
 
-function replayed(reply: FastifyReply, r: { replayed: boolean }): FastifyReply {
-  return r.replayed ? reply.header('idempotent-replayed', 'true') : reply;
-}
-
-const transferResult = (r: CommandResult) => ({
-  transferId: r.transferId as string,
-  points: r.points as number,
-  balance: r.balance as number,
+const presentTransfer = (r: service.TransferResult) => ({
+  transferId: r.transferId,
+  points: r.points,
+  balance: r.balance,
 });
+const presentHoldResult = (r: service.HoldResult) => presentHold(r.hold);
 
 export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
   const base = '/programs/:programId/members/:memberId/points';
@@ -66,7 +67,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
       await assertEnrolled(request.deps, programId, memberId);
-      return service.pointsOf(request.deps, programId, memberId);
+      return service.balanceOf(request.deps, pointsLedger(programId), memberId);
     },
   );
 
@@ -86,9 +87,12 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
       await assertEnrolled(request.deps, programId, memberId);
+      // A member's history includes that of the members merged into it.
+      const members = [memberId, ...(await membersMergedInto(request.deps, memberId))];
       return page(
         request,
-        (before, limit) => service.historyOf(request.deps, programId, memberId, before, limit),
+        (before, limit) =>
+          service.historyOf(request.deps, pointsLedger(programId), members, before, limit),
         (h) => h.id,
         (h) => ({
           id: h.id,
@@ -117,7 +121,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
       await assertEnrolled(request.deps, programId, memberId);
-      const lots = await service.lotsOf(request.deps, programId, memberId);
+      const lots = await service.lotsOf(request.deps, pointsLedger(programId), memberId);
       return {
         data: lots.map((l) => ({
           id: l.id,
@@ -135,10 +139,11 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     `${base}/adjustments`,
     {
-      config: { ownIdempotency: true },
+      config: { idempotency: 'batch' },
       schema: {
         tags,
         summary: 'Adjust points by hand, with a reason (program admin; audited)',
+        description: 'Allowed for a blocked member and in a suspended program: it is a correction.',
         security: bearerSecurity,
         params: memberParams,
         body: adjustmentBody,
@@ -146,29 +151,22 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { programId, memberId } = request.params;
-      requireProgramRole(request.principal, programId, 'admin');
-      const id = commandId(request);
-      await service.gate(request.deps, id, programId, memberId, false);
-      const r = await service.adjust(
-        request.deps,
-        {
-          programId,
-          memberId,
-          points: request.body.points,
-          reason: request.body.reason,
-          commandId: id,
-        },
-        request.principal,
+      const at = points(request, 'admin');
+      const { points: n, reason } = request.body;
+      return answer(request, reply, 201, presentTransfer, (attach) =>
+        service.adjust(
+          request.deps,
+          { ...at, points: n, reason, actor: request.principal },
+          attach,
+        ),
       );
-      return replayed(reply, r).code(201).send(transferResult(r));
     },
   );
 
   app.post(
     `${base}/redemptions`,
     {
-      config: { ownIdempotency: true },
+      config: { idempotency: 'batch' },
       schema: {
         tags,
         summary: 'Spend points in one step, soonest-expiring first (integration)',
@@ -179,26 +177,18 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { programId, memberId } = request.params;
-      requireProgramRole(request.principal, programId, 'integration');
-      const id = commandId(request);
-      await service.gate(request.deps, id, programId, memberId, true);
-      const r = await service.debit(request.deps, {
-        programId,
-        memberId,
-        points: request.body.points,
-        code: 'redeem',
-        reference: request.body.reference,
-        commandId: id,
-      });
-      return replayed(reply, r).code(201).send(transferResult(r));
+      const at = points(request, 'integration');
+      const { points: n, reference } = request.body;
+      return answer(request, reply, 201, presentTransfer, (attach) =>
+        service.debit(request.deps, { ...at, points: n, code: 'redeem', reference }, attach),
+      );
     },
   );
 
   app.post(
     `${base}/holds`,
     {
-      config: { ownIdempotency: true },
+      config: { idempotency: 'batch' },
       schema: {
         tags,
         summary: 'Reserve points: capture all or part later, or release (integration)',
@@ -209,21 +199,15 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { programId, memberId } = request.params;
-      requireProgramRole(request.principal, programId, 'integration');
-      const id = commandId(request);
-      await service.gate(request.deps, id, programId, memberId, true);
-      const r = await service.placeHold(request.deps, {
-        programId,
-        memberId,
-        points: request.body.points,
-        reference: request.body.reference ?? null,
-        expiresInSeconds: request.body.expiresInSeconds,
-        commandId: id,
-      });
-      return replayed(reply, r)
-        .code(201)
-        .send(presentHold(r.hold as Hold));
+      const at = points(request, 'integration');
+      const { points: n, reference, expiresInSeconds } = request.body;
+      return answer(request, reply, 201, presentHoldResult, (attach) =>
+        service.hold(
+          request.deps,
+          { ...at, points: n, reference: reference ?? null, expiresInSeconds },
+          attach,
+        ),
+      );
     },
   );
 
@@ -241,17 +225,21 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { programId, memberId, holdId } = request.params;
       requireProgramRole(request.principal, programId, 'read');
-      return presentHold(await service.getHold(request.deps, programId, memberId, holdId));
+      return presentHold(
+        await service.getHold(request.deps, pointsLedger(programId), memberId, holdId),
+      );
     },
   );
 
   app.post(
     `${base}/holds/:holdId/capture`,
     {
-      config: { ownIdempotency: true },
+      config: { idempotency: 'batch' },
       schema: {
         tags,
         summary: 'Capture all or part of a hold; the rest is released (integration)',
+        description:
+          'Refused for a member blocked since the hold was placed (403); allowed in a suspended program.',
         security: bearerSecurity,
         params: holdParams,
         body: captureBody,
@@ -259,43 +247,37 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { programId, memberId, holdId } = request.params;
-      requireProgramRole(request.principal, programId, 'integration');
-      const r = await service.captureHold(
-        request.deps,
-        programId,
-        memberId,
-        holdId,
-        request.body?.points ?? null,
-        commandId(request),
+      const at = points(request, 'integration');
+      const { holdId } = request.params;
+      return answer(request, reply, 200, presentHoldResult, (attach) =>
+        service.capture(
+          request.deps,
+          { ...at, holdId, points: request.body?.points ?? null },
+          attach,
+        ),
       );
-      return replayed(reply, r).send(presentHold(r.hold as Hold));
     },
   );
 
   app.post(
     `${base}/holds/:holdId/release`,
     {
-      config: { ownIdempotency: true },
+      config: { idempotency: 'batch' },
       schema: {
         tags,
         summary: 'Release a hold: its points are available again (integration)',
+        description: "Always allowed while the hold is pending, whatever the member's standing.",
         security: bearerSecurity,
         params: holdParams,
         response: { 200: holdSchema, ...problems(...AUTH_ERRORS, 409) },
       },
     },
     async (request, reply) => {
-      const { programId, memberId, holdId } = request.params;
-      requireProgramRole(request.principal, programId, 'integration');
-      const r = await service.releaseHold(
-        request.deps,
-        programId,
-        memberId,
-        holdId,
-        commandId(request),
+      const at = points(request, 'integration');
+      const { holdId } = request.params;
+      return answer(request, reply, 200, presentHoldResult, (attach) =>
+        service.release(request.deps, { ...at, holdId }, attach),
       );
-      return replayed(reply, r).send(presentHold(r.hold as Hold));
     },
   );
 

@@ -1,168 +1,270 @@
 import { createHash } from 'node:crypto';
-import { recordAudit } from '../audit/audit.service.ts';
-import type { Trx } from '../db/database.ts';
+import type { AuditEntry } from '../audit/audit.core.ts';
+import { auditEntry, writeAudit } from '../audit/audit.service.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
-import { checkStanding } from '../members/members.service.ts';
-import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import { localDateString } from './expiry.core.ts';
-import { fingerprintOf, runBatch, type Submitted } from './ledger.batch.ts';
+import {
+  type Attachment,
+  attachment,
+  type BatchWriter,
+  fingerprintOf,
+  type Submitted,
+} from './ledger.batch.ts';
 import {
   type Account,
   type Command,
   type CommandResult,
   type Hold,
   isUsable,
+  type LedgerConfig,
   type LinkedPart,
   type Lot,
+  type Outcome,
   type TransferCode,
 } from './ledger.core.ts';
-import { pointsLedger } from './ledger.engine.ts';
 import * as repo from './ledger.repository.ts';
 
-/** The request a command answers, for its fingerprint: a repeat must ask for the same thing. */
-type Request = Record<string, unknown>;
+// The ledger's public interface. Every module that moves value — points, growth value, a
+// coalition's hub currency, stored value — calls these typed operations, each on the ledger it
+// names, with a command id made from its own business key (`purchase:<id>`): a repeat of an id
+// returns the first outcome, whatever has happened since. The member's standing (enrolled, not
+// erased or merged away, not blocked for a benefit) is checked in the batch, under the member's
+// lock, so no caller can forget it and no merge can slip between the check and the move.
+//
+// A module's own rows commit with its ledger move by being attached to the command (`Attach`):
+// they are written in the batch's transaction, or not at all. The ledger is never called from
+// inside a transaction: its batch is the transaction.
 
-async function run(
-  deps: Deps,
-  programIds: string | string[],
-  command: Command,
-  request: Request,
-  onApplied?: Submitted['onApplied'],
-): Promise<CommandResult & { replayed: boolean }> {
-  for (const programId of [programIds].flat()) await deps.ledger.prepare(pointsLedger(programId));
-  const outcome = await deps.ledger.submit({
-    command,
-    fingerprint: fingerprintOf({ type: command.type, ...request }),
-    ...(onApplied && { onApplied }),
-  });
-  if (outcome.status === 'rejected') {
-    // A command id made from an Idempotency-Key: tell the client in the API's own words.
-    if (outcome.code === 'command_id_reused' && command.id.startsWith(IDEMPOTENT_PREFIX)) {
-      throw new DomainError(
-        'idempotency_key_reused',
-        'This Idempotency-Key was used for a different request; use a new key for a new request',
-      );
-    }
-    throw new DomainError(outcome.code, outcome.detail);
-  }
-  return { ...outcome.result, replayed: outcome.replayed === true };
-}
-
-/** Command ids made from a client's Idempotency-Key start with this. */
-export const IDEMPOTENT_PREFIX = 'idem:';
+/** An operation's outcome as the caller sees it: its typed result, or the refusal. */
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: DomainError };
 
 /**
- * Checks the member may use the program for this command — unless the command is a retry the
- * ledger has recorded, which gets its first answer whatever has happened to the member since.
- * One query for both.
+ * What a caller adds to an operation: rows written in the operation's batch, in its transaction,
+ * made with its typed outcome (`settle`). How HTTP stores the response to an Idempotency-Key, and
+ * how a module writes its own rows with the move.
  */
-export async function gate(
-  deps: Deps,
-  commandId: string,
-  programId: string,
-  memberId: string,
-  benefit: boolean,
-): Promise<void> {
-  const { recorded, standing } = await repo.commandAndStanding(
-    deps.db,
-    commandId,
-    programId,
-    memberId,
-  );
-  if (!recorded) checkStanding(programId, memberId, standing, benefit);
+export type Attach<R> = (settle: (outcome: Outcome) => Settled<R>) => Attachment[];
+
+/**
+ * A claim found this request answered before (an Idempotency-Key seen already): the command did
+ * not apply, and whoever attached the claim has the stored answer.
+ */
+export class AnsweredBefore extends Error {}
+
+function settler<R>(toResult: (r: CommandResult, replayed: boolean) => R) {
+  return (o: Outcome): Settled<R> =>
+    o.status === 'applied'
+      ? { ok: true, value: toResult(o.result, o.replayed === true) }
+      : { ok: false, error: new DomainError(o.code, o.detail, o.extensions) };
 }
 
-const ref = (programId: string, memberId: string) => ({
-  ledger: pointsLedger(programId),
-  memberId,
-});
+async function run<R>(
+  deps: Deps,
+  item: Submitted,
+  toResult: (r: CommandResult, replayed: boolean) => R,
+  attach?: Attach<R>,
+): Promise<R> {
+  if (deps.db.isTransaction) {
+    // A caller's open transaction would commit apart from the batch (and could wait on it while
+    // it waits on the caller): attach rows to the command instead.
+    throw new Error('the ledger is called outside any transaction: its batch is the transaction');
+  }
+  const settle = settler(toResult);
+  const outcome = await deps.ledger.submit({
+    ...item,
+    attachments: [...(item.attachments ?? []), ...(attach?.(settle) ?? [])],
+  });
+  if (outcome.status === 'answered') throw new AnsweredBefore();
+  const settled = settle(outcome);
+  if (!settled.ok) throw settled.error;
+  return settled.value;
+}
 
-/** What a credit or a debit names; the command id is the caller's, apart. */
+/** The request a command answers, for its fingerprint: a repeat must ask for the same thing. */
+const requestPrint = (input: object, extra: object = {}) => {
+  const { commandId: _commandId, ...request } = input as { commandId?: string };
+  return fingerprintOf({ ...request, ...extra });
+};
+
+// --- moving value ---
+
 interface Movement {
-  programId: string;
+  /** The ledger (currency) moved on, e.g. `pointsLedger(programId)`. */
+  ledger: string;
   memberId: string;
   points: number;
+  /** Why the points move, recorded on the transfer. */
   code: TransferCode;
+  /** What caused it: an order number, a receipt. */
   reference: string | null;
+  /** From the caller's business key (`purchase:<id>`): a repeat returns the first outcome. */
+  commandId: string;
 }
 
 export interface CreditInput extends Movement {
-  /** Points in the return window are pending until then. */
+  /** `issuance` (default): the member earns, a benefit; `adjustment`: an operator's correction. */
+  from?: 'issuance' | 'adjustment';
+  /** Points in a return window are pending until then. */
   pendingUntil?: Date | null;
-  commandId: string;
 }
 
 export interface DebitInput extends Movement {
-  commandId: string;
+  /** `redemption` (default): the member spends, a benefit; `adjustment`: an operator's correction. */
+  to?: 'redemption' | 'adjustment';
 }
 
-const creditPart = (
-  input: Movement & { pendingUntil?: Date | null },
-  from: 'issuance' | 'adjustment',
-): LinkedPart => ({
-  type: 'credit',
-  to: ref(input.programId, input.memberId),
-  from,
-  amount: input.points,
-  code: input.code,
-  reference: input.reference,
-  // expiresAt left out: the batch applies the program's policy as of the credit
-  pendingUntil: input.pendingUntil ?? null,
+export interface TransferResult {
+  transferId: string;
+  points: number;
+  /** The member's posted balance after the transfer. */
+  balance: number;
+  /** The ledger had this command id already: this is its first outcome. */
+  replayed: boolean;
+}
+
+const transferResult = (r: CommandResult, replayed: boolean): TransferResult => ({
+  transferId: r.transferId as string,
+  points: r.points as number,
+  balance: r.balance as number,
+  replayed,
 });
 
-const debitPart = (input: Movement, to: 'redemption' | 'adjustment'): LinkedPart => ({
-  type: 'debit',
-  from: ref(input.programId, input.memberId),
-  to,
-  amount: input.points,
-  code: input.code,
-  reference: input.reference,
-});
+function creditPart(input: CreditInput): LinkedPart {
+  return {
+    type: 'credit',
+    to: { ledger: input.ledger, memberId: input.memberId },
+    from: input.from ?? 'issuance',
+    amount: input.points,
+    code: input.code,
+    reference: input.reference,
+    // expiresAt left out: the batch applies the ledger's policy as of the credit
+    pendingUntil: input.pendingUntil ?? null,
+  };
+}
 
-/** Credits points to a member: a lot that expires by the program's policy. For earning, refunds, adjustments. */
-export function credit(
-  deps: Deps,
-  input: CreditInput,
-  from: 'issuance' | 'adjustment' = 'issuance',
-  onApplied?: Submitted['onApplied'],
-) {
+function debitPart(input: DebitInput): LinkedPart {
+  return {
+    type: 'debit',
+    from: { ledger: input.ledger, memberId: input.memberId },
+    to: input.to ?? 'redemption',
+    amount: input.points,
+    code: input.code,
+    reference: input.reference,
+  };
+}
+
+/** Credits points to a member: a lot that expires by the ledger's policy. For earning, refunds. */
+export function credit(deps: Deps, input: CreditInput, attach?: Attach<TransferResult>) {
   return run(
     deps,
-    input.programId,
-    { ...creditPart(input, from), id: input.commandId },
-    { ...input, commandId: undefined, from },
-    onApplied,
+    { command: { ...creditPart(input), id: input.commandId }, fingerprint: requestPrint(input) },
+    transferResult,
+    attach,
   );
 }
 
 /** Spends points in one step, soonest-expiring lots first. */
-export function debit(
-  deps: Deps,
-  input: DebitInput,
-  to: 'redemption' | 'adjustment' = 'redemption',
-  onApplied?: Submitted['onApplied'],
-) {
+export function debit(deps: Deps, input: DebitInput, attach?: Attach<TransferResult>) {
   return run(
     deps,
-    input.programId,
-    { ...debitPart(input, to), id: input.commandId },
-    { ...input, commandId: undefined, to },
-    onApplied,
+    { command: { ...debitPart(input), id: input.commandId }, fingerprint: requestPrint(input) },
+    transferResult,
+    attach,
   );
 }
 
-export interface LinkedPartInput extends Movement {
+export interface AdjustInput {
+  ledger: string;
+  memberId: string;
+  /** Positive credits the member, negative takes points away. */
+  points: number;
+  reason: string;
+  commandId: string;
+  actor: Principal;
+}
+
+/** Audit rows of adjustments, written in the batch with the transfer they record. */
+const adjustmentAudit: BatchWriter<{ entry: AuditEntry; ledger: string }> = {
+  name: 'points.adjusted',
+  stage: 'rows',
+  async write(trx, rows) {
+    const applied = rows.flatMap(({ row, outcome }) =>
+      outcome.status === 'applied' && !outcome.replayed ? [{ row, outcome }] : [],
+    );
+    if (applied.length === 0) return;
+    const programs = await repo.programsOf(
+      trx,
+      applied.map(({ row }) => row.ledger),
+    );
+    await writeAudit(
+      trx,
+      applied.map(({ row, outcome }) => ({
+        ...row.entry,
+        programId: programs.get(row.ledger) ?? null,
+        after: { ...(row.entry.after as object), transferId: outcome.result.transferId },
+      })),
+    );
+  },
+};
+
+/**
+ * A manual adjustment by an operator, with its reason: a credit from or a debit to the ledger's
+ * adjustment account (allowed for a blocked member, unlike earning and spending), audited in the
+ * batch's transaction.
+ */
+export function adjust(deps: Deps, input: AdjustInput, attach?: Attach<TransferResult>) {
+  const audit = attachment(adjustmentAudit, {
+    ledger: input.ledger,
+    entry: auditEntry(deps, {
+      actor: input.actor,
+      action: 'points.adjusted',
+      memberId: input.memberId,
+      after: { points: input.points, reason: input.reason },
+    }),
+  });
+  const movement = {
+    ledger: input.ledger,
+    memberId: input.memberId,
+    points: Math.abs(input.points),
+    code: 'adjust' as const,
+    reference: input.reason,
+    commandId: input.commandId,
+  };
+  const command: Command =
+    input.points > 0
+      ? { ...creditPart({ ...movement, from: 'adjustment' }), id: input.commandId }
+      : { ...debitPart({ ...movement, to: 'adjustment' }), id: input.commandId };
+  const { actor: _actor, ...request } = input;
+  return run(
+    deps,
+    { command, fingerprint: requestPrint(request, { type: 'adjust' }), attachments: [audit] },
+    transferResult,
+    attach,
+  );
+}
+
+export interface LinkedPartInput extends Omit<Movement, 'commandId'> {
   type: 'credit' | 'debit';
 }
 
+export interface LinkedResult {
+  /** Each part's transfer, in order. */
+  parts: Omit<TransferResult, 'replayed'>[];
+  replayed: boolean;
+}
+
 /**
- * Credits (from the program's issuance) and debits (to its redemption), on one program's points
- * or several, that all apply or none — what a conversion between brands is made of. Refused as a
- * whole, with the first failing part's reason, when any part cannot apply.
+ * Credits (from each ledger's issuance) and debits (to its redemption), on one ledger or several,
+ * that all apply or none — what a conversion between brands is made of. Refused as a whole, with
+ * the first failing part's reason, when any part cannot apply.
  */
-export async function linked(deps: Deps, input: { commandId: string; parts: LinkedPartInput[] }) {
+export async function linked(
+  deps: Deps,
+  input: { commandId: string; parts: LinkedPartInput[] },
+  attach?: Attach<LinkedResult>,
+) {
   if (input.parts.length === 0) throw invalidField('parts', 'at least one part is needed');
   for (const [i, p] of input.parts.entries()) {
     if (!Number.isSafeInteger(p.points) || p.points <= 0)
@@ -170,120 +272,190 @@ export async function linked(deps: Deps, input: { commandId: string; parts: Link
   }
   return run(
     deps,
-    input.parts.map((p) => p.programId),
     {
-      type: 'linked',
-      id: input.commandId,
-      parts: input.parts.map((p) =>
-        p.type === 'credit' ? creditPart(p, 'issuance') : debitPart(p, 'redemption'),
-      ),
+      command: {
+        type: 'linked',
+        id: input.commandId,
+        parts: input.parts.map((p) =>
+          p.type === 'credit'
+            ? creditPart({ ...p, commandId: input.commandId })
+            : debitPart({ ...p, commandId: input.commandId }),
+        ),
+      },
+      fingerprint: requestPrint(input, { type: 'linked' }),
     },
-    { parts: input.parts },
+    (r, replayed) => ({
+      parts: (r.parts ?? []).map((p) => {
+        const { replayed: _, ...part } = transferResult(p, replayed);
+        return part;
+      }),
+      replayed,
+    }),
+    attach,
   );
 }
 
-/** A manual adjustment by an operator, with its reason, audited in the ledger's own transaction. */
-export function adjust(
-  deps: Deps,
-  input: { programId: string; memberId: string; points: number; reason: string; commandId: string },
-  actor: Principal,
-) {
-  const onApplied: Submitted['onApplied'] = async (trx, outcome) => {
-    await recordAudit(
-      { ...deps, db: trx },
-      {
-        actor,
-        action: 'points.adjusted',
-        programId: input.programId,
-        memberId: input.memberId,
-        after: {
-          points: input.points,
-          reason: input.reason,
-          transferId: outcome.status === 'applied' ? outcome.result.transferId : null,
-        },
-      },
-    );
-  };
-  const common = {
-    programId: input.programId,
-    memberId: input.memberId,
-    code: 'adjust' as const,
-    reference: input.reason,
-    commandId: input.commandId,
-  };
-  return input.points > 0
-    ? credit(deps, { ...common, points: input.points }, 'adjustment', onApplied)
-    : debit(deps, { ...common, points: -input.points }, 'adjustment', onApplied);
+// --- holds ---
+
+export interface HoldInput extends Omit<Movement, 'code'> {
+  /** How long the hold lasts; at its end its points come back. */
+  expiresInSeconds: number;
 }
 
-export function placeHold(
+export interface HoldResult {
+  hold: Hold;
+  replayed: boolean;
+}
+
+const holdResult = (r: CommandResult, replayed: boolean): HoldResult => ({
+  hold: r.hold as Hold,
+  replayed,
+});
+
+/** Reserves points: capture all or part of them later, or release them. */
+export function hold(deps: Deps, input: HoldInput, attach?: Attach<HoldResult>) {
+  return run(
+    deps,
+    {
+      command: {
+        type: 'hold',
+        id: input.commandId,
+        from: { ledger: input.ledger, memberId: input.memberId },
+        // Derived from the command, so that a retried request names the same hold.
+        holdId: `hld_${createHash('sha256').update(input.commandId).digest('hex').slice(0, 26)}`,
+        amount: input.points,
+        reference: input.reference,
+        expiresAt: new Date(deps.clock.now().getTime() + input.expiresInSeconds * 1000),
+      },
+      fingerprint: requestPrint(input, { type: 'hold' }),
+    },
+    holdResult,
+    attach,
+  );
+}
+
+export interface HoldActionInput {
+  ledger: string;
+  /** The member the caller believes holds it: a hold of anyone else is not found. */
+  memberId: string;
+  holdId: string;
+  commandId: string;
+}
+
+/** Captures all of a hold or part of it (`points`); the rest goes back to the member. */
+export function capture(
   deps: Deps,
-  input: {
-    programId: string;
-    memberId: string;
-    points: number;
-    reference: string | null;
-    expiresInSeconds: number;
-    commandId: string;
-  },
+  input: HoldActionInput & { points: number | null },
+  attach?: Attach<HoldResult>,
 ) {
   return run(
     deps,
-    input.programId,
     {
-      type: 'hold',
-      id: input.commandId,
-      from: ref(input.programId, input.memberId),
-      // Derived from the command, so that a retried request names the same hold.
-      holdId: `hld_${createHash('sha256').update(input.commandId).digest('hex').slice(0, 26)}`,
-      programId: input.programId,
-      amount: input.points,
-      reference: input.reference,
-      expiresAt: new Date(deps.clock.now().getTime() + input.expiresInSeconds * 1000),
+      command: {
+        type: 'capture',
+        id: input.commandId,
+        holdId: input.holdId,
+        owner: { ledger: input.ledger, memberId: input.memberId },
+        amount: input.points,
+      },
+      fingerprint: requestPrint(input, { type: 'capture' }),
     },
-    { ...input, commandId: undefined },
+    holdResult,
+    attach,
   );
 }
 
-/** The hold, if it belongs to this member of this program. */
-export async function getHold(
+/** Releases a hold: its points go back to the lots they came from. */
+export function release(deps: Deps, input: HoldActionInput, attach?: Attach<HoldResult>) {
+  return run(
+    deps,
+    {
+      command: {
+        type: 'release',
+        id: input.commandId,
+        holdId: input.holdId,
+        owner: { ledger: input.ledger, memberId: input.memberId },
+      },
+      fingerprint: requestPrint(input, { type: 'release' }),
+    },
+    holdResult,
+    attach,
+  );
+}
+
+// --- merge ---
+
+export interface MergeResult {
+  /** Points moved to the survivor, over every ledger. */
+  moved: number;
+  replayed: boolean;
+}
+
+/**
+ * Moves everything `from` holds, in every ledger, to `into`: lots with their expiry, and pending
+ * holds under the same ids. The members module attaches its own rows (identifiers, enrollments,
+ * the audit) so that the whole merge is one transaction.
+ */
+export function merge(
   deps: Deps,
-  programId: string,
+  input: { from: string; into: string; commandId: string },
+  attach?: Attach<MergeResult>,
+) {
+  return run(
+    deps,
+    {
+      command: { type: 'merge', id: input.commandId, from: input.from, into: input.into },
+      fingerprint: requestPrint(input, { type: 'merge' }),
+    },
+    (r, replayed) => ({ moved: r.moved ?? 0, replayed }),
+    attach,
+  );
+}
+
+// --- ledgers ---
+
+/**
+ * Opens a ledger with its system accounts, in the owning module's transaction (a program opens
+ * its points ledger when it is created). Opening one that exists changes nothing.
+ */
+export async function openLedger(deps: Pick<Deps, 'db' | 'clock' | 'ids'>, config: LedgerConfig) {
+  const now = deps.clock.now();
+  if (!(await repo.insertLedger(deps.db, config, now))) return;
+  await repo.ensureSystemAccounts(deps.db, config.id, config.programId, () => deps.ids('acc'), now);
+}
+
+/** Changes a ledger's settings, in the owning module's transaction: the next batch uses them. */
+export async function configureLedger(
+  deps: Pick<Deps, 'db'>,
+  ledger: string,
+  changes: repo.LedgerChanges,
+) {
+  await repo.updateLedger(deps.db, ledger, changes);
+}
+
+export async function getLedger(deps: Pick<Deps, 'db'>, ledger: string): Promise<LedgerConfig> {
+  const config = await repo.findLedger(deps.db, ledger);
+  if (!config) throw notFound(`Ledger ${ledger}`);
+  return config;
+}
+
+/** A ledger's system accounts (issuance, redemption, breakage, adjustment), once it has any. */
+export function systemAccountsOf(deps: Pick<Deps, 'db'>, ledger: string) {
+  return repo.systemAccounts(deps.db, ledger);
+}
+
+// --- reads ---
+
+/** The hold, if it belongs to this member in this ledger. */
+export async function getHold(
+  deps: Pick<Deps, 'db'>,
+  ledger: string,
   memberId: string,
   holdId: string,
 ): Promise<Hold> {
-  const hold = await repo.findHold(deps.db, holdId);
-  if (!hold || hold.programId !== programId || hold.memberId !== memberId)
-    throw notFound(`Hold ${holdId}`);
-  return hold;
-}
-
-export async function captureHold(
-  deps: Deps,
-  programId: string,
-  memberId: string,
-  holdId: string,
-  points: number | null,
-  commandId: string,
-) {
-  await getHold(deps, programId, memberId, holdId);
-  return run(
-    deps,
-    programId,
-    { type: 'capture', id: commandId, holdId, amount: points },
-    { holdId, points },
-  );
-}
-
-export async function releaseHold(
-  deps: Deps,
-  programId: string,
-  memberId: string,
-  holdId: string,
-  commandId: string,
-) {
-  await getHold(deps, programId, memberId, holdId);
-  return run(deps, programId, { type: 'release', id: commandId, holdId }, { holdId });
+  const found = await repo.findHold(deps.db, ledger, holdId);
+  if (!found || found.memberId !== memberId) throw notFound(`Hold ${holdId}`);
+  return found;
 }
 
 export interface PointsBalance {
@@ -296,7 +468,7 @@ export interface PointsBalance {
 
 /**
  * A member's points as of now: balance (posted), held (by holds), pending (in a return window)
- * and available to spend, with what expires when (by local date in the program's time zone).
+ * and available to spend, with what expires when (by local date in the ledger's time zone).
  */
 export function balanceView(
   account: Account | undefined,
@@ -323,7 +495,7 @@ export function balanceView(
   const byDate = new Map<string, number>();
   for (const l of lots) {
     if (l.expiresAt === null || l.remaining === 0 || l.expiresAt <= now) continue;
-    // The last day the points can be used, in the program's time zone.
+    // The last day the points can be used, in the ledger's time zone.
     const date = localDateString(new Date(l.expiresAt.getTime() - 1), timezone);
     byDate.set(date, (byDate.get(date) ?? 0) + l.remaining);
   }
@@ -338,23 +510,23 @@ export function balanceView(
   };
 }
 
-export async function pointsOf(
-  deps: Deps,
-  programId: string,
+export async function balanceOf(
+  deps: Pick<Deps, 'db' | 'clock'>,
+  ledger: string,
   memberId: string,
 ): Promise<PointsBalance> {
-  const program = await getProgram(deps, programId);
-  const account = await repo.findMemberAccount(deps.db, pointsLedger(programId), memberId);
+  const config = await getLedger(deps, ledger);
+  const account = await repo.findMemberAccount(deps.db, ledger, memberId);
   const lots = account ? await repo.listLots(deps.db, account.id, true) : [];
-  return balanceView(account, lots, deps.clock.now(), program.timezone);
+  return balanceView(account, lots, deps.clock.now(), config.timezone);
 }
 
 export async function lotsOf(
-  deps: Deps,
-  programId: string,
+  deps: Pick<Deps, 'db' | 'clock'>,
+  ledger: string,
   memberId: string,
 ): Promise<(Lot & { usable: boolean })[]> {
-  const account = await repo.findMemberAccount(deps.db, pointsLedger(programId), memberId);
+  const account = await repo.findMemberAccount(deps.db, ledger, memberId);
   const now = deps.clock.now();
   return account
     ? (await repo.listLots(deps.db, account.id, false)).map((l) => ({
@@ -364,15 +536,25 @@ export async function lotsOf(
     : [];
 }
 
+/**
+ * Posted movements of the members' accounts in a ledger, newest first — a member's own, and
+ * those of the members merged into it (the caller names them: who was merged into whom is the
+ * members module's to say).
+ */
 export async function historyOf(
-  deps: Deps,
-  programId: string,
-  memberId: string,
+  deps: Pick<Deps, 'db'>,
+  ledger: string,
+  memberIds: string[],
   before: string | undefined,
   limit: number,
 ) {
-  const accounts = await repo.accountsOfMember(deps.db, pointsLedger(programId), memberId);
+  const accounts = await repo.accountsOf(deps.db, ledger, memberIds);
   return accounts.length ? repo.history(deps.db, accounts, before, limit) : [];
+}
+
+/** Which of these members hold anything (posted, held or pending) in any ledger. */
+export function membersHoldingValue(deps: Pick<Deps, 'db'>, memberIds: string[]) {
+  return repo.membersHoldingValue(deps.db, memberIds);
 }
 
 /** Expires every lot and hold that is due, account by account in batches; returns how many accounts. */
@@ -384,45 +566,11 @@ export async function sweepExpired(deps: Deps): Promise<number> {
     // Nothing due, or nothing changed since the last round (a guard, not an expected path).
     if (due.length === 0 || due.join() === previous) return total;
     previous = due.join();
-    const ledgers = await deps.db
-      .selectFrom('ledger_accounts')
-      .select('ledger')
-      .distinct()
-      .where('id', 'in', due)
-      .execute();
-    for (const { ledger } of ledgers) await deps.ledger.prepare(ledger);
-    const outcomes = await Promise.all(
+    await Promise.all(
       due.map((accountId) =>
         deps.ledger.submit({ command: { type: 'sweep', id: `sweep:${accountId}`, accountId } }),
       ),
     );
-    total += outcomes.length;
+    total += due.length;
   }
-}
-
-/**
- * Merge, on the ledger's side, inside the caller's transaction: in every ledger where `fromId`
- * has points, its lots (with their expiry) and pending holds move to `intoId` as transfers.
- */
-export async function movePoints(
-  deps: Deps,
-  trx: Trx,
-  fromId: string,
-  intoId: string,
-): Promise<number> {
-  const ledgers = await repo.ledgersOfMember(trx, fromId);
-  for (const { ledger } of ledgers) await deps.ledger.prepare(ledger);
-  const outcomes = await runBatch(
-    trx,
-    ledgers.map(({ ledger }) => ({
-      command: {
-        type: 'merge',
-        id: `merge:${fromId}:${intoId}:${ledger}`,
-        from: { ledger, memberId: fromId },
-        to: { ledger, memberId: intoId },
-      },
-    })),
-    deps.ledger.context(deps.clock.now()),
-  );
-  return outcomes.reduce((sum, o) => sum + (o.status === 'applied' ? (o.result.moved ?? 0) : 0), 0);
 }

@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Deps } from '../deps.ts';
+import { mergedMembersHoldingValue } from '../members/members.service.ts';
 
 /** One invariant of LEDGER.md, checked over the whole database. */
 interface Check {
@@ -120,6 +121,14 @@ export async function reconcile(deps: Pick<Deps, 'db' | 'clock'>): Promise<Recon
           offending: rows,
         });
       }
+      // Across modules: who was merged is the members' to say, what they hold the ledger's.
+      const stranded = await mergedMembersHoldingValue({ db: trx }, LIMIT);
+      out.push({
+        name: 'merged_members_hold_nothing',
+        description: 'No member merged into another still holds points or holds',
+        held: stranded.length === 0,
+        offending: stranded,
+      });
       return out;
     });
   return { ok: checks.every((c) => c.held), checkedAt: deps.clock.now().toISOString(), checks };

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../shared/errors.ts';
+
 /** Identifier types: the first four are the person's everywhere; the last two belong to one program. */
 export const IDENTIFIER_TYPES = [
   'phone',
@@ -174,4 +176,59 @@ export interface IdentifierRecord extends ScopedIdentifier {
 /** Which identifiers a program may see: global ones, and scoped ones of its own. */
 export function visibleTo(programId: string | null, ids: IdentifierRecord[]): IdentifierRecord[] {
   return programId === null ? ids : ids.filter((i) => i.scope === '' || i.scope === programId);
+}
+
+/**
+ * What decides whether a member may use a program now. Modules that move value read it under the
+ * member's lock (`lockStandings`), so that it cannot change before their change commits.
+ */
+export interface MemberStanding {
+  status: MemberStatus;
+  mergedInto: string | null;
+  /** The member's enrollments: program id → its status there. */
+  enrollments: Record<string, EnrollmentStatus>;
+}
+
+/** To be a member (enrolled, not erased or merged away); to earn or spend, also not blocked there. */
+export type StandingNeed = 'member' | 'benefit';
+
+export interface StandingProblem {
+  code: Extract<ErrorCode, 'not_found' | 'member_erased' | 'member_merged' | 'member_blocked'>;
+  detail: string;
+  extensions: Record<string, unknown>;
+}
+
+/**
+ * Why a member may not do what it asks in a program (`programId` null: anywhere, as in a merge),
+ * or undefined when it may. Not enrolled reads exactly like not existing (404): a program learns
+ * nothing of other brands.
+ */
+export function standingProblem(
+  memberId: string,
+  standing: MemberStanding | undefined,
+  programId: string | null,
+  need: StandingNeed,
+): StandingProblem | undefined {
+  const enrollment = programId === null ? undefined : standing?.enrollments[programId];
+  if (!standing || (programId !== null && !enrollment)) {
+    return { code: 'not_found', detail: `Member ${memberId} was not found`, extensions: {} };
+  }
+  if (standing.status === 'erased') {
+    return { code: 'member_erased', detail: `Member ${memberId} was erased`, extensions: {} };
+  }
+  if (standing.status === 'merged') {
+    return {
+      code: 'member_merged',
+      detail: `Member ${memberId} was merged into ${standing.mergedInto}`,
+      extensions: { mergedInto: standing.mergedInto },
+    };
+  }
+  if (need === 'benefit' && enrollment === 'blocked') {
+    return {
+      code: 'member_blocked',
+      detail: `Member ${memberId} is blocked in program ${programId}`,
+      extensions: {},
+    };
+  }
+  return undefined;
 }

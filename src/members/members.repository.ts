@@ -1,11 +1,11 @@
 import { type Selectable, sql } from 'kysely';
-import type { Db, Trx } from '../db/database.ts';
+import { type Db, prepared, type Trx } from '../db/database.ts';
 import type { EnrollmentsTable, IdentifiersTable, MembersTable } from '../db/schema.ts';
 import type {
   Enrollment,
   IdentifierRecord,
   Member,
-  Profile,
+  MemberStanding,
   ProfileInput,
   ScopedIdentifier,
 } from './members.core.ts';
@@ -190,7 +190,6 @@ export async function findMember(db: Db, memberId: string): Promise<Member | und
   return row && toMember(row);
 }
 
-/** Reads a member and locks the row until the transaction ends. */
 /**
  * Locks a member's row for a change of its fields. "No key update": it must not wait for (or make
  * wait) the key-share locks that rows referring to the member take — a ledger batch opening a
@@ -204,6 +203,65 @@ export async function lockMember(trx: Trx, memberId: string): Promise<Member | u
     .forNoKeyUpdate()
     .executeTakeFirst();
   return row && toMember(row);
+}
+
+/**
+ * Locks the members' rows in id order, "no key update" like `lockMember`, and reads each one's
+ * standing: its status and its enrollments. One round trip; it runs in every ledger batch.
+ */
+export async function lockStandings(
+  trx: Trx,
+  memberIds: string[],
+): Promise<Map<string, MemberStanding>> {
+  if (memberIds.length === 0) return new Map();
+  const { rows } = await sql<{
+    id: string;
+    status: Member['status'];
+    merged_into: string | null;
+    enrollments: Record<string, Enrollment['status']>;
+  }>`${prepared}
+    with locked as (
+      select id, status, merged_into from members where id = any(${memberIds}::text[])
+      order by id for no key update
+    )
+    select l.id, l.status, l.merged_into,
+      (select coalesce(json_object_agg(e.program_id, e.status), '{}') from enrollments e
+       where e.member_id = l.id) as enrollments
+    from locked l`.execute(trx);
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { status: r.status, mergedInto: r.merged_into, enrollments: r.enrollments },
+    ]),
+  );
+}
+
+/** Members merged away, in id order after `after`, with the member each was merged into. */
+export async function mergedMembers(
+  db: Db,
+  after: string,
+  limit: number,
+): Promise<{ id: string; mergedInto: string }[]> {
+  const rows = await db
+    .selectFrom('members')
+    .select(['id', 'merged_into'])
+    .where('status', '=', 'merged')
+    .where('id', '>', after)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: r.id, mergedInto: r.merged_into as string }));
+}
+
+/** Members merged into this one, directly or through others: their history is this one's. */
+export async function mergedInto(db: Db, memberId: string): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    with recursive merged(id) as (
+      select ${memberId}::text
+      union select m.id from members m join merged on m.merged_into = merged.id
+    )
+    select id from merged where id <> ${memberId}`.execute(db);
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -329,7 +387,7 @@ export async function lockEnrollment(
     .selectAll()
     .where('program_id', '=', programId)
     .where('member_id', '=', memberId)
-    .forUpdate()
+    .forNoKeyUpdate()
     .executeTakeFirst();
   return row && toEnrollment(row);
 }

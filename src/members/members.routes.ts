@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { answer } from '../http/idempotency.ts';
 import { page, pageOf, pageQuery } from '../http/pagination.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireCoalitionAdmin, requireProgramRole } from '../keys/keys.core.ts';
@@ -269,6 +270,8 @@ export const membersRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/members/:memberId/merge',
     {
+      // The merge runs in a ledger batch, with the points it moves.
+      config: { idempotency: 'batch' },
       schema: {
         tags,
         summary:
@@ -283,15 +286,17 @@ export const membersRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: globalMemberSchema, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       requireCoalitionAdmin(request.principal);
-      return presentGlobal(
-        await mergeMembers(
-          request.deps,
-          request.params.memberId,
-          request.body.from,
-          request.principal,
-        ),
+      const { memberId } = request.params;
+      return answer(
+        request,
+        reply,
+        200,
+        async (_, db) =>
+          presentGlobal(await service.getGlobalMember({ ...request.deps, db }, memberId)),
+        (attach) =>
+          mergeMembers(request.deps, memberId, request.body.from, request.principal, attach),
       );
     },
   );

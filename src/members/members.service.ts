@@ -4,6 +4,7 @@ import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { forgetResponsesMentioning } from '../http/idempotency.ts';
 import type { Principal } from '../keys/keys.core.ts';
+import { membersHoldingValue } from '../ledger/ledger.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import {
@@ -18,7 +19,9 @@ import {
   PROFILE_FIELDS,
   type ProfileField,
   type ProfileInput,
+  type ScopedIdentifier,
   scoped,
+  standingProblem,
 } from './members.core.ts';
 import * as repo from './members.repository.ts';
 
@@ -83,9 +86,7 @@ export async function enroll(
     }
     const now = deps.clock.now();
     await repo.lockIdentifiers(trx, ids);
-    const owners = [
-      ...new Set((await repo.findIdentifiers(trx, ids)).map((i) => i.memberId)),
-    ].sort();
+    const owners = await ownersLocked(trx, ids);
     if (owners.length > 1) {
       // A program key learns the ids of members enrolled in its program only; the others are
       // another brand's, and are mentioned without their ids.
@@ -122,6 +123,23 @@ export async function enroll(
     return { id, created };
   });
   return { ...(await view(deps, programId, memberId.id)), created: memberId.created };
+}
+
+/**
+ * The members these identifiers belong to, the one of them (if one) locked. A merge or an
+ * erasure of that member that commits while we wait for its row moves or deletes the
+ * identifiers: then they are read again, so a new enrollment never lands on a member that is gone.
+ */
+async function ownersLocked(trx: Trx, ids: ScopedIdentifier[]): Promise<string[]> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const owners = [
+      ...new Set((await repo.findIdentifiers(trx, ids)).map((i) => i.memberId)),
+    ].sort();
+    if (owners.length !== 1) return owners;
+    const owner = await repo.lockMember(trx, owners[0] as string);
+    if (owner?.status === 'active') return owners;
+  }
+  throw new DomainError('conflict', 'The member these identifiers name is changing; retry');
 }
 
 function dedupe<T extends { type: string; scope: string; value: string }>(ids: T[]): T[] {
@@ -273,57 +291,61 @@ export async function assertEnrolled(
   if (!(await repo.isEnrolled(deps.db, programId, memberId))) throw notFound(`Member ${memberId}`);
 }
 
-/** What decides whether a member may use a program now. */
-export interface Standing {
-  memberStatus: Member['status'];
-  mergedInto: string | null;
-  enrollmentStatus: Enrollment['status'];
-}
-
 /** Refuses a member that was erased or merged into another (409). */
 export function checkMember(memberId: string, member: Pick<Member, 'status' | 'mergedInto'>): void {
-  if (member.status === 'erased')
-    throw new DomainError('member_erased', `Member ${memberId} was erased`);
-  if (member.status === 'merged') {
-    throw new DomainError(
-      'member_merged',
-      `Member ${memberId} was merged into ${member.mergedInto}`,
-      {
-        mergedInto: member.mergedInto,
-      },
-    );
-  }
+  const problem = standingProblem(
+    memberId,
+    { status: member.status, mergedInto: member.mergedInto, enrollments: {} },
+    null,
+    'member',
+  );
+  if (problem) throw new DomainError(problem.code, problem.detail, problem.extensions);
 }
 
 /**
- * For modules that move value: the member must be enrolled in the program (404, as if unknown:
- * a program learns nothing of other brands), not erased or merged away (409), and — to earn or
- * spend — not blocked there (403).
+ * Members merged away that still hold points (or anything else of value) in some ledger: there
+ * should be none, since a merge moves everything and no command applies to a merged member after.
+ * For reconcile; at most `limit`.
  */
-export function checkStanding(
-  programId: string,
-  memberId: string,
-  standing: Standing | undefined,
-  benefit: boolean,
-): void {
-  if (!standing) throw notFound(`Member ${memberId}`);
-  checkMember(memberId, { status: standing.memberStatus, mergedInto: standing.mergedInto });
-  if (benefit && standing.enrollmentStatus === 'blocked') {
-    throw new DomainError(
-      'member_blocked',
-      `Member ${memberId} is blocked in program ${programId}`,
+export async function mergedMembersHoldingValue(
+  deps: Pick<Deps, 'db'>,
+  limit: number,
+): Promise<{ memberId: string; mergedInto: string }[]> {
+  const found: { memberId: string; mergedInto: string }[] = [];
+  let after = '';
+  for (;;) {
+    const merged = await repo.mergedMembers(deps.db, after, 1000);
+    if (merged.length === 0 || found.length >= limit) return found.slice(0, limit);
+    const holding = new Set(
+      await membersHoldingValue(
+        deps,
+        merged.map((m) => m.id),
+      ),
     );
+    for (const m of merged)
+      if (holding.has(m.id)) found.push({ memberId: m.id, mergedInto: m.mergedInto });
+    after = (merged[merged.length - 1] as { id: string }).id;
   }
 }
 
-/** Locks a member enrolled in the program, for a change; refuses one erased or merged away. */
+/** Members merged into this one, directly or through others: their history is this one's. */
+export function membersMergedInto(deps: Pick<Deps, 'db'>, memberId: string): Promise<string[]> {
+  return repo.mergedInto(deps.db, memberId);
+}
+
+/**
+ * Locks a member enrolled in the program, for a change; refuses one erased or merged away.
+ * The member's row first, then its enrollment: the order every member operation follows (README,
+ * "Lock order"), so that a profile change, a block, an erasure, a merge and a ledger batch on
+ * one member never wait for each other in a circle.
+ */
 async function lockForChange(
   trx: Trx,
   programId: string,
   memberId: string,
 ): Promise<{ enrollment: Enrollment; member: Member }> {
-  const enrollment = await repo.lockEnrollment(trx, programId, memberId);
-  const member = enrollment && (await repo.lockMember(trx, memberId));
+  const member = await repo.lockMember(trx, memberId);
+  const enrollment = member && (await repo.lockEnrollment(trx, programId, memberId));
   if (!enrollment || !member) throw notFound(`Member ${memberId}`);
   checkMember(memberId, member);
   return { enrollment, member };

@@ -1,64 +1,76 @@
-import { recordAudit } from '../audit/audit.service.ts';
-import { inTransaction } from '../db/database.ts';
+import type { AuditEntry } from '../audit/audit.core.ts';
+import { auditEntry, writeAudit } from '../audit/audit.service.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
-import { RetryBatch } from '../ledger/ledger.batch.ts';
-import { movePoints } from '../ledger/ledger.service.ts';
-import { DomainError, invalidField, notFound } from '../shared/errors.ts';
+import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
+import { type Attach, type MergeResult, merge } from '../ledger/ledger.service.ts';
+import { invalidField } from '../shared/errors.ts';
 import * as repo from './members.repository.ts';
-import { checkMember, type GlobalMemberView, getGlobalMember } from './members.service.ts';
+
+interface MergeRow {
+  fromId: string;
+  intoId: string;
+  at: Date;
+  audit: AuditEntry;
+}
+
+/**
+ * The members' side of a merge, written in the ledger's batch with the points it moves: the
+ * duplicate's identifiers and enrollments become the survivor's, its profile fills the survivor's
+ * empty fields, it answers as merged from then on, and the audit row says how many points moved.
+ */
+const memberRows: BatchWriter<MergeRow> = {
+  name: 'member.merged',
+  stage: 'rows',
+  async write(trx, rows) {
+    const applied = rows.flatMap(({ row, outcome }) =>
+      outcome.status === 'applied' && !outcome.replayed
+        ? [{ row, moved: outcome.result.moved }]
+        : [],
+    );
+    for (const { row } of applied) await repo.mergeInto(trx, row.fromId, row.intoId, row.at);
+    await writeAudit(
+      trx,
+      applied.map(({ row, moved }) => ({
+        ...row.audit,
+        after: { into: row.intoId, points: moved ?? 0 },
+      })),
+    );
+  },
+};
 
 /**
  * Merges a duplicate member into another, in one transaction: identifiers, enrollments, profile,
  * points (as transfers; lots keep their expiry) and holds move to the survivor, and the
- * duplicate answers as merged into it from then on. Audited.
+ * duplicate answers as merged into it from then on. Audited. Both members' rows are locked by the
+ * ledger's batch, so no command on either can commit between the merge's checks and its moves.
  */
 export async function mergeMembers(
   deps: Deps,
   intoId: string,
   fromId: string,
   actor: Principal | null,
-): Promise<GlobalMemberView> {
+  attach?: Attach<MergeResult>,
+): Promise<MergeResult> {
   if (intoId === fromId) {
     throw invalidField('from', 'must be another member, not the one merged into');
   }
-  const merge = () =>
-    inTransaction(deps.db, async (trx) => {
-      const tx = { ...deps, db: trx };
-      // Both rows locked, in id order, so two merges of the same pair cannot deadlock.
-      for (const id of [intoId, fromId].sort()) {
-        const m = await repo.lockMember(trx, id);
-        if (!m) throw notFound(`Member ${id}`);
-        checkMember(id, m);
-      }
-      await repo.mergeInto(trx, fromId, intoId, deps.clock.now());
-      const points = await movePoints(tx, trx, fromId, intoId);
-      await recordAudit(tx, {
-        actor,
-        action: 'member.merged',
-        memberId: intoId,
-        before: { from: fromId },
-        after: { into: intoId, points },
-      });
-      return points;
-    });
-  let moved: number;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      moved = await merge();
-      break;
-    } catch (error) {
-      if (!(error instanceof RetryBatch)) throw error;
-      // A hold was placed on the duplicate as the merge began: run it again, unless it is part of
-      // a caller's transaction (an idempotent request), which then has to be retried as a whole.
-      if (deps.db.isTransaction || attempt === 3) {
-        throw new DomainError(
-          'conflict',
-          'Points of the duplicate moved during the merge; try again',
-        );
-      }
-    }
-  }
-  deps.log.info({ intoId, fromId, moved }, 'members merged');
-  return getGlobalMember(deps, intoId);
+  const row = attachment(memberRows, {
+    fromId,
+    intoId,
+    at: deps.clock.now(),
+    audit: auditEntry(deps, {
+      actor,
+      action: 'member.merged',
+      memberId: intoId,
+      before: { from: fromId },
+    }),
+  });
+  const result = await merge(
+    deps,
+    { from: fromId, into: intoId, commandId: deps.ids('cmd') },
+    (settle) => [row, ...(attach?.(settle) ?? [])],
+  );
+  deps.log.info({ intoId, fromId, moved: result.moved }, 'members merged');
+  return result;
 }

@@ -47,7 +47,8 @@ export async function lockProgram(trx: Trx, id: string): Promise<Program | undef
     .selectFrom('programs')
     .selectAll()
     .where('id', '=', id)
-    .forUpdate()
+    // "No key update": a ledger batch opening an account of the program only takes a key share.
+    .forNoKeyUpdate()
     .executeTakeFirst();
   return row && toProgram(row);
 }

@@ -3,6 +3,8 @@ import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import type { ExpiryPolicy } from '../ledger/expiry.core.ts';
+import { pointsLedger } from '../ledger/ledger.core.ts';
+import { configureLedger, openLedger } from '../ledger/ledger.service.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
 import { DEFAULT_TIMEZONE, type Program } from './programs.core.ts';
 import * as repo from './programs.repository.ts';
@@ -37,6 +39,17 @@ export async function createProgram(
         programId: input.id,
       });
     }
+    // The program's points are a ledger of their own, which keeps its settings in step with these.
+    await openLedger(
+      { ...deps, db: trx },
+      {
+        id: pointsLedger(program.id),
+        programId: program.id,
+        expiry: program.pointsExpiry,
+        timezone: program.timezone,
+        status: program.status,
+      },
+    );
     await recordAudit(
       { ...deps, db: trx },
       { actor, action: 'program.created', programId: program.id, after: program },
@@ -71,6 +84,11 @@ export async function updateProgram(
     const before = await repo.lockProgram(trx, id);
     if (!before) throw notFound(`Program ${id}`);
     const after = (await repo.updateProgram(trx, id, changes, deps.clock.now())) as Program;
+    await configureLedger({ db: trx }, pointsLedger(id), {
+      expiry: changes.pointsExpiry,
+      timezone: changes.timezone,
+      status: changes.status,
+    });
     await recordAudit(
       { ...deps, db: trx },
       { actor, action: 'program.updated', programId: id, before, after },
