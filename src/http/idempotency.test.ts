@@ -1,7 +1,13 @@
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
-import { sweepIdempotencyKeys } from './idempotency.ts';
+import type { Trx } from '../db/database.ts';
+import type { Outcome } from '../ledger/ledger.core.ts';
+import type { Settled } from '../ledger/ledger.service.ts';
+import { DomainError } from '../shared/errors.ts';
+import { answer, sweepIdempotencyKeys } from './idempotency.ts';
+import { sendProblem, toProblem } from './problem.ts';
 
 let t: TestContext;
 let m: string;
@@ -274,5 +280,59 @@ describe('one key on two routes at once', () => {
       ).toHaveLength(1);
       expect(codes.filter((c) => (c ?? 0) < 300)).toHaveLength(1);
     }
+  });
+});
+
+describe('a batched answer', () => {
+  it('is what was rendered for the outcome that committed, not for an attempt that rolled back', async () => {
+    const applied: Outcome = { status: 'applied', result: { points: 1 } };
+    const refused: Outcome = { status: 'rejected', code: 'idempotency_key_reused', detail: 'no' };
+    const memo = new Map<Outcome, Settled<{ points: number }>>();
+    const settle = (o: Outcome) => {
+      if (!memo.has(o)) {
+        memo.set(
+          o,
+          o.status === 'applied'
+            ? { ok: true, value: { points: 1 } }
+            : { ok: false, error: new DomainError(o.code, o.detail) },
+        );
+      }
+      return memo.get(o) as Settled<{ points: number }>;
+    };
+    const app = Fastify();
+    app.setErrorHandler((error, request, reply) => sendProblem(reply, toProblem(error, request)));
+    app.decorateRequest('principal', undefined as never);
+    app.decorateRequest('deps', undefined as never);
+    app.addHook('onRequest', async (request) => {
+      request.principal = { keyId: 'key_x', programId: null, role: 'admin' };
+      request.deps = t.deps;
+    });
+    app.post('/x', async (request, reply) =>
+      answer(
+        request,
+        reply,
+        201,
+        (r: { points: number }) => r,
+        async (attach) => {
+          const row = attach?.(settle)[0]?.row as {
+            render: (trx: Trx, o: Outcome) => Promise<unknown>;
+          };
+          // The first attempt renders a success, then rolls back; the retry is refused at its claim.
+          await row.render(t.deps.db as Trx, applied);
+          const final = settle(refused);
+          if (!final.ok) throw final.error;
+          return final.value;
+        },
+      ),
+    );
+    const res = await app.inject({
+      method: 'POST',
+      url: '/x',
+      headers: { 'idempotency-key': 'stale-1' },
+      payload: {},
+    });
+    await app.close();
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().code).toBe('idempotency_key_reused');
   });
 });

@@ -324,7 +324,9 @@ export async function answer<R>(
   }
   const apiKeyId = request.principal.keyId;
   const print = fingerprint(request);
-  let rendered: Rendered | undefined;
+  // What the batch rendered, for which outcome: an attempt that rolled back may have rendered
+  // too, and only the rendering of the outcome that committed is the answer.
+  let last: { settled: Settled<R>; rendered: Rendered } | undefined;
   const attach: Attach<R> = (settle) => [
     attachment(batchKeys, {
       apiKeyId,
@@ -332,13 +334,18 @@ export async function answer<R>(
       fingerprint: print,
       createdAt: request.deps.clock.now(),
       render: async (trx, outcome) => {
-        rendered = await render(request, settle(outcome), status, (r) => present(r, trx));
-        return rendered;
+        const settled = settle(outcome);
+        last = {
+          settled,
+          rendered: await render(request, settled, status, (r) => present(r, trx)),
+        };
+        return last.rendered;
       },
     }),
   ];
+  let committed: Settled<R>;
   try {
-    await run(attach);
+    committed = { ok: true, value: await run(attach) };
   } catch (error) {
     if (error instanceof AnsweredBefore) {
       const stored = await findStored(request.deps, apiKeyId, key);
@@ -348,15 +355,23 @@ export async function answer<R>(
         'A request with this Idempotency-Key is in progress; retry it',
       );
     }
-    // A refusal the batch recorded was rendered there; anything else (a failure of ours, or a
-    // refusal before the batch) was not stored and answers as usual.
-    if (!(error instanceof DomainError) || !rendered) throw error;
+    // A failure of ours, or a refusal before the batch, was not stored and answers as usual.
+    if (!(error instanceof DomainError)) throw error;
+    committed = { ok: false, error };
   }
-  if (!rendered) throw new Error('a batched answer was not rendered');
+  const own =
+    last &&
+    (committed.ok
+      ? last.settled.ok && last.settled.value === committed.value
+      : !last.settled.ok && last.settled.error === committed.error);
+  if (!last || !own) {
+    if (!committed.ok) throw committed.error;
+    throw new Error('a batched answer was not rendered for the outcome that committed');
+  }
   return reply
-    .code(rendered.status)
-    .header('content-type', rendered.contentType)
-    .send(rendered.body);
+    .code(last.rendered.status)
+    .header('content-type', last.rendered.contentType)
+    .send(last.rendered.body);
 }
 
 async function render<R>(

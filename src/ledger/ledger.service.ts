@@ -53,11 +53,24 @@ export type Attach<R> = (settle: (outcome: Outcome) => Settled<R>) => Attachment
  */
 export class AnsweredBefore extends Error {}
 
+/**
+ * Turns outcomes into typed results — the same `Settled` object each time for one outcome, so
+ * that a writer that rendered something for the outcome a batch committed can tell it apart from
+ * one it rendered in an attempt that rolled back: the caller receives that very object.
+ */
 function settler<R>(toResult: (r: CommandResult, replayed: boolean) => R) {
-  return (o: Outcome): Settled<R> =>
-    o.status === 'applied'
-      ? { ok: true, value: toResult(o.result, o.replayed === true) }
-      : { ok: false, error: new DomainError(o.code, o.detail, o.extensions) };
+  const settled = new WeakMap<Outcome, Settled<R>>();
+  return (o: Outcome): Settled<R> => {
+    let s = settled.get(o);
+    if (!s) {
+      s =
+        o.status === 'applied'
+          ? { ok: true, value: toResult(o.result, o.replayed === true) }
+          : { ok: false, error: new DomainError(o.code, o.detail, o.extensions) };
+      settled.set(o, s);
+    }
+    return s;
+  };
 }
 
 async function run<R>(
