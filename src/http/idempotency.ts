@@ -269,9 +269,14 @@ const batchKeys: BatchWriter<KeyRow> = {
     const won = new Set(inserted.map((r) => keyOf({ apiKeyId: r.api_key_id, key: r.key })));
     const lost = claimers.filter((r) => !won.has(keyOf(r)));
     const stored = new Map<string, Buffer>();
-    for (const r of lost) {
-      const found = await findStored({ db: trx }, r.apiKeyId, r.key);
-      if (found) stored.set(keyOf(r), found.fingerprint);
+    if (lost.length > 0) {
+      // Keys seen before (retries): their fingerprints, in one statement.
+      const { rows: found } = await sql<{ api_key_id: string; key: string; fingerprint: Buffer }>`
+        select k.api_key_id, k.key, k.fingerprint from idempotency_keys k
+        join unnest(${lost.map((r) => r.apiKeyId)}::text[], ${lost.map((r) => r.key)}::text[])
+          as v(api_key_id, key) on k.api_key_id = v.api_key_id and k.key = v.key`.execute(trx);
+      for (const f of found)
+        stored.set(keyOf({ apiKeyId: f.api_key_id, key: f.key }), f.fingerprint);
     }
     return rows.map((r): Claim => {
       const k = keyOf(r);
