@@ -13,6 +13,8 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { auditRoutes } from './audit/audit.routes.ts';
 import type { Deps } from './deps.ts';
+import { eventsRoutes } from './events/events.routes.ts';
+import { growthRoutes } from './growth/growth.routes.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerIdempotency } from './http/idempotency.ts';
 import {
@@ -29,6 +31,7 @@ import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { DomainError, invalidField } from './shared/errors.ts';
 import { isStorableValue, jsonDepth, MAX_JSON_DEPTH } from './shared/text.ts';
+import { tiersRoutes } from './tiers/tiers.routes.ts';
 
 export const VERSION = '0.1.0';
 const BODY_LIMIT = 1024 * 1024;
@@ -216,6 +219,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await v1.register(membersRoutes);
       await v1.register(ledgerRoutes);
       await v1.register(auditRoutes);
+      await v1.register(growthRoutes);
+      await v1.register(tiersRoutes);
+      await v1.register(eventsRoutes);
     },
     { prefix: '/v1' },
   );

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { createDb, type Db } from './db/database.ts';
+import { createDb, type Db, type Trx } from './db/database.ts';
+import { mergeGrowth } from './growth/growth.service.ts';
 import { LedgerEngine } from './ledger/ledger.engine.ts';
 import { lockStandings } from './members/members.standing.ts';
 import type { Clock } from './shared/clock.ts';
@@ -13,7 +14,14 @@ export interface Deps {
   log: FastifyBaseLogger;
   /** The points ledger's batching writer, on a pool of its own. */
   ledger: LedgerEngine;
+  /**
+   * What later modules do when two members merge, in the merge's transaction after the members'
+   * rows moved (growth events and tiers): wired here so that members need not know them.
+   */
+  onMerge: MergeHook[];
 }
+
+export type MergeHook = (deps: Deps & { db: Trx }, fromId: string, intoId: string) => Promise<void>;
 
 export interface DepsOptions {
   clock: Clock;
@@ -41,7 +49,7 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
     ...(o.ledgerMaxBatch && { maxBatch: o.ledgerMaxBatch }),
   });
   return {
-    deps: { db, clock: o.clock, ids: o.ids, log: o.log, ledger },
+    deps: { db, clock: o.clock, ids: o.ids, log: o.log, ledger, onMerge: [mergeGrowth] },
     async close() {
       await ledger.drain();
       await Promise.all([db.destroy(), ledgerDb.destroy()]);

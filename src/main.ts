@@ -5,6 +5,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { migrate } from './db/database.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { createDeps, type Deps } from './deps.ts';
+import { evaluateTiers } from './growth/growth.service.ts';
 import { sweepIdempotencyKeys } from './http/idempotency.ts';
 import { ROLES, type Role } from './keys/keys.core.ts';
 import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
@@ -23,6 +24,9 @@ Commands:
                         create an API key and print it once; without --program, a coalition admin key
   expire                expire every lot and hold that is due (the server does this every minute)
   reconcile             check every ledger invariant; exits 1 if one is broken
+  tiers evaluate [--program ID] [--as-of TIME]
+                        evaluate tiers whose validity ended, send downgrade warnings, follow moved
+                        windows (the server does this every minute); twice changes nothing
 
 Configuration comes from the environment: PORT, HOST, DATABASE_URL, TESSERA_DATA_DIR,
 LOG_LEVEL, TESSERA_BOOTSTRAP_KEY (see README.md).`;
@@ -101,6 +105,22 @@ async function start(config: Config, log: Logger): Promise<void> {
       });
   }, 60 * 1000);
   expirer.unref();
+  // Tiers: validity that ended (at local midnight), warnings, windows that moved. Set-based.
+  let evaluating = false;
+  const evaluator = setInterval(() => {
+    if (evaluating) return;
+    evaluating = true;
+    evaluateTiers(deps)
+      .then((reports) => {
+        const changed = reports.reduce((n, r) => n + r.changed + r.warned, 0);
+        if (changed) log.info({ reports }, 'tiers evaluated');
+      })
+      .catch((err) => log.warn({ err }, 'tier evaluation failed'))
+      .finally(() => {
+        evaluating = false;
+      });
+  }, 60 * 1000);
+  evaluator.unref();
 
   let stoppingSince = 0;
   const stop = async (signal: string) => {
@@ -114,6 +134,7 @@ async function start(config: Config, log: Logger): Promise<void> {
     log.info({ signal }, 'shutting down: draining requests');
     clearInterval(sweeper);
     clearInterval(expirer);
+    clearInterval(evaluator);
     try {
       await app.close(); // stops accepting, waits for in-flight requests
       await runtime.close(); // then the pool, then the embedded database
@@ -156,6 +177,27 @@ async function reconcileNow(config: Config, log: Logger): Promise<void> {
     for (const row of c.offending) process.stdout.write(`        ${JSON.stringify(row)}\n`);
   }
   process.exitCode = report.ok ? 0 : 1;
+}
+
+async function tiersEvaluate(config: Config, log: Logger, args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { program: { type: 'string' }, 'as-of': { type: 'string' } },
+  });
+  const asOf = values['as-of'] ? new Date(values['as-of']) : undefined;
+  if (asOf && Number.isNaN(asOf.getTime()))
+    throw new ConfigError('--as-of must be a time such as 2027-01-01T00:00:00+08:00');
+  const runtime = await open(config, log);
+  try {
+    const reports = await evaluateTiers(runtime.deps, { programId: values.program, asOf });
+    for (const r of reports) {
+      process.stdout.write(
+        `${r.programId}: ${r.evaluated} evaluated, ${r.changed} changed, ${r.warned} warned\n`,
+      );
+    }
+  } finally {
+    await runtime.close();
+  }
 }
 
 async function keysCreate(config: Config, log: Logger, args: string[]): Promise<void> {
@@ -207,6 +249,7 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'keys' && sub === 'create') return await keysCreate(config, log, rest);
     if (command === 'expire') return await expireNow(config, log);
     if (command === 'reconcile') return await reconcileNow(config, log);
+    if (command === 'tiers' && sub === 'evaluate') return await tiersEvaluate(config, log, rest);
     process.stderr.write(`${USAGE}\n`);
     process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
   } catch (error) {

@@ -10,6 +10,14 @@ export const AUDIT_ACTIONS = [
   'member.erased',
   'member.merged',
   'points.adjusted',
+  'growth.policy_set',
+  'growth.trusted',
+  'growth.untrusted',
+  'tiers.ladder_set',
+  'tier.overridden',
+  'tier.invited',
+  'tier.credit_set',
+  'alert.acknowledged',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -14,6 +14,7 @@ import * as m0002 from './migrations/0002_members.ts';
 import * as m0003 from './migrations/0003_ledger.ts';
 import * as m0004 from './migrations/0004_ledger_set_checks.ts';
 import * as m0005 from './migrations/0005_ledgers.ts';
+import * as m0006 from './migrations/0006_growth_tiers.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -76,6 +77,7 @@ const migrations: Record<string, Migration> = {
   '0003_ledger': m0003,
   '0004_ledger_set_checks': m0004,
   '0005_ledgers': m0005,
+  '0006_growth_tiers': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -15,6 +15,17 @@ export interface Database {
   ledger_lots: LedgerLotsTable;
   ledger_lot_draws: LedgerLotDrawsTable;
   ledger_holds: LedgerHoldsTable;
+  ledger_limits: LedgerLimitsTable;
+  growth_policies: GrowthPoliciesTable;
+  growth_events: GrowthEventsTable;
+  growth_trusted: GrowthTrustedTable;
+  alerts: AlertsTable;
+  tier_ladders: TierLaddersTable;
+  member_tiers: MemberTiersTable;
+  tier_history: TierHistoryTable;
+  benefit_uses: BenefitUsesTable;
+  event_sequences: EventSequencesTable;
+  events: EventsTable;
 }
 
 type Timestamp = Date;
@@ -33,7 +44,8 @@ export interface ProgramsTable {
 export type ExpiryPolicyJson =
   | { kind: 'never' }
   | { kind: 'rolling'; days: number }
-  | { kind: 'period_end'; period: 'month' | 'quarter' | 'year'; afterDays: number };
+  | { kind: 'period_end'; period: 'month' | 'quarter' | 'year'; afterDays: number }
+  | { kind: 'months'; months: number };
 
 export interface ApiKeysTable {
   id: string;
@@ -190,4 +202,108 @@ export interface LedgerHoldsTable {
   expires_at: Date;
   created_at: Timestamp;
   resolved_at: Date | null;
+}
+
+export interface LedgerLimitsTable {
+  ledger: string;
+  key: string;
+  used: Int8;
+}
+
+export interface GrowthPoliciesTable {
+  program_id: string;
+  policy: ColumnType<unknown, string, string>;
+  updated_at: Timestamp;
+}
+
+export interface GrowthEventsTable {
+  id: string;
+  program_id: string;
+  member_id: string;
+  command_id: string;
+  source: string;
+  requested: Int8;
+  value: Int8;
+  reference: string;
+  /** YYYY-MM-DD in the program's time zone. */
+  day: ColumnType<string, string, string>;
+  occurred_at: Timestamp;
+  tier: string | null;
+  tier_changed: boolean;
+}
+
+export interface GrowthTrustedTable {
+  program_id: string;
+  member_id: string;
+  added_at: Timestamp;
+}
+
+export interface AlertsTable {
+  id: string;
+  program_id: string;
+  member_id: string | null;
+  kind: string;
+  day: ColumnType<string, string, string>;
+  data: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+}
+
+export interface TierLaddersTable {
+  program_id: string;
+  ladder: ColumnType<unknown, string, string>;
+  version: number;
+  updated_at: Timestamp;
+  evaluated_at: Date | null;
+}
+
+export interface MemberTiersTable {
+  program_id: string;
+  member_id: string;
+  tier: string;
+  since: Timestamp;
+  valid_until: Date | null;
+  overridden: boolean;
+  basis: Int8;
+  credit: number | null;
+  warned_for: Date | null;
+  updated_at: Timestamp;
+}
+
+export interface TierHistoryTable {
+  id: string;
+  program_id: string;
+  member_id: string;
+  from_tier: string | null;
+  to_tier: string;
+  why: 'upgrade' | 'downgrade' | 'renewal' | 'invite' | 'override' | 'merge' | 'match' | 'ladder';
+  valid_until: Date | null;
+  reason: string | null;
+  at: Timestamp;
+}
+
+export interface BenefitUsesTable {
+  id: string;
+  program_id: string;
+  member_id: string;
+  benefit: string;
+  period: string;
+  reference: string;
+  used_at: Timestamp;
+}
+
+export interface EventSequencesTable {
+  program_id: string;
+  last: Int8;
+}
+
+export interface EventsTable {
+  id: string;
+  program_id: string;
+  sequence: Int8;
+  type: string;
+  member_id: string | null;
+  occurred_at: Timestamp;
+  data: ColumnType<unknown, string, string>;
 }

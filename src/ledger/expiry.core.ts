@@ -4,7 +4,12 @@ export type ExpiryPolicy =
   /** N days after the points were earned. */
   | { kind: 'rolling'; days: number }
   /** At the end of the month, quarter or year in which the day N days after earning falls (年底积分清零). */
-  | { kind: 'period_end'; period: 'month' | 'quarter' | 'year'; afterDays: number };
+  | { kind: 'period_end'; period: 'month' | 'quarter' | 'year'; afterDays: number }
+  /**
+   * N calendar months after the local day of earning, at local midnight (a rolling window: growth
+   * value earned on 2026-03-15 counts through 2027-03-14 under 12 months).
+   */
+  | { kind: 'months'; months: number };
 
 const DAY = 86_400_000;
 
@@ -72,6 +77,30 @@ export function localDateString(at: Date, timeZone: string): string {
   return `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
 }
 
+/**
+ * Local midnight starting the day `months` calendar months after the local day of `at`. A day the
+ * target month lacks (the 29th to 31st) becomes the first of the month after, so that on any day
+ * the window still holds every day after the same date `months` earlier: a unit earned on a leap
+ * day under 12 months counts through 2029-02-28 and is gone on 2029-03-01.
+ */
+export function addMonthsLocal(at: Date, months: number, timeZone: string): Date {
+  const d = localDate(at, timeZone);
+  const total = d.month - 1 + months;
+  let year = d.year + Math.floor(total / 12);
+  let month = (((total % 12) + 12) % 12) + 1;
+  let day = d.day;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day > daysInMonth) {
+    day = 1;
+    month += 1;
+    if (month > 12) {
+      month = 1;
+      year += 1;
+    }
+  }
+  return startOfLocalDay({ year, month, day }, timeZone);
+}
+
 /** When points earned at `earnedAt` expire under `policy`, or null for never. */
 export function expiresAt(policy: ExpiryPolicy, earnedAt: Date, timeZone: string): Date | null {
   switch (policy.kind) {
@@ -79,6 +108,8 @@ export function expiresAt(policy: ExpiryPolicy, earnedAt: Date, timeZone: string
       return null;
     case 'rolling':
       return new Date(earnedAt.getTime() + policy.days * DAY);
+    case 'months':
+      return addMonthsLocal(earnedAt, policy.months, timeZone);
     case 'period_end': {
       const d = localDate(new Date(earnedAt.getTime() + policy.afterDays * DAY), timeZone);
       // The first day of the next period, at local midnight: the period's last moment has passed.

@@ -13,6 +13,7 @@ import {
   expireDue,
   type Hold,
   type LedgerConfig,
+  limitsOf,
   membersOf,
   type Outcome,
   refKey,
@@ -163,7 +164,7 @@ function byWriter(items: Submitted[], include: (i: number) => boolean) {
  *
  * Locks are taken in one order, the same everywhere a member is touched, so that nothing waits in
  * a circle: Idempotency-Keys (claims) → members' rows (by id) → holds (by id) → member accounts
- * (by id) → the ledgers' system accounts (by id, in the final write).
+ * (by id) → limit counters (by key) → the ledgers' system accounts (by id, in the final write).
  */
 export async function runBatch(
   trx: Trx,
@@ -261,6 +262,8 @@ export async function runBatch(
     reads = await repo.lockBatch(trx, recorded, refs, byId, ledgers);
   }
   const { stored, accounts } = reads;
+  // Limit counters, after the member accounts: concurrent credits that count against one wait here.
+  const limits = await repo.lockLimits(trx, commands.flatMap(limitsOf));
 
   // 6. System accounts of every ledger the batch touches (made when a ledger opens; here for a
   //    ledger opened before that was so).
@@ -325,6 +328,7 @@ export async function runBatch(
     newId: (prefix) => ctx.ids(prefix),
     ledgers: reads.ledgers,
     standings,
+    limits,
   };
   const changes = emptyChanges();
 

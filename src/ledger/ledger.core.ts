@@ -114,6 +114,16 @@ export interface Draw {
   amount: number;
 }
 
+/**
+ * A counter a credit may not take past `max` (a member's growth from one source in one day): the
+ * batch locks it with the accounts, so concurrent credits never exceed it together. Counters only
+ * grow; a key names its period (`day:2026-11-23|…`).
+ */
+export interface Limit {
+  key: string;
+  max: number;
+}
+
 /** A member's account in a ledger, named before it is resolved to an account id. */
 export interface MemberRef {
   ledger: string;
@@ -133,6 +143,13 @@ export type Command =
       /** When the lot expires; undefined: by the ledger's policy at the time of the credit. */
       expiresAt?: Date | null;
       pendingUntil: Date | null;
+      /** Counters the credit counts against, each up to its max. */
+      limits?: Limit[];
+      /**
+       * With limits: credit what the limits leave (possibly nothing) rather than refuse. Without:
+       * a credit over a limit is refused whole (`limit_reached`).
+       */
+      partial?: boolean;
     }
   | {
       type: 'debit';
@@ -143,6 +160,8 @@ export type Command =
       amount: number;
       code: TransferCode;
       reference: string | null;
+      /** Take what is available up to `amount` (never below zero) rather than refuse. */
+      atMost?: boolean;
     }
   | {
       type: 'hold';
@@ -212,8 +231,17 @@ export function membersOf(c: Command): string[] {
 
 export const refKey = (r: MemberRef) => `${r.ledger}|${r.memberId}`;
 
+/** The limit counters a command's credits count against, as `{ ledger, key }`. */
+export function limitsOf(c: Command): { ledger: string; key: string }[] {
+  const parts: LinkedPart[] = c.type === 'credit' ? [c] : c.type === 'linked' ? c.parts : [];
+  return parts.flatMap((p) =>
+    p.type === 'credit' ? (p.limits ?? []).map((l) => ({ ledger: p.to.ledger, key: l.key })) : [],
+  );
+}
+
 export interface CommandResult {
-  transferId?: string;
+  /** Null when a partial credit or an at-most debit moved nothing. */
+  transferId?: string | null;
   points?: number;
   /** The member's posted balance after the command. */
   balance?: number;
@@ -247,6 +275,8 @@ export interface BatchState {
   ledgers: Map<string, LedgerConfig>;
   /** The standing of every member the batch's commands name, read under the members' locks. */
   standings: Map<string, MemberStanding>;
+  /** `${ledger}|${key}` → how much of a limit is used, for the limits the batch's credits name. */
+  limits: Map<string, number>;
 }
 
 /** What the batch must write. */
@@ -264,6 +294,8 @@ export interface Changes {
    * locked while the batch runs, only by that statement).
    */
   deltas: Map<string, Totals>;
+  /** How much each limit counter (`${ledger}|${key}`) grows. */
+  limitDeltas: Map<string, number>;
 }
 
 export type Totals = Pick<
@@ -280,6 +312,7 @@ export function emptyChanges(): Changes {
     holdsTouched: new Set(),
     newHolds: new Set(),
     deltas: new Map(),
+    limitDeltas: new Map(),
   };
 }
 
@@ -514,8 +547,26 @@ function copyOf(state: BatchState): BatchState {
     lots: copy(state.lots),
     holds: copy(state.holds),
     draws: new Map([...state.draws].map(([k, v]) => [k, v.map((d) => ({ ...d }))])),
+    limits: new Map(state.limits),
     newId: (prefix) => `${prefix}_trial${n++}`,
   };
+}
+
+/** What a credit may add under its limits: its amount, less under `partial`, or the refusal. */
+function limited(state: BatchState, c: Extract<Command, { type: 'credit' }>): number | Rejection {
+  let amount = c.amount;
+  for (const l of c.limits ?? []) {
+    const left = Math.max(0, l.max - (state.limits.get(`${c.to.ledger}|${l.key}`) ?? 0));
+    if (left >= amount) continue;
+    if (!c.partial) {
+      return reject(
+        'limit_reached',
+        `Limit ${l.key} leaves ${left} of ${l.max}; ${c.amount} were asked for`,
+      );
+    }
+    amount = left;
+  }
+  return amount;
 }
 
 function insufficient(available: number, amount: number): Outcome {
@@ -619,12 +670,25 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
   switch (c.type) {
     case 'credit': {
       const account = memberAccount(state, c.to);
+      const amount = limited(state, c);
+      if (typeof amount !== 'number') return amount;
+      if (amount === 0) {
+        return {
+          status: 'applied',
+          result: { transferId: null, points: 0, balance: balanceOf(account) },
+        };
+      }
+      for (const l of c.limits ?? []) {
+        const k = `${c.to.ledger}|${l.key}`;
+        state.limits.set(k, (state.limits.get(k) ?? 0) + amount);
+        changes.limitDeltas.set(k, (changes.limitDeltas.get(k) ?? 0) + amount);
+      }
       const t = transfer(state, changes, {
         commandId: c.id,
         ledger: ledgerOf(c.to),
         debitAccountId: systemAccount(state, c.to.ledger, c.from),
         creditAccountId: account.id,
-        amount: c.amount,
+        amount: amount,
         kind: 'single',
         pendingId: null,
         pendingAmount: null,
@@ -634,8 +698,8 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
       const lot: Lot = {
         id: t.id,
         accountId: account.id,
-        amount: c.amount,
-        remaining: c.amount,
+        amount: amount,
+        remaining: amount,
         expiresAt: c.expiresAt !== undefined ? c.expiresAt : policyExpiry(state, c.to.ledger),
         pendingUntil: c.pendingUntil,
         createdAt: now,
@@ -645,7 +709,7 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
       changes.newLotIds.add(lot.id);
       return {
         status: 'applied',
-        result: { transferId: t.id, points: c.amount, balance: balanceOf(account) },
+        result: { transferId: t.id, points: amount, balance: balanceOf(account) },
       };
     }
 
@@ -656,7 +720,14 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
         .filter((l) => isUsable(l, now))
         .sort(byExpiry);
       const available = usableTotal(lots, now);
-      if (available < c.amount) return insufficient(available, c.amount);
+      const amount = c.type === 'debit' && c.atMost ? Math.min(available, c.amount) : c.amount;
+      if (available < amount) return insufficient(available, amount);
+      if (amount === 0) {
+        return {
+          status: 'applied',
+          result: { transferId: null, points: 0, balance: balanceOf(account) },
+        };
+      }
       // One step posts at once; a hold is a pending transfer that reserves the points.
       const pending = c.type === 'hold';
       const t = transfer(state, changes, {
@@ -664,18 +735,18 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
         ledger: c.from.ledger,
         debitAccountId: account.id,
         creditAccountId: systemAccount(state, c.from.ledger, pending ? 'redemption' : c.to),
-        amount: c.amount,
+        amount: amount,
         kind: pending ? 'pending' : 'single',
         pendingId: null,
         pendingAmount: null,
         code: pending ? 'hold' : c.code,
         reference: c.reference,
       });
-      const drawn = drawFrom(changes, lots, t.id, c.amount);
+      const drawn = drawFrom(changes, lots, t.id, amount);
       if (c.type === 'debit') {
         return {
           status: 'applied',
-          result: { transferId: t.id, points: c.amount, balance: balanceOf(account) },
+          result: { transferId: t.id, points: amount, balance: balanceOf(account) },
         };
       }
       state.draws.set(t.id, drawn);
@@ -685,7 +756,7 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
         memberId: c.from.memberId,
         accountId: account.id,
         pendingTransferId: t.id,
-        amount: c.amount,
+        amount: amount,
         status: 'pending',
         captured: null,
         reference: c.reference,
@@ -697,7 +768,7 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
       changes.newHolds.add(hold.id);
       return {
         status: 'applied',
-        result: { transferId: t.id, hold: { ...hold }, points: c.amount },
+        result: { transferId: t.id, hold: { ...hold }, points: amount },
       };
     }
 

@@ -153,6 +153,23 @@ export async function updateLedger(db: Db, id: string, c: LedgerChanges): Promis
     .execute();
 }
 
+/** Time zone and status of every ledger of a program. */
+export async function updateProgramLedgers(
+  db: Db,
+  programId: string,
+  c: Pick<LedgerChanges, 'timezone' | 'status'>,
+): Promise<void> {
+  if (c.timezone === undefined && c.status === undefined) return;
+  await db
+    .updateTable('ledgers')
+    .set({
+      ...(c.timezone !== undefined && { timezone: c.timezone }),
+      ...(c.status !== undefined && { status: c.status }),
+    })
+    .where('program_id', '=', programId)
+    .execute();
+}
+
 export async function findLedger(db: Db, id: string): Promise<LedgerConfig | undefined> {
   const row = await db
     .selectFrom('ledgers')
@@ -316,6 +333,7 @@ export async function writeBatch(
     created: hs.map((h) => h.createdAt),
     resolved: hs.map((h) => h.resolvedAt),
   });
+  const limits = [...changes.limitDeltas.entries()].filter(([, n]) => n !== 0);
   const nh = holdRows(newHolds);
   const th = holdRows(touchedHolds);
 
@@ -366,6 +384,13 @@ export async function writeBatch(
                            ${nh.pending}::text[], ${nh.amount}::bigint[], ${nh.status}::text[], ${nh.captured}::bigint[],
                            ${nh.reference}::text[], ${nh.expires}::timestamptz[], ${nh.created}::timestamptz[],
                            ${nh.resolved}::timestamptz[])
+    ),
+    limit_updates as (
+      update ledger_limits x set used = x.used + v.used
+      from unnest(${limits.map(([k]) => k.slice(0, k.indexOf('|')))}::text[],
+                  ${limits.map(([k]) => k.slice(k.indexOf('|') + 1))}::text[], ${limits.map(([, n]) => n)}::bigint[])
+           as v(ledger, key, used)
+      where x.ledger = v.ledger and x.key = v.key
     ),
     hold_updates as (
       update ledger_holds h set member_id = v.member_id, account_id = v.account_id,
@@ -470,6 +495,48 @@ export async function lockBatch(
     ),
     ledgers: new Map(row.ledgers.map((l) => [l.id, toLedger(l)])),
   };
+}
+
+/**
+ * Locks the limit counters a batch's credits name, making those that do not exist yet, in key
+ * order; returns how much of each is used, by `${ledger}|${key}`.
+ */
+export async function lockLimits(
+  trx: Trx,
+  limits: { ledger: string; key: string }[],
+): Promise<Map<string, number>> {
+  if (limits.length === 0) return new Map();
+  const unique = [...new Map(limits.map((l) => [`${l.ledger}|${l.key}`, l])).values()].sort(
+    (a, b) => (a.ledger < b.ledger ? -1 : a.ledger > b.ledger ? 1 : a.key < b.key ? -1 : 1),
+  );
+  const ledgers = unique.map((l) => l.ledger);
+  const keys = unique.map((l) => l.key);
+  await sql`${prepared}
+    insert into ledger_limits (ledger, key, used)
+    select v.ledger, v.key, 0 from unnest(${ledgers}::text[], ${keys}::text[]) with ordinality as v(ledger, key, n)
+    order by v.n
+    on conflict do nothing`.execute(trx);
+  const { rows } = await sql<{ ledger: string; key: string; used: string }>`${prepared}
+    select x.ledger, x.key, x.used from ledger_limits x
+    join unnest(${ledgers}::text[], ${keys}::text[]) as v(ledger, key) on x.ledger = v.ledger and x.key = v.key
+    order by x.ledger, x.key for no key update`.execute(trx);
+  return new Map(rows.map((r) => [`${r.ledger}|${r.key}`, Number(r.used)]));
+}
+
+/** How much of each of these limits is used (0 for one never used). */
+export async function limitsUsed(
+  db: Db,
+  ledger: string,
+  keys: string[],
+): Promise<Map<string, number>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('ledger_limits')
+    .select(['key', 'used'])
+    .where('ledger', '=', ledger)
+    .where('key', 'in', keys)
+    .execute();
+  return new Map(rows.map((r) => [r.key, Number(r.used)]));
 }
 
 /** Creates the member accounts that do not exist yet. */
@@ -629,4 +696,39 @@ export async function accountsDue(db: Db, now: Date, limit: number): Promise<str
     db,
   );
   return rows.map((r) => r.account_id);
+}
+
+/** Members of a ledger with lots that expire in (`from`, `to`]: whose balance a window moves. */
+export async function membersWithLotsExpiring(
+  db: Db,
+  ledger: string,
+  from: Date | null,
+  to: Date,
+): Promise<string[]> {
+  const { rows } = await sql<{ member_id: string }>`
+    select distinct a.member_id from ledger_lots l join ledger_accounts a on a.id = l.account_id
+    where a.ledger = ${ledger} and a.kind = 'member' and l.expires_at <= ${to}
+      and (${from}::timestamptz is null or l.expires_at > ${from}::timestamptz)
+      and l.amount > 0`.execute(db);
+  return rows.map((r) => r.member_id);
+}
+
+/** Members' balances at `at`: posted, less what lots that expired by then still held (swept or not). */
+export async function balancesAt(
+  db: Db,
+  ledger: string,
+  memberIds: string[],
+  at: Date,
+): Promise<Map<string, number>> {
+  if (memberIds.length === 0) return new Map();
+  const { rows } = await sql<{ member_id: string; balance: string }>`
+    select a.member_id,
+           a.credits_posted - a.debits_posted
+             - coalesce((select sum(l.remaining) from ledger_lots l
+                         where l.account_id = a.id and l.remaining > 0 and l.expires_at <= ${at}), 0) as balance
+    from ledger_accounts a
+    where a.ledger = ${ledger} and a.kind = 'member' and a.member_id = any(${memberIds}::text[])`.execute(
+    db,
+  );
+  return new Map(rows.map((r) => [r.member_id, Number(r.balance)]));
 }

@@ -19,6 +19,7 @@ import {
   type Hold,
   isUsable,
   type LedgerConfig,
+  type Limit,
   type LinkedPart,
   type Lot,
   type Outcome,
@@ -95,6 +96,42 @@ async function run<R>(
   return settled.value;
 }
 
+/**
+ * An `Attach` for an operation whose result a module wraps in its own (growth value wraps a
+ * credit): the caller's attach sees the module's result, and `result` turns the operation's
+ * value into that same object — one per value, so that `answer()` recognises its rendering.
+ */
+export function wrapAttach<A extends object, B>(
+  attach: Attach<B> | undefined,
+  wrap: (a: A) => B,
+): { attach: Attach<A> | undefined; result: (a: A) => B } {
+  const wrapped = new WeakMap<A, B>();
+  const result = (a: A): B => {
+    let b = wrapped.get(a);
+    if (b === undefined) {
+      b = wrap(a);
+      wrapped.set(a, b);
+    }
+    return b;
+  };
+  const settled = new WeakMap<Settled<A>, Settled<B>>();
+  return {
+    result,
+    attach:
+      attach &&
+      ((settle) =>
+        attach((outcome) => {
+          const s = settle(outcome);
+          let t = settled.get(s);
+          if (!t) {
+            t = s.ok ? { ok: true, value: result(s.value) } : s;
+            settled.set(s, t);
+          }
+          return t;
+        })),
+  };
+}
+
 /** The request a command answers, for its fingerprint: a repeat must ask for the same thing. */
 const requestPrint = (input: object, extra: object = {}) => {
   const { commandId: _commandId, ...request } = input as { commandId?: string };
@@ -121,15 +158,22 @@ export interface CreditInput extends Movement {
   from?: 'issuance' | 'adjustment';
   /** Points in a return window are pending until then. */
   pendingUntil?: Date | null;
+  /** Counters the credit counts against (a daily cap), locked in the batch. */
+  limits?: Limit[];
+  /** With limits: credit what they leave, possibly nothing, rather than refuse (`limit_reached`). */
+  partial?: boolean;
 }
 
 export interface DebitInput extends Movement {
   /** `redemption` (default): the member spends, a benefit; `adjustment`: an operator's correction. */
   to?: 'redemption' | 'adjustment';
+  /** Take what is available up to `points`, never below zero, rather than refuse. */
+  atMost?: boolean;
 }
 
 export interface TransferResult {
-  transferId: string;
+  /** Null when a partial credit or an at-most debit moved nothing. */
+  transferId: string | null;
   points: number;
   /** The member's posted balance after the transfer. */
   balance: number;
@@ -138,7 +182,7 @@ export interface TransferResult {
 }
 
 const transferResult = (r: CommandResult, replayed: boolean): TransferResult => ({
-  transferId: r.transferId as string,
+  transferId: r.transferId ?? null,
   points: r.points as number,
   balance: r.balance as number,
   replayed,
@@ -154,6 +198,7 @@ function creditPart(input: CreditInput): LinkedPart {
     reference: input.reference,
     // expiresAt left out: the batch applies the ledger's policy as of the credit
     pendingUntil: input.pendingUntil ?? null,
+    ...(input.limits?.length && { limits: input.limits, partial: input.partial === true }),
   };
 }
 
@@ -165,6 +210,7 @@ function debitPart(input: DebitInput): LinkedPart {
     amount: input.points,
     code: input.code,
     reference: input.reference,
+    ...(input.atMost && { atMost: true }),
   };
 }
 
@@ -452,6 +498,23 @@ export async function getLedger(deps: Pick<Deps, 'db'>, ledger: string): Promise
   return config;
 }
 
+/**
+ * Sets the time zone and status of every ledger of a program, in the owning module's transaction
+ * (a program suspended takes no new business in any of its currencies).
+ */
+export async function configureProgramLedgers(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  changes: Pick<repo.LedgerChanges, 'timezone' | 'status'>,
+) {
+  await repo.updateProgramLedgers(deps.db, programId, changes);
+}
+
+/** How much of each limit counter is used now (0 for one never used). */
+export function limitsUsed(deps: Pick<Deps, 'db'>, ledger: string, keys: string[]) {
+  return repo.limitsUsed(deps.db, ledger, keys);
+}
+
 /** A ledger's system accounts (issuance, redemption, breakage, adjustment), once it has any. */
 export function systemAccountsOf(deps: Pick<Deps, 'db'>, ledger: string) {
   return repo.systemAccounts(deps.db, ledger);
@@ -563,6 +626,24 @@ export async function historyOf(
 ) {
   const accounts = await repo.accountsOf(deps.db, ledger, memberIds);
   return accounts.length ? repo.history(deps.db, accounts, before, limit) : [];
+}
+
+/**
+ * Members whose balance in a ledger a window moved between `from` (exclusive; null: ever) and
+ * `to`: lots of theirs expired then.
+ */
+export function membersWithLotsExpiring(
+  deps: Pick<Deps, 'db'>,
+  ledger: string,
+  from: Date | null,
+  to: Date,
+) {
+  return repo.membersWithLotsExpiring(deps.db, ledger, from, to);
+}
+
+/** Members' balances in a ledger as of `at` (lots expired by then count as gone), set-based. */
+export function balancesAt(deps: Pick<Deps, 'db'>, ledger: string, memberIds: string[], at: Date) {
+  return repo.balancesAt(deps.db, ledger, memberIds, at);
 }
 
 /** Which of these members hold anything (posted, held or pending) in any ledger. */

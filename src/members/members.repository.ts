@@ -351,6 +351,22 @@ async function programMembers(
 }
 
 /** Whether the member is (or, erased or merged away, was) enrolled in the program. */
+/** When each of these members enrolled in the program (those enrolled). */
+export async function enrollmentTimes(
+  db: Db,
+  programId: string,
+  memberIds: string[],
+): Promise<Map<string, Date>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('enrollments')
+    .select(['member_id', 'enrolled_at'])
+    .where('program_id', '=', programId)
+    .where('member_id', 'in', memberIds)
+    .execute();
+  return new Map(rows.map((r) => [r.member_id, r.enrolled_at]));
+}
+
 export async function isEnrolled(db: Db, programId: string, memberId: string): Promise<boolean> {
   const row = await db
     .selectFrom('enrollments')

@@ -282,6 +282,11 @@ export async function setBlocked(
   return view(deps, programId, memberId);
 }
 
+/** When each of these members enrolled in the program (the members enrolled in it). */
+export function enrollmentTimes(deps: Pick<Deps, 'db'>, programId: string, memberIds: string[]) {
+  return repo.enrollmentTimes(deps.db, programId, memberIds);
+}
+
 /** Refuses (404) a member never enrolled in the program: what reading their points needs. */
 export async function assertEnrolled(
   deps: Deps,

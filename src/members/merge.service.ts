@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../audit/audit.core.ts';
 import { auditEntry, writeAudit } from '../audit/audit.service.ts';
+import type { Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
@@ -12,6 +13,8 @@ interface MergeRow {
   intoId: string;
   at: Date;
   audit: AuditEntry;
+  /** The later modules' side of the merge (`Deps.onMerge`), in the same transaction. */
+  also: (trx: Trx) => Promise<void>;
 }
 
 /**
@@ -28,7 +31,10 @@ const memberRows: BatchWriter<MergeRow> = {
         ? [{ row, moved: outcome.result.moved }]
         : [],
     );
-    for (const { row } of applied) await repo.mergeInto(trx, row.fromId, row.intoId, row.at);
+    for (const { row } of applied) {
+      await repo.mergeInto(trx, row.fromId, row.intoId, row.at);
+      await row.also(trx);
+    }
     await writeAudit(
       trx,
       applied.map(({ row, moved }) => ({
@@ -59,6 +65,9 @@ export async function mergeMembers(
     fromId,
     intoId,
     at: deps.clock.now(),
+    also: async (trx) => {
+      for (const hook of deps.onMerge) await hook({ ...deps, db: trx }, fromId, intoId);
+    },
     audit: auditEntry(deps, {
       actor,
       action: 'member.merged',

@@ -32,9 +32,10 @@ export const expiryPolicySchema = z
       period: z.enum(['month', 'quarter', 'year']),
       afterDays: z.number().int().min(0).max(36_500),
     }),
+    z.strictObject({ kind: z.literal('months'), months: z.number().int().min(1).max(1200) }),
   ])
   .describe(
-    'never; rolling N days after earning; or the end of the month / quarter / year that falls afterDays after earning (year-end clearing), in the program time zone',
+    'never; rolling N days after earning; the end of the month / quarter / year that falls afterDays after earning (year-end clearing); or N calendar months after the day of earning, at local midnight — in the program time zone',
   )
   .meta({ id: 'ExpiryPolicy' });
 

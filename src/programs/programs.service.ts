@@ -1,10 +1,11 @@
 import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
+import { growthLedger } from '../growth/growth.core.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import type { ExpiryPolicy } from '../ledger/expiry.core.ts';
 import { pointsLedger } from '../ledger/ledger.core.ts';
-import { configureLedger, openLedger } from '../ledger/ledger.service.ts';
+import { configureLedger, configureProgramLedgers, openLedger } from '../ledger/ledger.service.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
 import { DEFAULT_TIMEZONE, type Program } from './programs.core.ts';
 import * as repo from './programs.repository.ts';
@@ -50,6 +51,17 @@ export async function createProgram(
         status: program.status,
       },
     );
+    // And its growth value (成长值) another: the growth policy sets how its lots expire.
+    await openLedger(
+      { ...deps, db: trx },
+      {
+        id: growthLedger(program.id),
+        programId: program.id,
+        expiry: { kind: 'never' },
+        timezone: program.timezone,
+        status: program.status,
+      },
+    );
     await recordAudit(
       { ...deps, db: trx },
       { actor, action: 'program.created', programId: program.id, after: program },
@@ -84,8 +96,9 @@ export async function updateProgram(
     const before = await repo.lockProgram(trx, id);
     if (!before) throw notFound(`Program ${id}`);
     const after = (await repo.updateProgram(trx, id, changes, deps.clock.now())) as Program;
-    await configureLedger({ db: trx }, pointsLedger(id), {
-      expiry: changes.pointsExpiry,
+    await configureLedger({ db: trx }, pointsLedger(id), { expiry: changes.pointsExpiry });
+    // Every currency of the program (points, growth value) reads days in its zone and stops with it.
+    await configureProgramLedgers({ db: trx }, id, {
       timezone: changes.timezone,
       status: changes.status,
     });

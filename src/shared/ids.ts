@@ -2,7 +2,20 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';
 
 /** Prefixes say what an id names, so a stray id in a log or a ticket explains itself. */
-export type IdPrefix = 'key' | 'mem' | 'req' | 'aud' | 'trf' | 'acc' | 'hld' | 'cmd';
+export type IdPrefix =
+  | 'key'
+  | 'mem'
+  | 'req'
+  | 'aud'
+  | 'trf'
+  | 'acc'
+  | 'hld'
+  | 'cmd'
+  | 'grw'
+  | 'tch'
+  | 'use'
+  | 'alr'
+  | 'evt';
 
 /** Makes a new prefixed id. Injected so tests can make ids they can predict. */
 export type IdGenerator = (prefix: IdPrefix) => string;

@@ -1,0 +1,525 @@
+import { recordAudit } from '../audit/audit.service.ts';
+import { inTransaction, type Trx } from '../db/database.ts';
+import type { Deps } from '../deps.ts';
+import { appendEvents } from '../events/events.service.ts';
+import type { Principal } from '../keys/keys.core.ts';
+import { addMonthsLocal, localDateString } from '../ledger/expiry.core.ts';
+import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
+import {
+  type Attach,
+  balanceOf,
+  balancesAt,
+  configureLedger,
+  credit,
+  debit,
+  limitsUsed,
+  membersWithLotsExpiring,
+  type TransferResult,
+  wrapAttach,
+} from '../ledger/ledger.service.ts';
+import { getProgram } from '../programs/programs.service.ts';
+import { DomainError, invalidField, notFound } from '../shared/errors.ts';
+import { type Ladder, scoreOf } from '../tiers/tiers.core.ts';
+import {
+  creditOf,
+  type EvaluationReport,
+  evaluateProgram,
+  getLadder,
+  mergeTiers,
+  onBasisChanged,
+  programsWithLadders,
+  setCredit,
+  type TierOutcome,
+  type TierView,
+} from '../tiers/tiers.service.ts';
+import {
+  capsFor,
+  DEFAULT_POLICY,
+  type GrowthPolicy,
+  growthExpiry,
+  growthLedger,
+  isSpike,
+  memberCapKey,
+  sourceCapKey,
+} from './growth.core.ts';
+import * as repo from './growth.repository.ts';
+
+// Growth value: a currency of its own on the ledger (`growth:<programId>`), so every change is a
+// transfer with a code and a reference, and a rolling window is lot expiry. This module adds what
+// the ledger does not know — sources, daily caps, the spike rule — and, in the ledger's batch,
+// writes its events and asks the tiers module to evaluate the member on their new basis.
+
+/** The program's growth policy: its own, or the default (one-way, standard sources, no caps). */
+export async function getPolicy(deps: Pick<Deps, 'db'>, programId: string): Promise<GrowthPolicy> {
+  return (await repo.findPolicy(deps.db, programId)) ?? DEFAULT_POLICY;
+}
+
+/**
+ * Sets the growth policy (audited). The mode sets how the growth ledger's lots expire from now
+ * on: a rolling window applies to growth earned after it is set.
+ */
+export async function setPolicy(
+  deps: Deps,
+  programId: string,
+  policy: GrowthPolicy,
+  actor: Principal,
+): Promise<GrowthPolicy> {
+  const seen = new Set<string>();
+  policy.sources.forEach((s, i) => {
+    if (seen.has(s.source)) throw invalidField(`sources.${i}.source`, 'must be unique');
+    seen.add(s.source);
+  });
+  await getProgram(deps, programId);
+  await inTransaction(deps.db, async (trx) => {
+    const before = await repo.findPolicy(trx, programId);
+    await repo.savePolicy(trx, programId, policy, deps.clock.now());
+    await configureLedger({ db: trx }, growthLedger(programId), { expiry: growthExpiry(policy) });
+    await recordAudit(
+      { ...deps, db: trx },
+      { actor, action: 'growth.policy_set', programId, before: before ?? null, after: policy },
+    );
+  });
+  return policy;
+}
+
+export interface GrowthInput {
+  programId: string;
+  memberId: string;
+  source: string;
+  /** Positive credits; negative deducts (two_way and rolling only). */
+  value: number;
+  reference: string;
+  /** From the caller's business key (`purchase:<id>`): a repeat returns the first outcome. */
+  commandId: string;
+}
+
+export interface GrowthResult {
+  /** What moved: what the caps allowed, or (negative) what was deducted. */
+  credited: number;
+  /** What the caps held back, or what a deduction could not take (the member had less). */
+  capped: number;
+  /** The member's growth value after. */
+  growth: number;
+  tier: TierOutcome;
+  replayed: boolean;
+}
+
+interface GrowthRow {
+  input: GrowthInput;
+  day: string;
+  at: Date;
+  spike: GrowthPolicy['spike'];
+  /** Filled in by the writer: the tier the movement left the member in. */
+  tier?: TierOutcome;
+}
+
+// One writer per set of dependencies (it makes ids and events): batches group rows by writer.
+const writers = new WeakMap<Deps, BatchWriter<GrowthRow>>();
+
+function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
+  let writer = writers.get(deps);
+  if (writer) return writer;
+  writer = {
+    name: 'growth',
+    stage: 'rows',
+    async write(trx, rows) {
+      const tx = { ...deps, db: trx };
+      // A repeat of a command: the tier it answered the first time.
+      const repeats = rows.filter(
+        ({ outcome }) => outcome.status === 'applied' && outcome.replayed === true,
+      );
+      const stored = await repo.eventsByCommand(
+        trx,
+        repeats.map(({ row }) => row.input.commandId),
+      );
+      for (const { row } of repeats) {
+        const s = stored.get(row.input.commandId);
+        row.tier = { code: s?.tier ?? '', changed: s?.changed ?? false };
+      }
+      const fresh = rows.flatMap(({ row, outcome }) =>
+        outcome.status === 'applied' && !outcome.replayed ? [{ row, result: outcome.result }] : [],
+      );
+      if (fresh.length === 0) return;
+      const moved = (r: (typeof fresh)[number]) =>
+        Math.sign(r.row.input.value) * (r.result.points ?? 0);
+      await repo.insertEvents(
+        trx,
+        fresh.map((r) => ({
+          id: deps.ids('grw'),
+          programId: r.row.input.programId,
+          memberId: r.row.input.memberId,
+          commandId: r.row.input.commandId,
+          source: r.row.input.source,
+          requested: r.row.input.value,
+          value: moved(r),
+          reference: r.row.input.reference,
+          day: r.row.day,
+          occurredAt: r.row.at,
+        })),
+      );
+      const byProgram = new Map<string, typeof fresh>();
+      for (const r of fresh) {
+        const p = r.row.input.programId;
+        byProgram.set(p, [...(byProgram.get(p) ?? []), r]);
+      }
+      for (const [programId, list] of byProgram) {
+        const ladder = await getLadder(tx, programId);
+        const members = [...new Set(list.map((r) => r.row.input.memberId))];
+        const scores =
+          ladder.basis === 'score'
+            ? await scoresOf(tx, programId, ladder, members, list[0]?.row.at as Date)
+            : undefined;
+        const outcomes = await onBasisChanged(
+          tx,
+          programId,
+          list.map((r) => ({
+            memberId: r.row.input.memberId,
+            basis: scores?.get(r.row.input.memberId) ?? (r.result.balance as number),
+            at: r.row.at,
+          })),
+        );
+        list.forEach((r, i) => {
+          r.row.tier = outcomes[i] as TierOutcome;
+        });
+        await repo.setEventTiers(
+          trx,
+          list.map((r) => ({
+            commandId: r.row.input.commandId,
+            tier: r.row.tier?.code ?? '',
+            changed: r.row.tier?.changed ?? false,
+          })),
+        );
+        await raiseSpikes(
+          tx,
+          programId,
+          list.filter((r) => moved(r) > 0).map((r) => r.row),
+        );
+      }
+    },
+  };
+  writers.set(deps, writer);
+  return writer;
+}
+
+/** Spike alerts (and `growth.spike` events) for members whose growth today is out of line. */
+async function raiseSpikes(deps: Deps & { db: Trx }, programId: string, rows: GrowthRow[]) {
+  const rule = rows[0]?.spike;
+  if (!rule || rows.length === 0) return;
+  const day = rows[0]?.day as string;
+  const at = rows[0]?.at as Date;
+  const members = [...new Set(rows.map((r) => r.input.memberId))];
+  const trusted = await repo.trustedAmong(deps.db, programId, members);
+  const recent = await repo.recentGrowth(
+    deps.db,
+    programId,
+    members.filter((m) => !trusted.has(m)),
+    day,
+  );
+  const spikes = [...recent].filter(([, g]) => isSpike(rule, g.today, g.last30));
+  const made = await repo.insertAlerts(
+    deps.db,
+    spikes.map(([memberId, g]) => ({
+      id: deps.ids('alr'),
+      programId,
+      memberId,
+      kind: 'growth.spike',
+      day,
+      data: { today: g.today, dailyAverage: Math.round(g.last30 / 30), ...rule },
+      createdAt: at,
+    })),
+  );
+  await appendEvents(
+    deps,
+    deps.db,
+    made.map((a) => ({
+      type: 'growth.spike' as const,
+      programId,
+      memberId: a.memberId,
+      occurredAt: at,
+      data: { alertId: a.id, ...a.data },
+    })),
+  );
+}
+
+/** Members' composite scores now, from their growth events in the window and their credit. */
+async function scoresOf(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  ladder: Ladder,
+  memberIds: string[],
+  at: Date,
+): Promise<Map<string, number>> {
+  const score = ladder.score;
+  const out = new Map<string, number>();
+  if (!score) return out;
+  const { timezone } = await getProgram(deps, programId);
+  const afterDay = localDateString(addMonthsLocal(at, -score.windowMonths, timezone), timezone);
+  const measures = await repo.measures(deps.db, programId, memberIds, afterDay);
+  const credits = await creditOf(deps, programId, memberIds);
+  for (const id of memberIds) {
+    out.set(id, scoreOf(score.components, measures.get(id) ?? new Map(), credits.get(id) ?? null));
+  }
+  return out;
+}
+
+/**
+ * Credits growth value from a source (what the daily caps allow), or deducts it (two_way and
+ * rolling; never below zero), and evaluates the member's tier — all in one ledger batch. A
+ * blocked member earns nothing (403); an unknown source is a 400.
+ */
+export async function postGrowth(
+  deps: Deps,
+  input: GrowthInput,
+  attach?: Attach<GrowthResult>,
+): Promise<GrowthResult> {
+  const policy = await getPolicy(deps, input.programId);
+  if (!policy.sources.some((s) => s.source === input.source)) {
+    throw invalidField(
+      'source',
+      `unknown source ${input.source}: the program's are ${policy.sources.map((s) => s.source).join(', ')}`,
+    );
+  }
+  if (!Number.isSafeInteger(input.value) || input.value === 0)
+    throw invalidField('value', 'must be a whole number other than 0');
+  if (input.value < 0 && policy.mode === 'one_way') {
+    throw new DomainError(
+      'growth_one_way',
+      `Growth value in program ${input.programId} only rises: it cannot be deducted`,
+    );
+  }
+  const { timezone } = await getProgram(deps, input.programId);
+  const at = deps.clock.now();
+  const day = localDateString(at, timezone);
+  const row: GrowthRow = { input, day, at, spike: policy.spike };
+  const requested = Math.abs(input.value);
+  const wrapped = wrapAttach<TransferResult, GrowthResult>(attach, (t) => ({
+    credited: Math.sign(input.value) * t.points,
+    capped: requested - t.points,
+    growth: t.balance,
+    tier: row.tier ?? { code: '', changed: false },
+    replayed: t.replayed,
+  }));
+  const rows = (settle: Parameters<Attach<TransferResult>>[0]) => [
+    attachment(growthWriter(deps), row),
+    ...(wrapped.attach?.(settle) ?? []),
+  ];
+  const movement = {
+    ledger: growthLedger(input.programId),
+    memberId: input.memberId,
+    points: requested,
+    reference: input.reference,
+    commandId: input.commandId,
+  };
+  const result =
+    input.value > 0
+      ? await credit(
+          deps,
+          {
+            ...movement,
+            code: 'earn',
+            limits: capsFor(policy, input.memberId, input.source, day),
+            partial: true,
+          },
+          rows,
+        )
+      : await debit(deps, { ...movement, code: 'adjust', to: 'adjustment', atMost: true }, rows);
+  return wrapped.result(result);
+}
+
+export interface GrowthView {
+  growth: number;
+  bySource: { source: string; value: number }[];
+  today: { source: string; credited: number; cap: number | null }[];
+}
+
+/** A member's growth value, what each source gave, and today's credits against the caps. */
+export async function growthOf(
+  deps: Deps,
+  programId: string,
+  memberIds: string[],
+): Promise<GrowthView> {
+  const [memberId] = memberIds as [string];
+  const policy = await getPolicy(deps, programId);
+  const { timezone } = await getProgram(deps, programId);
+  const day = localDateString(deps.clock.now(), timezone);
+  const { balance } = await balanceOf(deps, growthLedger(programId), memberId);
+  const used = await limitsUsed(deps, growthLedger(programId), [
+    ...policy.sources.map((s) => sourceCapKey(day, memberId, s.source)),
+    memberCapKey(day, memberId),
+  ]);
+  const today = await repo.todayBySource(deps.db, programId, memberIds, day);
+  return {
+    growth: balance,
+    bySource: await repo.bySource(deps.db, programId, memberIds),
+    today: policy.sources.map((s) => ({
+      source: s.source,
+      credited: Math.max(
+        today.get(s.source) ?? 0,
+        used.get(sourceCapKey(day, memberId, s.source)) ?? 0,
+      ),
+      cap: s.dailyCap,
+    })),
+  };
+}
+
+export function growthHistory(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  memberIds: string[],
+  before: string | undefined,
+  limit: number,
+) {
+  return repo.historyOf(deps.db, programId, memberIds, before, limit);
+}
+
+// --- tiers' basis ---
+
+/** A member's basis for the program's ladder now: growth value, or the composite score. */
+export async function basisOf(deps: Deps, programId: string, memberId: string): Promise<number> {
+  const ladder = await getLadder(deps, programId);
+  if (ladder.basis === 'score') {
+    return (
+      (await scoresOf(deps, programId, ladder, [memberId], deps.clock.now())).get(memberId) ?? 0
+    );
+  }
+  return (await balanceOf(deps, growthLedger(programId), memberId)).balance;
+}
+
+/**
+ * Sets a member's credit factor (0–1000), which a score may weigh; the tier follows at once.
+ */
+export async function setMemberCredit(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+  value: number,
+  actor: Principal,
+): Promise<TierView> {
+  const ladder = await getLadder(deps, programId);
+  return setCredit(
+    deps,
+    programId,
+    memberId,
+    value,
+    async (trx) =>
+      ladder.basis === 'score'
+        ? ((await scoresOf({ db: trx }, programId, ladder, [memberId], deps.clock.now())).get(
+            memberId,
+          ) ?? 0)
+        : null,
+    actor,
+  );
+}
+
+/**
+ * Evaluates tiers as of `asOf` (the scheduler at every minute, `tessera tiers evaluate`): for each
+ * program with a ladder, or the one named, the bases a window moved since the last run, then
+ * validity ends and downgrade warnings. Running it twice changes nothing the second time.
+ */
+export async function evaluateTiers(
+  deps: Deps,
+  options: { programId?: string | undefined; asOf?: Date | undefined } = {},
+): Promise<EvaluationReport[]> {
+  const asOf = options.asOf ?? deps.clock.now();
+  const programs = options.programId ? [options.programId] : await programsWithLadders(deps);
+  const reports: EvaluationReport[] = [];
+  for (const programId of programs) {
+    const ladder = await getLadder(deps, programId);
+    const policy = await getPolicy(deps, programId);
+    const { timezone } = await getProgram(deps, programId);
+    reports.push(
+      await evaluateProgram(deps, programId, asOf, async (since, until) => {
+        if (ladder.basis === 'score' && ladder.score) {
+          const cutoff = (t: Date) =>
+            localDateString(
+              addMonthsLocal(t, -(ladder.score?.windowMonths ?? 12), timezone),
+              timezone,
+            );
+          const members = await repo.membersWithEventsBetween(
+            deps.db,
+            programId,
+            since ? cutoff(since) : '0001-01-01',
+            cutoff(until),
+          );
+          return scoresOf(deps, programId, ladder, members, until);
+        }
+        if (policy.mode !== 'rolling') return new Map();
+        const ledger = growthLedger(programId);
+        const members = await membersWithLotsExpiring(deps, ledger, since, until);
+        return balancesAt(deps, ledger, members, until);
+      }),
+    );
+  }
+  return reports;
+}
+
+// --- anti-abuse ---
+
+export function listAlerts(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  open: boolean | undefined,
+  before: string | undefined,
+  limit: number,
+) {
+  return repo.listAlerts(deps.db, programId, open, before, limit);
+}
+
+export async function acknowledgeAlert(
+  deps: Deps,
+  programId: string,
+  alertId: string,
+  actor: Principal,
+) {
+  return inTransaction(deps.db, async (trx) => {
+    const alert = await repo.acknowledge(trx, programId, alertId, actor.keyId, deps.clock.now());
+    if (!alert) throw notFound(`Alert ${alertId}`);
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        actor,
+        action: 'alert.acknowledged',
+        programId,
+        memberId: alert.memberId,
+        after: { alertId },
+      },
+    );
+    return alert;
+  });
+}
+
+/** Trusts a member (whitelist): no spike alerts for them. Audited; repeating changes nothing. */
+export async function setTrusted(
+  deps: Deps,
+  programId: string,
+  memberId: string,
+  trusted: boolean,
+  actor: Principal,
+) {
+  await inTransaction(deps.db, async (trx) => {
+    const changed = trusted
+      ? await repo.setTrusted(trx, programId, memberId, deps.clock.now())
+      : await repo.unsetTrusted(trx, programId, memberId);
+    if (changed) {
+      await recordAudit(
+        { ...deps, db: trx },
+        { actor, action: trusted ? 'growth.trusted' : 'growth.untrusted', programId, memberId },
+      );
+    }
+  });
+}
+
+export async function isTrusted(deps: Pick<Deps, 'db'>, programId: string, memberId: string) {
+  return (await repo.trustedAmong(deps.db, programId, [memberId])).has(memberId);
+}
+
+// --- merge ---
+
+/**
+ * Growth's side of a merge, in the merge's transaction (the ledger has moved the growth value as
+ * transfers): the duplicate's events become the survivor's, and its tiers keep the higher one.
+ */
+export async function mergeGrowth(deps: Deps & { db: Trx }, fromId: string, intoId: string) {
+  await repo.moveEvents(deps.db, fromId, intoId);
+  await mergeTiers(deps, fromId, intoId, (programId) => basisOf(deps, programId, intoId));
+}
