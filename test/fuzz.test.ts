@@ -46,6 +46,40 @@ beforeAll(async () => {
   fixtures.keyId = (
     await t.call({ method: 'POST', url: '/v1/programs/fuzz-a/api-keys', payload: { role: 'read' } })
   ).json().id;
+  // A tier and a benefit both named `vip`, and an alert (every post is a spike at factor 1).
+  fixtures.code = 'vip';
+  await t.call({
+    method: 'PUT',
+    url: '/v1/programs/fuzz-a/tiers',
+    payload: {
+      basis: 'growth',
+      evaluation: 'immediate',
+      tiers: [
+        {
+          code: 'member',
+          name: 'Member',
+          threshold: 0,
+          benefits: [
+            { code: 'vip', name: 'VIP', kind: 'quota', quota: { count: 1, period: 'month' } },
+          ],
+        },
+        { code: 'vip', name: 'VIP', threshold: 100, inviteOnly: true },
+      ],
+    },
+  });
+  await t.call({
+    method: 'PUT',
+    url: '/v1/programs/fuzz-a/growth-policy',
+    payload: { mode: 'one_way', sources: [{ source: 'spend' }], spike: { factor: 1, minimum: 0 } },
+  });
+  await t.call({
+    method: 'POST',
+    url: `/v1/programs/fuzz-a/members/${fixtures.memberId}/growth`,
+    payload: { source: 'spend', value: 10, reference: 'r' },
+  });
+  fixtures.alertId = (
+    await t.call({ method: 'GET', url: '/v1/programs/fuzz-a/alerts' })
+  ).json().data[0].id;
   for (const role of ['admin', 'integration', 'read'] as const) {
     keysOfB[role] = await t.key('fuzz-b', role);
   }

@@ -94,6 +94,8 @@ export const growthRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { programId, memberId } = request.params;
       requireProgramRole(request.principal, programId, 'integration');
+      // Someone else's member is not found, whatever the body says.
+      await assertEnrolled(request.deps, programId, memberId);
       return answer(
         request,
         reply,
