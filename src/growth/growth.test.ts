@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { expectReconciled, member } from '../../test/ledger-helpers.ts';
+import { postGrowth } from './growth.service.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -170,5 +171,25 @@ describe('posting growth', () => {
     expect(credited).toBe(100);
     const view = await t.call({ method: 'GET', url: growthUrl('shop', m) });
     expect(view.json().growth).toBe(100);
+  });
+
+  it('answers a repeated command id (a module’s business key) with its first outcome', async () => {
+    const m = await member(t, 'shop', '13900000007');
+    const input = {
+      programId: 'shop',
+      memberId: m,
+      source: 'spend',
+      value: 120,
+      reference: 'order-77',
+      commandId: 'purchase:order-77',
+    };
+    const first = await postGrowth(t.deps, input);
+    expect(first).toMatchObject({ credited: 120, growth: 120, replayed: false });
+    await post('shop', m, 'spend', 10);
+    const again = await postGrowth(t.deps, input);
+    expect(again).toEqual({ ...first, replayed: true });
+    await expect(postGrowth(t.deps, { ...input, value: 5 })).rejects.toMatchObject({
+      code: 'command_id_reused',
+    });
   });
 });

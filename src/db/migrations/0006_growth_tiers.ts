@@ -50,6 +50,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create index growth_events_member on growth_events (program_id, member_id, occurred_at)`.execute(
     db,
   );
+  // The evaluation finds members whose score window lost events since its last run.
+  await sql`create index growth_events_day on growth_events (program_id, day)`.execute(db);
+  // …and members whose rolling growth lost lots, swept since or not.
+  await sql`create index ledger_lots_expires_idx on ledger_lots (expires_at) where expires_at is not null`.execute(
+    db,
+  );
 
   await sql`
     create table growth_trusted (
