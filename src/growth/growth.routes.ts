@@ -162,45 +162,28 @@ export const growthRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.put(
-    `${member}/whitelist`,
-    {
+  for (const trusted of [true, false]) {
+    app.route({
+      method: trusted ? 'PUT' : 'DELETE',
+      url: `${member}/whitelist`,
       schema: {
         tags,
-        summary: 'Trust a member: no growth spike alerts for them (program admin; audited)',
+        summary: trusted
+          ? 'Trust a member: no growth spike alerts for them (program admin; audited)'
+          : 'Stop trusting a member (program admin; audited)',
         security: bearerSecurity,
         params: memberParams,
         response: { 200: z.object({ trusted: z.boolean() }), ...problems(...AUTH_ERRORS) },
       },
-    },
-    async (request) => {
-      const { programId, memberId } = request.params;
-      requireProgramRole(request.principal, programId, 'admin');
-      await assertEnrolled(request.deps, programId, memberId);
-      await service.setTrusted(request.deps, programId, memberId, true, request.principal);
-      return { trusted: true };
-    },
-  );
-
-  app.delete(
-    `${member}/whitelist`,
-    {
-      schema: {
-        tags,
-        summary: 'Stop trusting a member (program admin; audited)',
-        security: bearerSecurity,
-        params: memberParams,
-        response: { 200: z.object({ trusted: z.boolean() }), ...problems(...AUTH_ERRORS) },
+      handler: async (request) => {
+        const { programId, memberId } = request.params;
+        requireProgramRole(request.principal, programId, 'admin');
+        await assertEnrolled(request.deps, programId, memberId);
+        await service.setTrusted(request.deps, programId, memberId, trusted, request.principal);
+        return { trusted };
       },
-    },
-    async (request) => {
-      const { programId, memberId } = request.params;
-      requireProgramRole(request.principal, programId, 'admin');
-      await assertEnrolled(request.deps, programId, memberId);
-      await service.setTrusted(request.deps, programId, memberId, false, request.principal);
-      return { trusted: false };
-    },
-  );
+    });
+  }
 
   app.get(
     '/programs/:programId/alerts',

@@ -295,30 +295,26 @@ export async function countByTier(db: Db, programId: string): Promise<Map<string
   return new Map(rows.map((r) => [r.tier, Number(r.n)]));
 }
 
-/** Member ids of a program's tier rows, a page at a time. */
-export async function memberIdsPage(db: Db, programId: string, after: string, limit: number) {
-  const rows = await db
+/**
+ * Member ids of a program's tier rows after `after`, a page at a time: all of them, or those
+ * whose validity (or override) ends by `dueBy`.
+ */
+export async function memberIdsPage(
+  db: Db,
+  programId: string,
+  after: string,
+  limit: number,
+  dueBy?: Date,
+) {
+  let q = db
     .selectFrom('member_tiers')
     .select('member_id')
     .where('program_id', '=', programId)
     .where('member_id', '>', after)
     .orderBy('member_id')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => r.member_id);
-}
-
-/** Members whose tier validity (or override) ends by `asOf`, a page at a time. */
-export async function dueMembers(db: Db, programId: string, asOf: Date, limit: number) {
-  const rows = await db
-    .selectFrom('member_tiers')
-    .select('member_id')
-    .where('program_id', '=', programId)
-    .where('valid_until', '<=', asOf)
-    .orderBy('member_id')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => r.member_id);
+    .limit(limit);
+  if (dueBy) q = q.where('valid_until', '<=', dueBy);
+  return (await q.execute()).map((r) => r.member_id);
 }
 
 // --- benefits ---
@@ -386,13 +382,14 @@ export async function insertUse(
 
 // --- set-based evaluation ---
 
-/** The ladder as rows SQL can join: rank, code, threshold, invite-only. */
-function ladderRows(l: Ladder) {
-  return {
-    codes: l.tiers.map((t) => t.code),
-    thresholds: l.tiers.map((t) => t.threshold),
-    invite: l.tiers.map((t) => t.inviteOnly),
-  };
+/** The ladder as a CTE `ladder(rank, code, threshold, invite)` SQL can join. */
+function ladderCte(l: Ladder) {
+  return sql`ladder as (
+      select (v.n - 1)::int as rank, v.code, v.threshold, v.invite
+      from unnest(${l.tiers.map((t) => t.code)}::text[], ${l.tiers.map((t) => t.threshold)}::bigint[],
+                  ${l.tiers.map((t) => t.inviteOnly)}::boolean[])
+           with ordinality as v(code, threshold, invite, n)
+    )`;
 }
 
 /**
@@ -431,7 +428,6 @@ export async function evaluateDue(
   asOf: Date,
   limit: number,
 ): Promise<EvaluatedRow[]> {
-  const l = ladderRows(ladder);
   const toQualified = ladder.downgrade === 'to_qualified';
   const { rows } = await sql<{
     member_id: string;
@@ -441,11 +437,7 @@ export async function evaluateDue(
     valid_until: Date | null;
     at: Date;
   }>`
-    with ladder as (
-      select (v.n - 1)::int as rank, v.code, v.threshold, v.invite
-      from unnest(${l.codes}::text[], ${l.thresholds}::bigint[], ${l.invite}::boolean[])
-           with ordinality as v(code, threshold, invite, n)
-    ),
+    with ${ladderCte(ladder)},
     due as (
       select mt.member_id, mt.tier, mt.valid_until, mt.basis
       from member_tiers mt
@@ -510,14 +502,9 @@ export async function markWarnings(
   ladder: Ladder,
   asOf: Date,
 ): Promise<{ memberId: string; tier: string; validUntil: Date; basis: number }[]> {
-  const l = ladderRows(ladder);
   const horizon = new Date(asOf.getTime() + ladder.warningDays * 86_400_000);
   const { rows } = await sql<{ member_id: string; tier: string; valid_until: Date; basis: string }>`
-    with ladder as (
-      select (v.n - 1)::int as rank, v.code, v.threshold, v.invite
-      from unnest(${l.codes}::text[], ${l.thresholds}::bigint[], ${l.invite}::boolean[])
-           with ordinality as v(code, threshold, invite, n)
-    )
+    with ${ladderCte(ladder)}
     update member_tiers mt set warned_for = mt.valid_until
     from ladder c
     where mt.program_id = ${programId} and c.code = mt.tier and c.rank > 0

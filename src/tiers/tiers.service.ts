@@ -642,7 +642,8 @@ export async function evaluateProgram(
   } else {
     // Immediate ladders: only overrides end; their members follow the basis again.
     for (;;) {
-      const ids = await repo.dueMembers(deps.db, programId, asOf, 1000);
+      // Each round settles those it read (their validity moves past asOf or goes).
+      const ids = await repo.memberIdsPage(deps.db, programId, '', 1000, asOf);
       if (ids.length === 0) break;
       await inTransaction(deps.db, async (trx) => {
         const states = await repo.lockMemberTiers(trx, programId, ids);
