@@ -4,7 +4,9 @@ import type { Deps } from '../deps.ts';
 import { appendEvents, type NewEvent } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { localDateString } from '../ledger/expiry.core.ts';
+import { standingProblem } from '../members/members.core.ts';
 import { enrollmentTimes } from '../members/members.service.ts';
+import { lockStandings } from '../members/members.standing.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import {
@@ -505,6 +507,11 @@ export async function useBenefit(
   const { timezone } = await getProgram(deps, programId);
   return inTransaction(deps.db, async (trx) => {
     const tx = { ...deps, db: trx };
+    // A benefit is the member's to use only in good standing (not blocked, erased or merged
+    // away): their row first, as in every member operation's lock order.
+    const standing = await lockStandings(trx, [memberId]);
+    const problem = standingProblem(memberId, standing.get(memberId), programId, 'benefit');
+    if (problem) throw new DomainError(problem.code, problem.detail, problem.extensions);
     const ladder = (await repo.findLadder(trx, programId))?.ladder ?? DEFAULT_LADDER;
     const states = await lockStates(tx, programId, ladder, [memberId]);
     const state = states.get(memberId) as repo.MemberTierRow;

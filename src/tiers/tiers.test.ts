@@ -379,6 +379,15 @@ describe('benefits', () => {
     expect(flag.statusCode).toBe(400);
     t.clock.set('2027-10-31T16:00:00Z'); // midnight, 1 November in Shanghai
     expect((await use('november-1')).statusCode).toBe(201);
+    // A blocked member uses no benefit.
+    await t.call({
+      method: 'POST',
+      url: `${memberUrl('ben', m)}/block`,
+      payload: { reason: 'abuse' },
+    });
+    const blocked = await use('november-2');
+    expect(blocked.statusCode).toBe(403);
+    expect(blocked.json().code).toBe('member_blocked');
   });
 });
 
