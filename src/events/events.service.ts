@@ -41,7 +41,11 @@ export async function appendEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   const byProgram = new Map<string, NewEvent[]>();
-  for (const e of events) byProgram.set(e.programId, [...(byProgram.get(e.programId) ?? []), e]);
+  for (const e of events) {
+    const list = byProgram.get(e.programId);
+    if (list) list.push(e);
+    else byProgram.set(e.programId, [e]);
+  }
   for (const programId of [...byProgram.keys()].sort()) {
     const list = byProgram.get(programId) as NewEvent[];
     const { rows } = await sql<{ last: string }>`

@@ -159,8 +159,9 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
       );
       const byProgram = new Map<string, typeof fresh>();
       for (const r of fresh) {
-        const p = r.row.input.programId;
-        byProgram.set(p, [...(byProgram.get(p) ?? []), r]);
+        const list = byProgram.get(r.row.input.programId);
+        if (list) list.push(r);
+        else byProgram.set(r.row.input.programId, [r]);
       }
       for (const [programId, list] of byProgram) {
         const ladder = await getLadder(tx, programId);

@@ -203,7 +203,7 @@ function moveTo(
 }
 
 /** The tier one level down that is open to all (an invite-only tier is never stepped into). */
-function oneLevelDown(l: Ladder, rank: number): number {
+export function oneLevelDown(l: Ladder, rank: number): number {
   for (let i = rank - 1; i > 0; i--) if (!tierAt(l, i).inviteOnly) return i;
   return 0;
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Trx } from '../db/database.ts';
-import type { Ladder, MemberTier, TierChange } from './tiers.core.ts';
+import { type Ladder, type MemberTier, oneLevelDown, type TierChange } from './tiers.core.ts';
 
 // The tiers module's SQL: ladders, members' tiers, their history and benefit uses — and the
 // set-based evaluation of validity ends, the one place the tier rules are written in SQL.
@@ -382,13 +382,14 @@ export async function insertUse(
 
 // --- set-based evaluation ---
 
-/** The ladder as a CTE `ladder(rank, code, threshold, invite)` SQL can join. */
+/** The ladder as a CTE `ladder(rank, code, threshold, invite, down)` SQL can join. */
 function ladderCte(l: Ladder) {
   return sql`ladder as (
-      select (v.n - 1)::int as rank, v.code, v.threshold, v.invite
+      select (v.n - 1)::int as rank, v.code, v.threshold, v.invite, v.down
       from unnest(${l.tiers.map((t) => t.code)}::text[], ${l.tiers.map((t) => t.threshold)}::bigint[],
-                  ${l.tiers.map((t) => t.inviteOnly)}::boolean[])
-           with ordinality as v(code, threshold, invite, n)
+                  ${l.tiers.map((t) => t.inviteOnly)}::boolean[],
+                  ${l.tiers.map((_, i) => oneLevelDown(l, i))}::int[])
+           with ordinality as v(code, threshold, invite, down, n)
     )`;
 }
 
@@ -404,21 +405,20 @@ const addMonths = (v: ReturnType<typeof sql>, months: number, tz: string) => sql
         else ((${v} at time zone ${tz})::date + make_interval(months => ${months}))::timestamp
    end at time zone ${tz})`;
 
-export interface EvaluatedRow {
-  memberId: string;
-  from: string;
-  to: string;
-  why: 'renewal' | 'downgrade' | 'upgrade';
-  validUntil: Date | null;
-  at: Date;
+export interface Evaluated {
+  /** Members whose validity ended and were settled (renewed, moved, or left without an end). */
+  evaluated: number;
+  /** Of them, those with a change written to history and events. */
+  changed: number;
 }
 
 /**
- * Validity ends, set-based, for a periodic ladder: up to `limit` members whose `valid_until` ≤
- * `asOf` are renewed, moved down (to what they qualify for, or one level) or — when an override
- * kept them below what they reached — up, each at the moment their validity ended, with the next
- * period from then. One statement updates the rows and returns what changed; the caller writes
- * history and events from it. `atValidityEnd` is the same rule for one member.
+ * Validity ends, set-based, for a periodic ladder, in one statement: up to `limit` members whose
+ * `valid_until` ≤ `asOf` are renewed, moved down (to what they qualify for, or one level) or —
+ * when an override kept them below what they reached — up, each at the moment their validity
+ * ended, with the next period from then; their history rows and events (numbered from the
+ * program's counter) are written by the same statement, so no row travels to Node and back.
+ * `atValidityEnd` in tiers.core is the same rule for one member. Ids are `<base>_<n>`.
  */
 export async function evaluateDue(
   trx: Trx,
@@ -427,36 +427,30 @@ export async function evaluateDue(
   timezone: string,
   asOf: Date,
   limit: number,
-): Promise<EvaluatedRow[]> {
+  ids: { history: string; events: string },
+): Promise<Evaluated> {
   const toQualified = ladder.downgrade === 'to_qualified';
-  const { rows } = await sql<{
-    member_id: string;
-    from_tier: string;
-    to_tier: string;
-    why: EvaluatedRow['why'];
-    valid_until: Date | null;
-    at: Date;
-  }>`
+  const { rows } = await sql<{ evaluated: string; changed: string }>`
     with ${ladderCte(ladder)},
     due as (
-      select mt.member_id, mt.tier, mt.valid_until, mt.basis
+      select mt.ctid as row_id, mt.member_id, mt.tier, mt.valid_until, mt.basis
       from member_tiers mt
       where mt.program_id = ${programId} and mt.valid_until <= ${asOf}
       order by mt.member_id
       limit ${limit}
       for update
     ),
-    judged as (
-      select d.member_id, d.tier, d.valid_until, c.rank as cur,
-             coalesce((select max(x.rank) from ladder x where not x.invite and x.threshold <= d.basis), 0) as q,
-             case when c.invite then d.basis >= c.threshold
-                  else coalesce((select max(x.rank) from ladder x where not x.invite and x.threshold <= d.basis), 0) >= c.rank
-             end as keeps,
-             coalesce((select max(x.rank) from ladder x where not x.invite and x.rank < c.rank and x.rank > 0), 0) as down
-      from due d join ladder c on c.code = d.tier
+    judged as materialized (
+      select d.row_id, d.member_id, d.tier, d.valid_until, c.rank as cur, c.down, q.rank as q,
+             case when c.invite then d.basis >= c.threshold else q.rank >= c.rank end as keeps
+      from due d
+      join ladder c on c.code = d.tier
+      cross join lateral (
+        select coalesce(max(x.rank), 0) as rank from ladder x where not x.invite and x.threshold <= d.basis
+      ) q
     ),
-    decided as (
-      select j.member_id, j.tier as from_tier, j.valid_until as ended, j.cur,
+    decided as materialized (
+      select j.row_id, j.member_id, j.tier as from_tier, j.valid_until as ended, j.cur,
              case when j.keeps then greatest(j.cur, j.q)
                   when ${toQualified} then j.q
                   else greatest(j.q, j.down) end as rank,
@@ -469,26 +463,49 @@ export async function evaluateDue(
       update member_tiers mt set
         tier = x.code,
         since = case when x.code = d.from_tier then mt.since else d.ended end,
-        valid_until = case when d.rank = 0 then null else ${addMonths(sql`d.ended`, ladder.validityMonths, timezone)} end,
+        valid_until = case when d.rank = 0 then null
+                           else ${addMonths(sql`d.ended`, ladder.validityMonths, timezone)} end,
         overridden = false,
         warned_for = null,
         updated_at = ${asOf}
       from decided d join ladder x on x.rank = d.rank
-      where mt.program_id = ${programId} and mt.member_id = d.member_id
-      returning mt.member_id, d.from_tier, mt.tier as to_tier, d.why, mt.valid_until, d.ended as at, d.cur, d.rank
-    )
-    select member_id, from_tier, to_tier, why, valid_until, at from updated
+      where mt.ctid = d.row_id
+      returning mt.member_id, d.from_tier, mt.tier as to_tier, d.why, mt.valid_until, d.ended as at,
+                d.cur, d.rank
+    ),
     -- the entry tier simply ends its validity: not a change
-    where not (cur = 0 and rank = 0)
-    order by member_id`.execute(trx);
-  return rows.map((r) => ({
-    memberId: r.member_id,
-    from: r.from_tier,
-    to: r.to_tier,
-    why: r.why,
-    validUntil: r.valid_until,
-    at: r.at,
-  }));
+    changed as materialized (
+      select row_number() over (order by member_id) as n, u.*
+      from updated u where not (u.cur = 0 and u.rank = 0)
+    ),
+    history as (
+      insert into tier_history (id, program_id, member_id, from_tier, to_tier, why, valid_until, reason, at)
+      select ${ids.history} || '_' || lpad(c.n::text, 7, '0'), ${programId}, c.member_id, c.from_tier,
+             c.to_tier, c.why, c.valid_until, null, c.at
+      from changed c
+    ),
+    numbered as (
+      insert into event_sequences (program_id, last)
+      select ${programId}, count(*) from changed having count(*) > 0
+      on conflict (program_id) do update set last = event_sequences.last + excluded.last
+      returning last
+    ),
+    events as (
+      insert into events (id, program_id, sequence, type, member_id, occurred_at, data)
+      select ${ids.events} || '_' || lpad(c.n::text, 7, '0'), ${programId},
+             s.last - (select count(*) from changed) + c.n,
+             case when c.why = 'renewal' then 'tier.renewed'
+                  when c.rank < c.cur then 'tier.downgraded'
+                  else 'tier.upgraded' end,
+             c.member_id, c.at,
+             jsonb_build_object('from', c.from_tier, 'to', c.to_tier, 'why', c.why, 'validUntil',
+               to_char(c.valid_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+      from changed c cross join numbered s
+    )
+    select (select count(*) from updated) as evaluated, (select count(*) from changed) as changed`.execute(
+    trx,
+  );
+  return { evaluated: Number(rows[0]?.evaluated ?? 0), changed: Number(rows[0]?.changed ?? 0) };
 }
 
 /**

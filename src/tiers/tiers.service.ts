@@ -610,26 +610,17 @@ export async function evaluateProgram(
 
   if (ladder.evaluation === 'periodic') {
     for (;;) {
-      const rows = await inTransaction(deps.db, async (trx) => {
-        const evaluated = await repo.evaluateDue(trx, programId, ladder, timezone, asOf, CHUNK);
-        const changes = evaluated.map((r) => ({
-          memberId: r.memberId,
-          change: { from: r.from, to: r.to, why: r.why, validUntil: r.validUntil, at: r.at },
-          reason: null,
-        }));
-        await repo.insertHistory(trx, programId, deps.ids('tch'), changes);
-        await appendEvents(
-          deps,
-          trx,
-          changes.map((c) => changeEvent(programId, ladder, c.memberId, c.change)),
-        );
-        return evaluated.length;
-      });
-      report.evaluated += rows;
-      report.changed += rows;
-      // A chunk smaller than asked: nobody else is due (validity that ended several periods ago
-      // comes round again until it is in the future).
-      if (rows === 0) break;
+      const done = await inTransaction(deps.db, (trx) =>
+        repo.evaluateDue(trx, programId, ladder, timezone, asOf, CHUNK, {
+          history: deps.ids('tch'),
+          events: deps.ids('evt'),
+        }),
+      );
+      report.evaluated += done.evaluated;
+      report.changed += done.changed;
+      // Nobody left whose validity ended by asOf (validity that ended several periods ago comes
+      // round again, a period later, until it is in the future).
+      if (done.evaluated === 0) break;
     }
     report.warned = await inTransaction(deps.db, async (trx) => {
       const warned = await repo.markWarnings(trx, programId, ladder, asOf);
