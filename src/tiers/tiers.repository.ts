@@ -428,6 +428,8 @@ export async function evaluateDue(
   asOf: Date,
   limit: number,
   ids: { history: string; events: string },
+  /** Only members in this share of a split (`hashtext(member_id) % of = part`): run in parallel. */
+  share: { part: number; of: number } = { part: 0, of: 1 },
 ): Promise<Evaluated> {
   const toQualified = ladder.downgrade === 'to_qualified';
   const { rows } = await sql<{ evaluated: string; changed: string }>`
@@ -436,6 +438,7 @@ export async function evaluateDue(
       select mt.ctid as row_id, mt.member_id, mt.tier, mt.valid_until, mt.basis
       from member_tiers mt
       where mt.program_id = ${programId} and mt.valid_until <= ${asOf}
+        and (${share.of}::int = 1 or abs(hashtext(mt.member_id)) % ${share.of}::int = ${share.part}::int)
       order by mt.member_id
       limit ${limit}
       for update
