@@ -177,6 +177,8 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
             memberId: r.row.input.memberId,
             basis: scores?.get(r.row.input.memberId) ?? (r.result.balance as number),
             at: r.row.at,
+            // Growth just before this movement (the batch swept what had expired).
+            before: scores ? undefined : (r.result.balance as number) - moved(r),
           })),
         );
         list.forEach((r, i) => {

@@ -243,10 +243,14 @@ export function atValidityEnd(l: Ladder, m: MemberTier, timeZone: string): Decis
   return moveTo(l, released, to, 'downgrade', end, validityFrom(l, to, end, timeZone));
 }
 
-/** Immediate evaluation: the tier the basis qualifies for (an invited tier is kept while reached). */
+/**
+ * Immediate evaluation: the tier the basis qualifies for — or an invited tier, while its threshold
+ * is reached and nothing higher is.
+ */
 function follow(l: Ladder, m: MemberTier, at: Date): Decision {
   const rank = rankOf(l, m.tier);
-  const target = tierAt(l, rank).inviteOnly && keepsTier(l, m) ? rank : qualifiedRank(l, m.basis);
+  const q = qualifiedRank(l, m.basis);
+  const target = tierAt(l, rank).inviteOnly && keepsTier(l, m) ? Math.max(rank, q) : q;
   if (target === rank) return { state: m, changes: [] };
   return moveTo(l, m, target, target > rank ? 'upgrade' : 'downgrade', at, null);
 }
@@ -257,8 +261,10 @@ const overrideHolds = (m: MemberTier, at: Date) =>
 
 /**
  * The member's basis is now `basis` (growth credited or deducted, a window moved, a ladder
- * changed): first any validity that ended by `at`, then immediate ladders follow the basis and
- * periodic ones move up at once (down only at validity end). An override is left alone.
+ * changed): first any validity that ended by `at`, judged on what the member had before the
+ * change (`before`; the stored basis when the caller does not know better), then immediate
+ * ladders follow the basis and periodic ones move up at once (down only at validity end). An
+ * override is left alone.
  */
 export function evaluate(
   l: Ladder,
@@ -266,8 +272,9 @@ export function evaluate(
   basis: number,
   at: Date,
   timeZone: string,
+  before: number = m.basis,
 ): Decision {
-  let state: MemberTier = { ...m, basis };
+  let state: MemberTier = { ...m, basis: before };
   const changes: TierChange[] = [];
   // Validity that ended before now is settled first, period by period, at the moments it ended.
   while (state.validUntil !== null && state.validUntil <= at) {
@@ -276,6 +283,7 @@ export function evaluate(
     changes.push(...d.changes);
     if (d.changes.length === 0) break;
   }
+  state = { ...state, basis };
   if (overrideHolds(state, at)) return { state, changes };
   if (l.evaluation === 'immediate') {
     const d = follow(l, state, at);
@@ -295,7 +303,10 @@ export function wouldMoveDown(l: Ladder, m: MemberTier): boolean {
   return l.evaluation === 'periodic' && m.validUntil !== null && !keepsTier(l, m);
 }
 
-/** An invitation to an invite-only tier the member is eligible for. */
+/**
+ * An invitation to an invite-only tier the member is eligible for; a member who also reaches a
+ * tier above it (kept below by an override) moves on up, as any evaluation would.
+ */
 export function invite(
   l: Ladder,
   m: MemberTier,
@@ -306,7 +317,9 @@ export function invite(
   const rank = l.tiers.findIndex((t) => t.code === code);
   if (m.tier === code) return 'unchanged';
   if (!eligibleCodes(l, m).includes(code)) return 'not_eligible';
-  return moveTo(l, m, rank, 'invite', at, validityFrom(l, rank, at, timeZone));
+  const invited = moveTo(l, m, rank, 'invite', at, validityFrom(l, rank, at, timeZone));
+  const then = evaluate(l, invited.state, m.basis, at, timeZone);
+  return { state: then.state, changes: [...invited.changes, ...then.changes] };
 }
 
 /** An operator's override: this tier until `validUntil` (or until another override). */

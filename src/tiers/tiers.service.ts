@@ -133,7 +133,7 @@ export interface TierOutcome {
 export async function onBasisChanged(
   deps: TxDeps,
   programId: string,
-  items: { memberId: string; basis: number; at: Date }[],
+  items: { memberId: string; basis: number; at: Date; before?: number | undefined }[],
 ): Promise<TierOutcome[]> {
   if (items.length === 0) return [];
   const stored = await repo.findLadder(deps.db, programId);
@@ -149,7 +149,8 @@ export async function onBasisChanged(
   const outcomes = items.map((item) => {
     const before = decided.get(item.memberId)?.decision.state ?? states.get(item.memberId);
     if (!before) throw new Error(`tier row of ${item.memberId} was not made`);
-    const d = evaluate(ladder, before, item.basis, item.at, timezone);
+    // Validity that ended unnoticed is judged on what the member had just before this change.
+    const d = evaluate(ladder, before, item.basis, item.at, timezone, item.before ?? before.basis);
     const previous = decided.get(item.memberId)?.decision.changes ?? [];
     decided.set(item.memberId, {
       memberId: item.memberId,
@@ -176,7 +177,8 @@ export async function refreshBasis(
     onBasisChanged(
       { ...deps, db: trx },
       programId,
-      [...bases].map(([memberId, basis]) => ({ memberId, basis, at })),
+      // The window moved by `at`: a validity that ended meanwhile is judged on what is left.
+      [...bases].map(([memberId, basis]) => ({ memberId, basis, at, before: basis })),
     ),
   );
   return out.filter((o) => o.changed).length;
@@ -344,17 +346,30 @@ async function changeOne(
     const ladder = (await repo.findLadder(trx, programId))?.ladder ?? DEFAULT_LADDER;
     const states = await lockStates(tx, programId, ladder, [memberId]);
     const state = states.get(memberId) as repo.MemberTierRow;
-    const d = decide(ladder, state, timezone);
+    // Validity that ended before the scheduler got to it is settled first.
+    const settled = evaluate(ladder, state, state.basis, deps.clock.now(), timezone);
+    const d = decide(ladder, settled.state, timezone);
     if (d instanceof DomainError) throw d;
-    if (!d) return;
-    await writeDecisions(tx, programId, ladder, [{ memberId, decision: d, reason: audit.reason }]);
+    const unsettled =
+      settled.state.overridden !== state.overridden ||
+      settled.state.validUntil?.getTime() !== state.validUntil?.getTime();
+    if (!d && settled.changes.length === 0 && !unsettled) return;
+    const decision = {
+      state: d?.state ?? settled.state,
+      changes: [...settled.changes, ...(d?.changes ?? [])],
+    };
+    await writeDecisions(tx, programId, ladder, [{ memberId, decision, reason: audit.reason }]);
     await recordAudit(tx, {
       actor: audit.actor,
       action: audit.action,
       programId,
       memberId,
       before: { tier: state.tier, validUntil: state.validUntil },
-      after: { tier: d.state.tier, validUntil: d.state.validUntil, reason: audit.reason },
+      after: {
+        tier: decision.state.tier,
+        validUntil: decision.state.validUntil,
+        reason: audit.reason,
+      },
     });
   });
   return tierOf(deps, programId, memberId);
