@@ -116,7 +116,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // (member_tiers): no foreign keys, which would cost a lookup per row in a million-row evaluation.
   await sql`
     create table tier_history (
-      id text primary key,
+      id text not null,
       program_id text not null,
       member_id text not null,
       from_tier text,
@@ -125,11 +125,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         ('upgrade', 'downgrade', 'renewal', 'invite', 'override', 'merge', 'match', 'ladder')),
       valid_until timestamptz,
       reason text,
-      at timestamptz not null
+      at timestamptz not null,
+      -- read by member, newest first; one index, since an evaluation writes a row per member
+      primary key (program_id, member_id, id)
     )`.execute(db);
-  await sql`create index tier_history_member on tier_history (program_id, member_id, id)`.execute(
-    db,
-  );
 
   await sql`
     create table benefit_uses (
@@ -156,14 +155,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`
     create table events (
-      id text primary key,
+      id text not null, -- unique by construction (a fresh base per statement, numbered)
       program_id text not null,
       sequence bigint not null,
       type text not null,
       member_id text,
       occurred_at timestamptz not null,
       data jsonb not null,
-      unique (program_id, sequence)
+      primary key (program_id, sequence)
     )`.execute(db);
 }
 
