@@ -150,6 +150,18 @@ describe('tessera start', () => {
     expect(reconcile.status).toBe(0);
     expect(reconcile.stdout).toMatch(/^held +ledgers_balance/);
     expect(reconcile.stdout).not.toMatch(/BROKEN/);
+    const evaluate = spawnSync(
+      process.execPath,
+      [BIN, 'tiers', 'evaluate', '--as-of', '2027-01-01T00:00:00+08:00'],
+      { env: env(), encoding: 'utf8' },
+    );
+    expect(evaluate.status, evaluate.stderr).toBe(0);
+    const bad = spawnSync(process.execPath, [BIN, 'tiers', 'evaluate', '--as-of', 'soon'], {
+      env: env(),
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--as-of must be a time/);
   });
 
   it('uses TESSERA_BOOTSTRAP_KEY as the admin key of a new database', async () => {

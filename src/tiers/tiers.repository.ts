@@ -462,16 +462,20 @@ export async function evaluateDue(
                   else 'downgrade' end as why
       from judged j
     ),
+    -- the next period's end, once per distinct end (members' validity mostly ends on few days)
+    periods as materialized (
+      select e.ended, ${addMonths(sql`e.ended`, ladder.validityMonths, timezone)} as next
+      from (select distinct ended from decided) e
+    ),
     updated as (
       update member_tiers mt set
         tier = x.code,
         since = case when x.code = d.from_tier then mt.since else d.ended end,
-        valid_until = case when d.rank = 0 then null
-                           else ${addMonths(sql`d.ended`, ladder.validityMonths, timezone)} end,
+        valid_until = case when d.rank = 0 then null else p.next end,
         overridden = false,
         warned_for = null,
         updated_at = ${asOf}
-      from decided d join ladder x on x.rank = d.rank
+      from decided d join ladder x on x.rank = d.rank join periods p on p.ended = d.ended
       where mt.ctid = d.row_id
       returning mt.member_id, d.from_tier, mt.tier as to_tier, d.why, mt.valid_until, d.ended as at,
                 d.cur, d.rank
