@@ -464,8 +464,10 @@ export async function evaluateDue(
     ),
     -- the next period's end, once per distinct end (members' validity mostly ends on few days)
     periods as materialized (
-      select e.ended, ${addMonths(sql`e.ended`, ladder.validityMonths, timezone)} as next
-      from (select distinct ended from decided) e
+      select p.ended, p.next,
+             to_char(p.next at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as next_text
+      from (select e.ended, ${addMonths(sql`e.ended`, ladder.validityMonths, timezone)} as next
+            from (select distinct ended from decided) e) p
     ),
     updated as (
       update member_tiers mt set
@@ -478,7 +480,7 @@ export async function evaluateDue(
       from decided d join ladder x on x.rank = d.rank join periods p on p.ended = d.ended
       where mt.ctid = d.row_id
       returning mt.member_id, d.from_tier, mt.tier as to_tier, d.why, mt.valid_until, d.ended as at,
-                d.cur, d.rank
+                d.cur, d.rank, case when d.rank = 0 then null else p.next_text end as until_text
     ),
     -- the entry tier simply ends its validity: not a change
     changed as materialized (
@@ -505,8 +507,7 @@ export async function evaluateDue(
                   when c.rank < c.cur then 'tier.downgraded'
                   else 'tier.upgraded' end,
              c.member_id, c.at,
-             jsonb_build_object('from', c.from_tier, 'to', c.to_tier, 'why', c.why, 'validUntil',
-               to_char(c.valid_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+             jsonb_build_object('from', c.from_tier, 'to', c.to_tier, 'why', c.why, 'validUntil', c.until_text)
       from changed c cross join numbered s
     )
     select (select count(*) from updated) as evaluated, (select count(*) from changed) as changed`.execute(

@@ -209,6 +209,15 @@ describe('periodic evaluation', () => {
     });
     expect(await tier('per', drops)).toMatchObject({ tier: { code: 'member' }, validUntil: null });
     expect((await history('per', stays))[0]).toMatchObject({ why: 'renewal', to: 'gold' });
+    // The set-based evaluation writes the same events as any other change.
+    const renewed = await events('per', `?type=tier.renewed&memberId=${stays}`);
+    expect(renewed.map((e) => e.data)).toEqual([
+      { from: 'gold', to: 'gold', why: 'renewal', validUntil: '2028-05-31T16:00:00.000Z' },
+    ]);
+    const down = await events('per', `?type=tier.downgraded&memberId=${drops}`);
+    expect(down.map((e) => e.data)).toEqual([
+      { from: 'gold', to: 'member', why: 'downgrade', validUntil: null },
+    ]);
     expect((await history('per', drops))[0]).toMatchObject({ why: 'downgrade', to: 'member' });
     // Running it again changes nothing.
     const before = await events('per');
