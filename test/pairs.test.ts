@@ -49,6 +49,17 @@ const OPS: Record<string, Op> = {
   redemption: (r) => post(`${pointsUrl('pair', r.m)}/redemptions`, { points: 3, reference: 'p' }),
   hold: (r) => post(`${pointsUrl('pair', r.m)}/holds`, { points: 2 }),
   capture: (r) => post(`${pointsUrl('pair', r.m)}/holds/${r.hold}/capture`),
+  // Growth moves a tier and writes events in the ledger's batch; a benefit use and an override
+  // lock the member's tier row in transactions of their own.
+  growth: (r) =>
+    post(`/v1/programs/pair/members/${r.m}/growth`, { source: 'spend', value: 10, reference: 'g' }),
+  benefit: (r) => post(`/v1/programs/pair/members/${r.m}/benefits/gift/use`, { reference: 'b' }),
+  override: (r) =>
+    t.call({
+      method: 'PUT',
+      url: `/v1/programs/pair/members/${r.m}/tier`,
+      payload: { code: 'silver', reason: 'pairs' },
+    }),
 };
 
 const names = Object.keys(OPS);
@@ -66,6 +77,26 @@ async function deadlocks(): Promise<number> {
 beforeAll(async () => {
   t = await createTestApp();
   await t.program('pair');
+  const ladder = await t.call({
+    method: 'PUT',
+    url: '/v1/programs/pair/tiers',
+    payload: {
+      basis: 'growth',
+      evaluation: 'periodic',
+      tiers: [
+        {
+          code: 'member',
+          name: 'Member',
+          threshold: 0,
+          benefits: [
+            { code: 'gift', name: 'Gift', kind: 'quota', quota: { count: 100, period: 'month' } },
+          ],
+        },
+        { code: 'silver', name: 'Silver', threshold: 10 },
+      ],
+    },
+  });
+  expect(ladder.statusCode, ladder.body).toBe(200);
 });
 afterAll(() => t.close());
 
