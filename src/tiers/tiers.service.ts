@@ -171,17 +171,22 @@ export async function refreshBasis(
   programId: string,
   bases: Map<string, number>,
 ): Promise<number> {
-  if (bases.size === 0) return 0;
   const at = deps.clock.now();
-  const out = await inTransaction(deps.db, (trx) =>
-    onBasisChanged(
-      { ...deps, db: trx },
-      programId,
-      // The window moved by `at`: a validity that ended meanwhile is judged on what is left.
-      [...bases].map(([memberId, basis]) => ({ memberId, basis, at, before: basis })),
-    ),
-  );
-  return out.filter((o) => o.changed).length;
+  const all = [...bases];
+  let changed = 0;
+  // A transaction per thousand members: a window that moved for many holds no lock for long.
+  for (let i = 0; i < all.length; i += 1000) {
+    const out = await inTransaction(deps.db, (trx) =>
+      onBasisChanged(
+        { ...deps, db: trx },
+        programId,
+        // The window moved by `at`: a validity that ended meanwhile is judged on what is left.
+        all.slice(i, i + 1000).map(([memberId, basis]) => ({ memberId, basis, at, before: basis })),
+      ),
+    );
+    changed += out.filter((o) => o.changed).length;
+  }
+  return changed;
 }
 
 // --- the ladder ---
@@ -650,21 +655,27 @@ export async function evaluateProgram(
         }
       }),
     );
-    report.warned = await inTransaction(deps.db, async (trx) => {
-      const warned = await repo.markWarnings(trx, programId, ladder, asOf);
-      await appendEvents(
-        deps,
-        trx,
-        warned.map((w) => ({
-          type: 'tier.downgrade_warning' as const,
-          programId,
-          memberId: w.memberId,
-          occurredAt: asOf,
-          data: { tier: w.tier, validUntil: w.validUntil.toISOString(), basis: w.basis },
-        })),
-      );
-      return warned.length;
-    });
+    // Warnings are by the day (validity ends at local midnight): once per local day, at the first
+    // run after midnight, rather than a scan of every member near their end each minute.
+    const day = (at: Date) => localDateString(at, timezone);
+    const newDay = !stored.evaluatedAt || day(stored.evaluatedAt) !== day(asOf);
+    report.warned = !newDay
+      ? 0
+      : await inTransaction(deps.db, async (trx) => {
+          const warned = await repo.markWarnings(trx, programId, ladder, asOf);
+          await appendEvents(
+            deps,
+            trx,
+            warned.map((w) => ({
+              type: 'tier.downgrade_warning' as const,
+              programId,
+              memberId: w.memberId,
+              occurredAt: asOf,
+              data: { tier: w.tier, validUntil: w.validUntil.toISOString(), basis: w.basis },
+            })),
+          );
+          return warned.length;
+        });
   } else {
     // Immediate ladders: only overrides end; their members follow the basis again.
     for (;;) {
