@@ -9,7 +9,7 @@ import { evaluateTiers } from './growth/growth.service.ts';
 import { sweepIdempotencyKeys } from './http/idempotency.ts';
 import { ROLES, type Role } from './keys/keys.core.ts';
 import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
-import { sweepExpired } from './ledger/ledger.service.ts';
+import { forgetLimits, sweepExpired } from './ledger/ledger.service.ts';
 import { reconcile } from './ledger/reconcile.ts';
 import { systemClock } from './shared/clock.ts';
 import { DomainError } from './shared/errors.ts';
@@ -88,6 +88,7 @@ async function start(config: Config, log: Logger): Promise<void> {
   const sweeper = setInterval(
     () => {
       sweepIdempotencyKeys(deps).catch((err) => log.warn({ err }, 'idempotency sweep failed'));
+      forgetLimits(deps).catch((err) => log.warn({ err }, 'limit counter sweep failed'));
     },
     60 * 60 * 1000,
   );

@@ -208,6 +208,7 @@ export interface LedgerLimitsTable {
   ledger: string;
   key: string;
   used: Int8;
+  forget_after: Date | null;
 }
 
 export interface GrowthPoliciesTable {

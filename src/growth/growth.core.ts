@@ -67,12 +67,20 @@ export function capsFor(
   memberId: string,
   source: string,
   day: string,
+  /** When the local day ends: the counters may be forgotten after. */
+  dayEnds: Date,
 ): Limit[] {
   const caps: Limit[] = [];
   const cap = policy.sources.find((s) => s.source === source)?.dailyCap ?? null;
-  if (cap !== null) caps.push({ key: sourceCapKey(day, memberId, source), max: cap });
-  if (policy.memberDailyCap !== null)
-    caps.push({ key: memberCapKey(day, memberId), max: policy.memberDailyCap });
+  if (cap !== null)
+    caps.push({ key: sourceCapKey(day, memberId, source), max: cap, forgetAfter: dayEnds });
+  if (policy.memberDailyCap !== null) {
+    caps.push({
+      key: memberCapKey(day, memberId),
+      max: policy.memberDailyCap,
+      forgetAfter: dayEnds,
+    });
+  }
   return caps;
 }
 

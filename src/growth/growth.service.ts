@@ -3,7 +3,7 @@ import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { appendEvents } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
-import { addMonthsLocal, localDateString } from '../ledger/expiry.core.ts';
+import { addMonthsLocal, localDateString, startOfLocalDay } from '../ledger/expiry.core.ts';
 import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
 import {
   type Attach,
@@ -320,13 +320,29 @@ export async function postGrowth(
           {
             ...movement,
             code: 'earn',
-            limits: capsFor(policy, input.memberId, input.source, day),
+            limits: capsFor(
+              policy,
+              input.memberId,
+              input.source,
+              day,
+              addDaysLocal(day, 1, timezone),
+            ),
             partial: true,
           },
           rows,
         )
       : await debit(deps, { ...movement, code: 'adjust', to: 'adjustment', atMost: true }, rows);
   return wrapped.result(result);
+}
+
+/** Local midnight starting the day `days` after the local date `day` (YYYY-MM-DD). */
+function addDaysLocal(day: string, days: number, timezone: string): Date {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  const next = new Date(Date.UTC(year, month - 1, date + days));
+  return startOfLocalDay(
+    { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() },
+    timezone,
+  );
 }
 
 export interface GrowthView {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { expectReconciled, member } from '../../test/ledger-helpers.ts';
+import { forgetLimits } from '../ledger/ledger.service.ts';
 import { postGrowth } from './growth.service.ts';
 
 let t: TestContext;
@@ -104,6 +105,12 @@ describe('posting growth', () => {
     const history = await t.call({ method: 'GET', url: `${growthUrl('shop', m)}/history?limit=2` });
     expect(history.json().data[0]).toMatchObject({ source: 'checkin', requested: 60, value: 60 });
     expect(history.json().nextCursor).not.toBeNull();
+    // Counters of days that are over are forgotten (the scheduler's hourly sweep), none before.
+    expect(await forgetLimits(t.deps)).toBe(0);
+    t.clock.advance(2 * 24 * 3600_000);
+    expect(await forgetLimits(t.deps)).toBeGreaterThan(0);
+    expect(await forgetLimits(t.deps)).toBe(0);
+    t.clock.advance(-2 * 24 * 3600_000); // back to where the other tests expect it
   });
 
   it('deducts in two_way mode, never below zero', async () => {

@@ -122,6 +122,8 @@ export interface Draw {
 export interface Limit {
   key: string;
   max: number;
+  /** When the counter's period is over and it can be forgotten (a day's cap: that day's end). */
+  forgetAfter?: Date | null;
 }
 
 /** A member's account in a ledger, named before it is resolved to an account id. */
@@ -231,11 +233,11 @@ export function membersOf(c: Command): string[] {
 
 export const refKey = (r: MemberRef) => `${r.ledger}|${r.memberId}`;
 
-/** The limit counters a command's credits count against, as `{ ledger, key }`. */
-export function limitsOf(c: Command): { ledger: string; key: string }[] {
+/** The limit counters a command's credits count against, with their ledger. */
+export function limitsOf(c: Command): (Limit & { ledger: string })[] {
   const parts: LinkedPart[] = c.type === 'credit' ? [c] : c.type === 'linked' ? c.parts : [];
   return parts.flatMap((p) =>
-    p.type === 'credit' ? (p.limits ?? []).map((l) => ({ ledger: p.to.ledger, key: l.key })) : [],
+    p.type === 'credit' ? (p.limits ?? []).map((l) => ({ ...l, ledger: p.to.ledger })) : [],
   );
 }
 

@@ -503,7 +503,7 @@ export async function lockBatch(
  */
 export async function lockLimits(
   trx: Trx,
-  limits: { ledger: string; key: string }[],
+  limits: { ledger: string; key: string; forgetAfter?: Date | null }[],
 ): Promise<Map<string, number>> {
   if (limits.length === 0) return new Map();
   const unique = [...new Map(limits.map((l) => [`${l.ledger}|${l.key}`, l])).values()].sort(
@@ -511,9 +511,11 @@ export async function lockLimits(
   );
   const ledgers = unique.map((l) => l.ledger);
   const keys = unique.map((l) => l.key);
+  const forget = unique.map((l) => l.forgetAfter ?? null);
   await sql`${prepared}
-    insert into ledger_limits (ledger, key, used)
-    select v.ledger, v.key, 0 from unnest(${ledgers}::text[], ${keys}::text[]) with ordinality as v(ledger, key, n)
+    insert into ledger_limits (ledger, key, used, forget_after)
+    select v.ledger, v.key, 0, v.forget_after
+    from unnest(${ledgers}::text[], ${keys}::text[], ${forget}::timestamptz[]) with ordinality as v(ledger, key, forget_after, n)
     order by v.n
     on conflict do nothing`.execute(trx);
   const { rows } = await sql<{ ledger: string; key: string; used: string }>`${prepared}
@@ -521,6 +523,15 @@ export async function lockLimits(
     join unnest(${ledgers}::text[], ${keys}::text[]) as v(ledger, key) on x.ledger = v.ledger and x.key = v.key
     order by x.ledger, x.key for no key update`.execute(trx);
   return new Map(rows.map((r) => [`${r.ledger}|${r.key}`, Number(r.used)]));
+}
+
+/** Forgets limit counters whose period ended before `before`; returns how many. */
+export async function forgetLimits(db: Db, before: Date): Promise<number> {
+  const r = await db
+    .deleteFrom('ledger_limits')
+    .where('forget_after', '<', before)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
 }
 
 /** How much of each of these limits is used (0 for one never used). */

@@ -510,6 +510,14 @@ export async function configureProgramLedgers(
   await repo.updateProgramLedgers(deps.db, programId, changes);
 }
 
+/**
+ * Forgets limit counters whose period is over (a day's cap, a day later): the scheduler's work,
+ * so that one row per member, source and day does not pile up.
+ */
+export function forgetLimits(deps: Pick<Deps, 'db' | 'clock'>) {
+  return repo.forgetLimits(deps.db, new Date(deps.clock.now().getTime() - 86_400_000));
+}
+
 /** How much of each limit counter is used now (0 for one never used). */
 export function limitsUsed(deps: Pick<Deps, 'db'>, ledger: string, keys: string[]) {
   return repo.limitsUsed(deps.db, ledger, keys);

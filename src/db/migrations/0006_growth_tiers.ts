@@ -14,8 +14,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ledger text not null references ledgers (id),
       key text not null,
       used bigint not null default 0 check (used >= 0),
+      -- after this the counter's period is over and the row may go (a day's cap, the next day)
+      forget_after timestamptz,
       primary key (ledger, key)
     )`.execute(db);
+  await sql`create index ledger_limits_forget on ledger_limits (forget_after) where forget_after is not null`.execute(
+    db,
+  );
 
   // Every program has a growth ledger, as it has a points ledger.
   await sql`
