@@ -84,9 +84,9 @@ export function capsFor(
   return caps;
 }
 
-export const sourceCapKey = (day: string, memberId: string, source: string) =>
+const sourceCapKey = (day: string, memberId: string, source: string) =>
   `day:${day}|${memberId}|${source}`;
-export const memberCapKey = (day: string, memberId: string) => `day:${day}|${memberId}`;
+const memberCapKey = (day: string, memberId: string) => `day:${day}|${memberId}`;
 
 /** Whether today's growth is a spike: above the factor times the 30-day daily average, and the minimum. */
 export function isSpike(rule: GrowthPolicy['spike'], today: number, last30Days: number): boolean {

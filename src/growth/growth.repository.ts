@@ -290,7 +290,7 @@ function toAlert(r: {
     programId: r.program_id,
     memberId: r.member_id,
     kind: r.kind,
-    day: typeof r.day === 'string' ? r.day : (r.day as Date).toISOString().slice(0, 10),
+    day: r.day,
     data: r.data as Record<string, unknown>,
     createdAt: r.created_at,
     acknowledgedAt: r.acknowledged_at,

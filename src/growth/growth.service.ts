@@ -3,7 +3,7 @@ import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { appendEvents } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
-import { addMonthsLocal, localDateString, startOfLocalDay } from '../ledger/expiry.core.ts';
+import { addDaysLocal, addMonthsLocal, localDateString } from '../ledger/expiry.core.ts';
 import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
 import {
   type Attach,
@@ -12,19 +12,20 @@ import {
   configureLedger,
   credit,
   debit,
-  limitsUsed,
   membersWithLotsExpiring,
   type TransferResult,
   wrapAttach,
 } from '../ledger/ledger.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
-import { type Ladder, scoreOf } from '../tiers/tiers.core.ts';
+import { scoreOf } from '../tiers/tiers.core.ts';
 import {
-  creditOf,
+  creditsOf,
   type EvaluationReport,
   evaluateProgram,
-  getLadder,
+  type LadderContext,
+  ladderContext,
+  type MovedWindows,
   mergeTiers,
   onBasisChanged,
   programsWithLadders,
@@ -39,8 +40,6 @@ import {
   growthExpiry,
   growthLedger,
   isSpike,
-  memberCapKey,
-  sourceCapKey,
 } from './growth.core.ts';
 import * as repo from './growth.repository.ts';
 
@@ -164,11 +163,12 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
         else byProgram.set(r.row.input.programId, [r]);
       }
       for (const [programId, list] of byProgram) {
-        const ladder = await getLadder(tx, programId);
+        // The ladder and time zone once per program per batch, for the score and the tiers.
+        const context = await ladderContext(tx, programId);
         const members = [...new Set(list.map((r) => r.row.input.memberId))];
         const scores =
-          ladder.basis === 'score'
-            ? await scoresOf(tx, programId, ladder, members, list[0]?.row.at as Date)
+          context.ladder.basis === 'score'
+            ? await scoresOf(tx, programId, context, members, list[0]?.row.at as Date)
             : undefined;
         const outcomes = await onBasisChanged(
           tx,
@@ -180,6 +180,7 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
             // Growth just before this movement (the batch swept what had expired).
             before: scores ? undefined : (r.result.balance as number) - moved(r),
           })),
+          context,
         );
         list.forEach((r, i) => {
           r.row.tier = outcomes[i] as TierOutcome;
@@ -248,21 +249,29 @@ async function raiseSpikes(deps: Deps & { db: Trx }, programId: string, rows: Gr
 async function scoresOf(
   deps: Pick<Deps, 'db'>,
   programId: string,
-  ladder: Ladder,
+  { ladder, timezone }: LadderContext,
   memberIds: string[],
   at: Date,
 ): Promise<Map<string, number>> {
   const score = ladder.score;
   const out = new Map<string, number>();
   if (!score) return out;
-  const { timezone } = await getProgram(deps, programId);
-  const afterDay = localDateString(addMonthsLocal(at, -score.windowMonths, timezone), timezone);
-  const measures = await repo.measures(deps.db, programId, memberIds, afterDay);
-  const credits = await creditOf(deps, programId, memberIds);
+  const measures = await repo.measures(
+    deps.db,
+    programId,
+    memberIds,
+    scoreWindowAfter(at, score.windowMonths, timezone),
+  );
+  const credits = await creditsOf(deps, programId, memberIds);
   for (const id of memberIds) {
     out.set(id, scoreOf(score.components, measures.get(id) ?? new Map(), credits.get(id) ?? null));
   }
   return out;
+}
+
+/** The last day before a score's window on the local day of `at`: events count after it. */
+function scoreWindowAfter(at: Date, windowMonths: number, timezone: string): string {
+  return localDateString(addMonthsLocal(at, -windowMonths, timezone), timezone);
 }
 
 /**
@@ -325,7 +334,7 @@ export async function postGrowth(
               input.memberId,
               input.source,
               day,
-              addDaysLocal(day, 1, timezone),
+              addDaysLocal(at, 1, timezone),
             ),
             partial: true,
           },
@@ -333,16 +342,6 @@ export async function postGrowth(
         )
       : await debit(deps, { ...movement, code: 'adjust', to: 'adjustment', atMost: true }, rows);
   return wrapped.result(result);
-}
-
-/** Local midnight starting the day `days` after the local date `day` (YYYY-MM-DD). */
-function addDaysLocal(day: string, days: number, timezone: string): Date {
-  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
-  const next = new Date(Date.UTC(year, month - 1, date + days));
-  return startOfLocalDay(
-    { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() },
-    timezone,
-  );
 }
 
 export interface GrowthView {
@@ -362,20 +361,14 @@ export async function growthOf(
   const { timezone } = await getProgram(deps, programId);
   const day = localDateString(deps.clock.now(), timezone);
   const { balance } = await balanceOf(deps, growthLedger(programId), memberId);
-  const used = await limitsUsed(deps, growthLedger(programId), [
-    ...policy.sources.map((s) => sourceCapKey(day, memberId, s.source)),
-    memberCapKey(day, memberId),
-  ]);
+  // What the growth events say was credited today (the cap counters count the same credits).
   const today = await repo.todayBySource(deps.db, programId, memberIds, day);
   return {
     growth: balance,
     bySource: await repo.bySource(deps.db, programId, memberIds),
     today: policy.sources.map((s) => ({
       source: s.source,
-      credited: Math.max(
-        today.get(s.source) ?? 0,
-        used.get(sourceCapKey(day, memberId, s.source)) ?? 0,
-      ),
+      credited: today.get(s.source) ?? 0,
       cap: s.dailyCap,
     })),
   };
@@ -395,10 +388,10 @@ export function growthHistory(
 
 /** A member's basis for the program's ladder now: growth value, or the composite score. */
 export async function basisOf(deps: Deps, programId: string, memberId: string): Promise<number> {
-  const ladder = await getLadder(deps, programId);
-  if (ladder.basis === 'score') {
+  const context = await ladderContext(deps, programId);
+  if (context.ladder.basis === 'score') {
     return (
-      (await scoresOf(deps, programId, ladder, [memberId], deps.clock.now())).get(memberId) ?? 0
+      (await scoresOf(deps, programId, context, [memberId], deps.clock.now())).get(memberId) ?? 0
     );
   }
   return (await balanceOf(deps, growthLedger(programId), memberId)).balance;
@@ -414,15 +407,15 @@ export async function setMemberCredit(
   value: number,
   actor: Principal,
 ): Promise<TierView> {
-  const ladder = await getLadder(deps, programId);
+  const context = await ladderContext(deps, programId);
   return setCredit(
     deps,
     programId,
     memberId,
     value,
     async (trx) =>
-      ladder.basis === 'score'
-        ? ((await scoresOf({ db: trx }, programId, ladder, [memberId], deps.clock.now())).get(
+      context.ladder.basis === 'score'
+        ? ((await scoresOf({ db: trx }, programId, context, [memberId], deps.clock.now())).get(
             memberId,
           ) ?? 0)
         : null,
@@ -443,33 +436,36 @@ export async function evaluateTiers(
   const programs = options.programId ? [options.programId] : await programsWithLadders(deps);
   const reports: EvaluationReport[] = [];
   for (const programId of programs) {
-    const ladder = await getLadder(deps, programId);
-    const policy = await getPolicy(deps, programId);
-    const { timezone } = await getProgram(deps, programId);
-    reports.push(
-      await evaluateProgram(deps, programId, asOf, async (since, until) => {
-        if (ladder.basis === 'score' && ladder.score) {
-          const cutoff = (t: Date) =>
-            localDateString(
-              addMonthsLocal(t, -(ladder.score?.windowMonths ?? 12), timezone),
-              timezone,
-            );
-          const members = await repo.membersWithEventsBetween(
-            deps.db,
-            programId,
-            since ? cutoff(since) : '0001-01-01',
-            cutoff(until),
-          );
-          return scoresOf(deps, programId, ladder, members, until);
-        }
-        if (policy.mode !== 'rolling') return new Map();
-        const ledger = growthLedger(programId);
-        const members = await membersWithLotsExpiring(deps, ledger, since, until);
-        return balancesAt(deps, ledger, members, until);
-      }),
-    );
+    reports.push(await evaluateProgram(deps, programId, asOf, movedWindows(deps, programId)));
   }
   return reports;
+}
+
+/**
+ * Growth's windows: a score's (events that left it) or a rolling policy's (lots that expired).
+ */
+function movedWindows(deps: Deps, programId: string): MovedWindows {
+  const ledger = growthLedger(programId);
+  return {
+    async members(since, until, { ladder, timezone }) {
+      if (ladder.basis === 'score' && ladder.score) {
+        const months = ladder.score.windowMonths;
+        return repo.membersWithEventsBetween(
+          deps.db,
+          programId,
+          since ? scoreWindowAfter(since, months, timezone) : '0001-01-01',
+          scoreWindowAfter(until, months, timezone),
+        );
+      }
+      if ((await getPolicy(deps, programId)).mode !== 'rolling') return [];
+      return membersWithLotsExpiring(deps, ledger, since, until);
+    },
+    bases(db, memberIds, at, context) {
+      return context.ladder.basis === 'score'
+        ? scoresOf({ db }, programId, context, memberIds, at)
+        : balancesAt({ db }, ledger, memberIds, at);
+    },
+  };
 }
 
 // --- anti-abuse ---
@@ -526,10 +522,6 @@ export async function setTrusted(
       );
     }
   });
-}
-
-export async function isTrusted(deps: Pick<Deps, 'db'>, programId: string, memberId: string) {
-  return (await repo.trustedAmong(deps.db, programId, [memberId])).has(memberId);
 }
 
 // --- merge ---

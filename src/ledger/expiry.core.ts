@@ -101,6 +101,16 @@ export function addMonthsLocal(at: Date, months: number, timeZone: string): Date
   return startOfLocalDay({ year, month, day }, timeZone);
 }
 
+/** Local midnight starting the day `days` days after the local day of `at`. */
+export function addDaysLocal(at: Date, days: number, timeZone: string): Date {
+  const d = localDate(at, timeZone);
+  const next = new Date(Date.UTC(d.year, d.month - 1, d.day + days));
+  return startOfLocalDay(
+    { year: next.getUTCFullYear(), month: next.getUTCMonth() + 1, day: next.getUTCDate() },
+    timeZone,
+  );
+}
+
 /** When points earned at `earnedAt` expire under `policy`, or null for never. */
 export function expiresAt(policy: ExpiryPolicy, earnedAt: Date, timeZone: string): Date | null {
   switch (policy.kind) {

@@ -298,11 +298,6 @@ export function evaluate(
   return { state, changes };
 }
 
-/** A member who would move down if validity ended with the basis they have now. */
-export function wouldMoveDown(l: Ladder, m: MemberTier): boolean {
-  return l.evaluation === 'periodic' && m.validUntil !== null && !keepsTier(l, m);
-}
-
 /**
  * An invitation to an invite-only tier the member is eligible for; a member who also reaches a
  * tier above it (kept below by an override) moves on up, as any evaluation would.

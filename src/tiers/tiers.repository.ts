@@ -119,6 +119,23 @@ export async function findMemberTier(
   return row && toMemberTier(row);
 }
 
+/** The members' credit factors (those set). */
+export async function creditsOf(
+  db: Db,
+  programId: string,
+  memberIds: string[],
+): Promise<Map<string, number>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('member_tiers')
+    .select(['member_id', 'credit'])
+    .where('program_id', '=', programId)
+    .where('member_id', 'in', memberIds)
+    .where('credit', 'is not', null)
+    .execute();
+  return new Map(rows.map((r) => [r.member_id, r.credit as number]));
+}
+
 /** Locks the members' tier rows, in member order (after the members' own rows, when those are locked). */
 export async function lockMemberTiers(
   trx: Trx,

@@ -41,6 +41,24 @@ export async function getLadder(deps: Pick<Deps, 'db'>, programId: string): Prom
   return (await repo.findLadder(deps.db, programId))?.ladder ?? DEFAULT_LADDER;
 }
 
+/** What evaluating a program's members needs: its ladder and the time zone its days are in. */
+export interface LadderContext {
+  ladder: Ladder;
+  timezone: string;
+}
+
+/** The program's ladder and time zone, read once for a batch of evaluations. */
+export async function ladderContext(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+): Promise<LadderContext> {
+  const [ladder, program] = await Promise.all([
+    getLadder(deps, programId),
+    getProgram(deps, programId),
+  ]);
+  return { ladder, timezone: program.timezone };
+}
+
 type TxDeps = Pick<Deps, 'ids' | 'clock'> & { db: Trx };
 
 /** A change as an event: up, down or renewed, with why and until when. */
@@ -134,11 +152,10 @@ export async function onBasisChanged(
   deps: TxDeps,
   programId: string,
   items: { memberId: string; basis: number; at: Date; before?: number | undefined }[],
+  context?: LadderContext,
 ): Promise<TierOutcome[]> {
   if (items.length === 0) return [];
-  const stored = await repo.findLadder(deps.db, programId);
-  const ladder = stored?.ladder ?? DEFAULT_LADDER;
-  const { timezone } = await getProgram(deps, programId);
+  const { ladder, timezone } = context ?? (await ladderContext(deps, programId));
   const states = await lockStates(
     deps,
     programId,
@@ -163,27 +180,48 @@ export async function onBasisChanged(
 }
 
 /**
- * A basis that changed without the member doing anything (a window moved, the credit factor
- * changed): the caller passes the new basis of each member, evaluated in its own transaction.
+ * Where windows move without the member doing anything (lots of rolling growth expire, score
+ * events leave the window): the owner of the basis says whose moved and reads their new basis.
  */
-export async function refreshBasis(
+export interface MovedWindows {
+  /** Members whose basis a window moved between `since` (exclusive; null: ever) and `until`. */
+  members(since: Date | null, until: Date, context: LadderContext): Promise<string[]>;
+  /** Their basis at `at`, read in the caller's transaction, after their tier rows are locked. */
+  bases(
+    db: Trx,
+    memberIds: string[],
+    at: Date,
+    context: LadderContext,
+  ): Promise<Map<string, number>>;
+}
+
+/**
+ * Re-evaluates members whose window moved, a thousand per transaction: their tier rows are locked
+ * first and their basis read after, so that a growth batch committing meanwhile is never
+ * overwritten with a basis read before it.
+ */
+async function refreshBasis(
   deps: Deps,
   programId: string,
-  bases: Map<string, number>,
+  memberIds: string[],
+  moved: MovedWindows,
+  context: LadderContext,
 ): Promise<number> {
   const at = deps.clock.now();
-  const all = [...bases];
   let changed = 0;
-  // A transaction per thousand members: a window that moved for many holds no lock for long.
-  for (let i = 0; i < all.length; i += 1000) {
-    const out = await inTransaction(deps.db, (trx) =>
-      onBasisChanged(
+  for (let i = 0; i < memberIds.length; i += 1000) {
+    const chunk = memberIds.slice(i, i + 1000);
+    const out = await inTransaction(deps.db, async (trx) => {
+      await repo.lockMemberTiers(trx, programId, chunk);
+      const bases = await moved.bases(trx, chunk, at, context);
+      return onBasisChanged(
         { ...deps, db: trx },
         programId,
         // The window moved by `at`: a validity that ended meanwhile is judged on what is left.
-        all.slice(i, i + 1000).map(([memberId, basis]) => ({ memberId, basis, at, before: basis })),
-      ),
-    );
+        [...bases].map(([memberId, basis]) => ({ memberId, basis, at, before: basis })),
+        context,
+      );
+    });
     changed += out.filter((o) => o.changed).length;
   }
   return changed;
@@ -355,15 +393,13 @@ async function changeOne(
     const settled = evaluate(ladder, state, state.basis, deps.clock.now(), timezone);
     const d = decide(ladder, settled.state, timezone);
     if (d instanceof DomainError) throw d;
-    const unsettled =
-      settled.state.overridden !== state.overridden ||
-      settled.state.validUntil?.getTime() !== state.validUntil?.getTime();
-    if (!d && settled.changes.length === 0 && !unsettled) return;
     const decision = {
       state: d?.state ?? settled.state,
       changes: [...settled.changes, ...(d?.changes ?? [])],
     };
+    // Written even when the operator's request changes nothing: the settling may have.
     await writeDecisions(tx, programId, ladder, [{ memberId, decision, reason: audit.reason }]);
+    if (!d) return;
     await recordAudit(tx, {
       actor: audit.actor,
       action: audit.action,
@@ -467,12 +503,9 @@ export async function setCredit(
   return tierOf(deps, programId, memberId);
 }
 
-/** The member's credit factor (null: never set). */
-export async function creditOf(deps: Pick<Deps, 'db'>, programId: string, memberIds: string[]) {
-  const out = new Map<string, number | null>();
-  for (const id of memberIds)
-    out.set(id, (await repo.findMemberTier(deps.db, programId, id))?.credit ?? null);
-  return out;
+/** The members' credit factors, those set (one query). */
+export function creditsOf(deps: Pick<Deps, 'db'>, programId: string, memberIds: string[]) {
+  return repo.creditsOf(deps.db, programId, memberIds);
 }
 
 // --- benefits ---
@@ -612,21 +645,22 @@ export async function evaluateProgram(
   deps: Deps,
   programId: string,
   asOf: Date,
-  moved?: (since: Date | null, asOf: Date) => Promise<Map<string, number>>,
+  moved?: MovedWindows,
 ): Promise<EvaluationReport> {
   const stored = await repo.findLadder(deps.db, programId);
   const report = { programId, evaluated: 0, changed: 0, warned: 0 };
   if (!stored) return report;
   const ladder = stored.ladder;
   const { timezone } = await getProgram(deps, programId);
+  const context = { ladder, timezone };
   const clock = { now: () => asOf };
   const tx = (trx: Trx) => ({ ...deps, clock, db: trx });
 
   // Bases that moved (a rolling window, a score's window) first: a member's tier at validity end
   // is judged on what they have at that moment.
   if (moved) {
-    const bases = await moved(stored.evaluatedAt, asOf);
-    report.changed += await refreshBasis({ ...deps, clock }, programId, bases);
+    const members = await moved.members(stored.evaluatedAt, asOf, context);
+    report.changed += await refreshBasis({ ...deps, clock }, programId, members, moved, context);
   }
 
   if (ladder.evaluation === 'periodic') {

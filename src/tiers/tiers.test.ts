@@ -160,6 +160,8 @@ describe('immediate evaluation', () => {
     ]);
     expect((await events('imm', '?after=2')).map((e) => e.sequence)).toEqual([3]);
     expect(await events('imm', '?type=tier.downgraded')).toHaveLength(1);
+    const huge = await t.call({ method: 'GET', url: `${base('imm')}/events?after=1e30` });
+    expect(huge.statusCode).toBe(400);
   });
 
   it('re-evaluates members when the ladder changes, and keeps a tier members hold', async () => {
