@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { auditRoutes } from './audit/audit.routes.ts';
 import type { Deps } from './deps.ts';
+import { earningRoutes } from './earning/earning.routes.ts';
 import { eventsRoutes } from './events/events.routes.ts';
 import { growthRoutes } from './growth/growth.routes.ts';
 import { registerAuth } from './http/auth.ts';
@@ -29,6 +30,7 @@ import { keysRoutes } from './keys/keys.routes.ts';
 import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
+import { purchasesRoutes } from './purchases/purchases.routes.ts';
 import { DomainError, invalidField } from './shared/errors.ts';
 import { isStorableValue, jsonDepth, MAX_JSON_DEPTH } from './shared/text.ts';
 import { tiersRoutes } from './tiers/tiers.routes.ts';
@@ -222,6 +224,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await v1.register(growthRoutes);
       await v1.register(tiersRoutes);
       await v1.register(eventsRoutes);
+      await v1.register(earningRoutes);
+      await v1.register(purchasesRoutes);
     },
     { prefix: '/v1' },
   );

@@ -3,6 +3,7 @@ import { createDb, type Db, type Trx } from './db/database.ts';
 import { mergeGrowth } from './growth/growth.service.ts';
 import { LedgerEngine } from './ledger/ledger.engine.ts';
 import { lockStandings } from './members/members.standing.ts';
+import { mergePurchases } from './purchases/purchases.service.ts';
 import type { Clock } from './shared/clock.ts';
 import type { IdGenerator } from './shared/ids.ts';
 
@@ -49,7 +50,14 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
     ...(o.ledgerMaxBatch && { maxBatch: o.ledgerMaxBatch }),
   });
   return {
-    deps: { db, clock: o.clock, ids: o.ids, log: o.log, ledger, onMerge: [mergeGrowth] },
+    deps: {
+      db,
+      clock: o.clock,
+      ids: o.ids,
+      log: o.log,
+      ledger,
+      onMerge: [mergeGrowth, mergePurchases],
+    },
     async close() {
       await ledger.drain();
       await Promise.all([db.destroy(), ledgerDb.destroy()]);

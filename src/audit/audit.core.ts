@@ -18,6 +18,9 @@ export const AUDIT_ACTIONS = [
   'tier.invited',
   'tier.credit_set',
   'alert.acknowledged',
+  'earning.rule_created',
+  'earning.rule_changed',
+  'earning.policy_set',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -15,6 +15,7 @@ import * as m0003 from './migrations/0003_ledger.ts';
 import * as m0004 from './migrations/0004_ledger_set_checks.ts';
 import * as m0005 from './migrations/0005_ledgers.ts';
 import * as m0006 from './migrations/0006_growth_tiers.ts';
+import * as m0007 from './migrations/0007_purchases.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -78,6 +79,7 @@ const migrations: Record<string, Migration> = {
   '0004_ledger_set_checks': m0004,
   '0005_ledgers': m0005,
   '0006_growth_tiers': m0006,
+  '0007_purchases': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -26,6 +26,11 @@ export interface Database {
   benefit_uses: BenefitUsesTable;
   event_sequences: EventSequencesTable;
   events: EventsTable;
+  earning_policies: EarningPoliciesTable;
+  earning_rules: EarningRulesTable;
+  earning_rule_versions: EarningRuleVersionsTable;
+  purchases: PurchasesTable;
+  purchase_returns: PurchaseReturnsTable;
 }
 
 type Timestamp = Date;
@@ -307,4 +312,76 @@ export interface EventsTable {
   member_id: string | null;
   occurred_at: Timestamp;
   data: ColumnType<unknown, string, string>;
+}
+
+export interface EarningPoliciesTable {
+  program_id: string;
+  pending_days: number;
+  rounding: 'floor' | 'round' | 'ceil';
+  return_policy: 'within_balance' | 'only_pending';
+  updated_at: Timestamp;
+}
+
+type JsonColumn<T> = ColumnType<T, string, string>;
+
+export interface EarningRulesTable {
+  program_id: string;
+  id: string;
+  version: number;
+  active: boolean;
+  /** The rule as written: name, priority, exclusive, conditions, effect, limits. */
+  body: JsonColumn<unknown>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface EarningRuleVersionsTable {
+  program_id: string;
+  rule_id: string;
+  version: number;
+  active: boolean;
+  body: JsonColumn<unknown>;
+  created_at: Timestamp;
+}
+
+export interface PurchasesTable {
+  program_id: string;
+  id: string;
+  member_id: string;
+  fingerprint: Buffer;
+  amount: Int8;
+  currency: string;
+  occurred_at: Timestamp;
+  store: string | null;
+  channel: string | null;
+  payment_method: string | null;
+  items: ColumnType<unknown, string | null, string | null>;
+  weights: JsonColumn<number[]>;
+  rules: JsonColumn<{ id: string; version: number }[]>;
+  points: Int8;
+  growth: Int8;
+  lot_id: string | null;
+  pending_until: Timestamp | null;
+  result: JsonColumn<unknown>;
+  returned: JsonColumn<{ quantities: number[]; amount: number }>;
+  points_returned: ColumnType<string, number | undefined, number | string>;
+  growth_returned: ColumnType<string, number | undefined, number | string>;
+  return_seq: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+}
+
+export interface PurchaseReturnsTable {
+  program_id: string;
+  id: string;
+  purchase_id: string;
+  member_id: string;
+  fingerprint: Buffer;
+  items: ColumnType<unknown, string | null, string | null>;
+  amount: Int8;
+  reason: string;
+  points: Int8;
+  written_off: Int8;
+  growth: Int8;
+  result: JsonColumn<unknown>;
+  created_at: Timestamp;
 }

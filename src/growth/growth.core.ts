@@ -23,6 +23,16 @@ export interface GrowthSource {
   source: string;
   /** Most growth value a member may earn from this source in one local day. */
   dailyCap: number | null;
+  /** For `spend`: growth value per `per` fen of a purchase; 1 per ¥1 when absent. */
+  rate?: { value: number; per: number } | undefined;
+}
+
+/** Growth a purchase of `amount` fen earns under the policy's `spend` source (floored); 0 without one. */
+export function spendGrowth(policy: GrowthPolicy, amount: number): number {
+  const spend = policy.sources.find((s) => s.source === 'spend');
+  if (!spend) return 0;
+  const { value, per } = spend.rate ?? { value: 1, per: 100 };
+  return Number((BigInt(amount) * BigInt(value)) / BigInt(per));
 }
 
 export interface GrowthPolicy {

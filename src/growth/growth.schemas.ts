@@ -18,7 +18,21 @@ export const growthPolicySchema = z
       ),
     windowMonths: z.number().int().min(1).max(120).default(12),
     sources: z
-      .array(z.strictObject({ source: sourceName, dailyCap: cap.nullable().default(null) }))
+      .array(
+        z.strictObject({
+          source: sourceName,
+          dailyCap: cap.nullable().default(null),
+          rate: z
+            .strictObject({
+              value: z.number().int().min(1).max(1_000_000),
+              per: z.number().int().min(1).max(100_000_000),
+            })
+            .optional()
+            .describe(
+              'For spend: growth value per `per` fen of a purchase; 1 per ¥1 (100 fen) when absent',
+            ),
+        }),
+      )
       .min(1)
       .max(100),
     memberDailyCap: cap.nullable().default(null).describe('Across every source, per local day'),

@@ -4,7 +4,8 @@ import type { Deps } from '../deps.ts';
 import { appendEvents } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { addDaysLocal, addMonthsLocal, localDateString } from '../ledger/expiry.core.ts';
-import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
+import { type Attachment, attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
+import type { CommandResult } from '../ledger/ledger.core.ts';
 import {
   type Attach,
   balanceOf,
@@ -12,6 +13,7 @@ import {
   configureLedger,
   credit,
   debit,
+  type LinkedPartInput,
   membersWithLotsExpiring,
   type TransferResult,
   wrapAttach,
@@ -108,9 +110,15 @@ interface GrowthRow {
   day: string;
   at: Date;
   spike: GrowthPolicy['spike'];
+  /** The movement's place among a linked command's parts (a purchase's); absent: it is the command. */
+  part?: number | undefined;
   /** Filled in by the writer: the tier the movement left the member in. */
   tier?: TierOutcome;
 }
+
+/** The movement's own result within its command's outcome. */
+const movementOf = (row: GrowthRow, result: CommandResult): CommandResult =>
+  row.part === undefined ? result : (result.parts?.[row.part] ?? {});
 
 // One writer per set of dependencies (it makes ids and events): batches group rows by writer.
 const writers = new WeakMap<Deps, BatchWriter<GrowthRow>>();
@@ -136,7 +144,9 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
         row.tier = { code: s?.tier ?? '', changed: s?.changed ?? false };
       }
       const fresh = rows.flatMap(({ row, outcome }) =>
-        outcome.status === 'applied' && !outcome.replayed ? [{ row, result: outcome.result }] : [],
+        outcome.status === 'applied' && !outcome.replayed
+          ? [{ row, result: movementOf(row, outcome.result) }]
+          : [],
       );
       if (fresh.length === 0) return;
       const moved = (r: (typeof fresh)[number]) =>
@@ -274,17 +284,43 @@ function scoreWindowAfter(at: Date, windowMonths: number, timezone: string): str
   return localDateString(addMonthsLocal(at, -windowMonths, timezone), timezone);
 }
 
+/** What growth movements of a program read once: for a batch of purchases, once per batch. */
+export interface GrowthContext {
+  policy: GrowthPolicy;
+  timezone: string;
+}
+
+export async function growthContext(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+): Promise<GrowthContext> {
+  const [policy, { timezone }] = await Promise.all([
+    getPolicy(deps, programId),
+    getProgram(deps, programId),
+  ]);
+  return { policy, timezone };
+}
+
 /**
- * Credits growth value from a source (what the daily caps allow), or deducts it (two_way and
- * rolling; never below zero), and evaluates the member's tier — all in one ledger batch. A
- * blocked member earns nothing (403); an unknown source is a 400.
+ * A growth movement ready to go into a ledger command: as a command of its own (`postGrowth`), or
+ * as a part of a caller's linked command (a purchase's points and growth: both or neither). The
+ * attachment writes its event and evaluates the tier in the command's batch.
  */
-export async function postGrowth(
-  deps: Deps,
-  input: GrowthInput,
-  attach?: Attach<GrowthResult>,
-): Promise<GrowthResult> {
-  const policy = await getPolicy(deps, input.programId);
+export interface GrowthMove {
+  part: LinkedPartInput;
+  /** The growth writer's row; `part`: the movement's place in a linked command. */
+  attachment(part?: number): Attachment;
+  /** The typed result, from the movement's ledger result (after the batch). */
+  result(t: Omit<TransferResult, 'replayed'>, replayed: boolean): GrowthResult;
+}
+
+/**
+ * Prepares a growth movement: a credit under the source's and the member's daily caps (what they
+ * allow), or a deduction (two_way and rolling; never below zero). An unknown source is a 400, a
+ * deduction under one_way a 409.
+ */
+export function growthMove(deps: Deps, input: GrowthInput, context: GrowthContext): GrowthMove {
+  const { policy, timezone } = context;
   if (!policy.sources.some((s) => s.source === input.source)) {
     throw invalidField(
       'source',
@@ -299,34 +335,21 @@ export async function postGrowth(
       `Growth value in program ${input.programId} only rises: it cannot be deducted`,
     );
   }
-  const { timezone } = await getProgram(deps, input.programId);
   const at = deps.clock.now();
   const day = localDateString(at, timezone);
   const row: GrowthRow = { input, day, at, spike: policy.spike };
   const requested = Math.abs(input.value);
-  const wrapped = wrapAttach<TransferResult, GrowthResult>(attach, (t) => ({
-    credited: Math.sign(input.value) * t.points,
-    capped: requested - t.points,
-    growth: t.balance,
-    tier: row.tier ?? { code: '', changed: false },
-    replayed: t.replayed,
-  }));
-  const rows = (settle: Parameters<Attach<TransferResult>>[0]) => [
-    attachment(growthWriter(deps), row),
-    ...(wrapped.attach?.(settle) ?? []),
-  ];
   const movement = {
     ledger: growthLedger(input.programId),
     memberId: input.memberId,
     points: requested,
     reference: input.reference,
-    commandId: input.commandId,
   };
-  const result =
-    input.value > 0
-      ? await credit(
-          deps,
-          {
+  return {
+    part:
+      input.value > 0
+        ? {
+            type: 'credit',
             ...movement,
             code: 'earn',
             limits: capsFor(
@@ -337,10 +360,49 @@ export async function postGrowth(
               addDaysLocal(at, 1, timezone),
             ),
             partial: true,
-          },
-          rows,
-        )
-      : await debit(deps, { ...movement, code: 'adjust', to: 'adjustment', atMost: true }, rows);
+          }
+        : { type: 'debit', ...movement, code: 'adjust', to: 'adjustment', atMost: true },
+    attachment: (part) => {
+      // The writer fills in this very row's tier, which `result` reads.
+      row.part = part;
+      return attachment(growthWriter(deps), row);
+    },
+    result: (t, replayed) => ({
+      credited: Math.sign(input.value) * t.points,
+      capped: requested - t.points,
+      growth: t.balance,
+      tier: row.tier ?? { code: '', changed: false },
+      replayed,
+    }),
+  };
+}
+
+const withoutType = <T extends { type: string }>({ type: _type, ...rest }: T) => rest;
+
+/**
+ * Credits growth value from a source (what the daily caps allow), or deducts it (two_way and
+ * rolling; never below zero), and evaluates the member's tier — all in one ledger batch. A
+ * blocked member earns nothing (403); an unknown source is a 400.
+ */
+export async function postGrowth(
+  deps: Deps,
+  input: GrowthInput,
+  attach?: Attach<GrowthResult>,
+): Promise<GrowthResult> {
+  const move = growthMove(deps, input, await growthContext(deps, input.programId));
+  const wrapped = wrapAttach<TransferResult, GrowthResult>(attach, (t) =>
+    move.result(t, t.replayed),
+  );
+  const rows = (settle: Parameters<Attach<TransferResult>>[0]) => [
+    move.attachment(),
+    ...(wrapped.attach?.(settle) ?? []),
+  ];
+  // The part without its type: the fingerprint of a growth command is what it always was.
+  const p = move.part;
+  const result =
+    p.type === 'credit'
+      ? await credit(deps, { ...withoutType(p), commandId: input.commandId }, rows)
+      : await debit(deps, { ...withoutType(p), commandId: input.commandId }, rows);
   return wrapped.result(result);
 }
 

@@ -46,6 +46,7 @@ export const TRANSFER_CODES = [
   'refund',
   'adjust',
   'merge',
+  'reverse',
 ] as const;
 export type TransferCode = (typeof TRANSFER_CODES)[number];
 
@@ -126,6 +127,12 @@ export interface Limit {
   forgetAfter?: Date | null;
 }
 
+/** Part of a credit under limits of its own. */
+export interface Share {
+  amount: number;
+  limits: Limit[];
+}
+
 /** A member's account in a ledger, named before it is resolved to an account id. */
 export interface MemberRef {
   ledger: string;
@@ -152,18 +159,38 @@ export type Command =
        * a credit over a limit is refused whole (`limit_reached`).
        */
       partial?: boolean;
+      /**
+       * The amount as shares, each under limits of its own (a purchase's earning rules, each with
+       * its budget): one transfer and one lot of their sum. With `partial`, each share is cut to
+       * what its limits leave. Not together with `limits`.
+       */
+      shares?: Share[];
     }
   | {
       type: 'debit';
       id: string;
       from: MemberRef;
-      /** redemption: the member spends (a benefit); adjustment: an operator's correction. */
-      to: 'redemption' | 'adjustment';
+      /**
+       * redemption: the member spends (a benefit); adjustment: an operator's correction; issuance:
+       * earned points taken back (a return).
+       */
+      to: 'redemption' | 'adjustment' | 'issuance';
       amount: number;
       code: TransferCode;
       reference: string | null;
       /** Take what is available up to `amount` (never below zero) rather than refuse. */
       atMost?: boolean;
+      /**
+       * Lots to draw first — a return takes back the points its purchase earned from the lots the
+       * purchase made, still pending or not. `only`: from them alone; `pendingOnly`: from those
+       * of them still in their return window alone.
+       */
+      lots?: { ids: string[]; only?: boolean; pendingOnly?: boolean };
+      /**
+       * With `atMost`: what could not be taken is written off — moved from the adjustment account
+       * to `to` — so that `to` sees the whole amount and the adjustment account the loss.
+       */
+      writeOff?: boolean;
     }
   | {
       type: 'hold';
@@ -237,7 +264,12 @@ export const refKey = (r: MemberRef) => `${r.ledger}|${r.memberId}`;
 export function limitsOf(c: Command): (Limit & { ledger: string })[] {
   const parts: LinkedPart[] = c.type === 'credit' ? [c] : c.type === 'linked' ? c.parts : [];
   return parts.flatMap((p) =>
-    p.type === 'credit' ? (p.limits ?? []).map((l) => ({ ...l, ledger: p.to.ledger })) : [],
+    p.type === 'credit'
+      ? [...(p.limits ?? []), ...(p.shares ?? []).flatMap((s) => s.limits)].map((l) => ({
+          ...l,
+          ledger: p.to.ledger,
+        }))
+      : [],
   );
 }
 
@@ -252,6 +284,10 @@ export interface CommandResult {
   expired?: number;
   /** A linked command's parts' results, in order. */
   parts?: CommandResult[];
+  /** A credit's shares: what each was credited. */
+  shares?: number[];
+  /** A debit's write-off: what could not be taken from the member. */
+  writtenOff?: number;
 }
 
 /** What a command did; `replayed` when it is the recorded outcome of an earlier request with the same id. */
@@ -458,8 +494,58 @@ function restore(
   }
 }
 
-function usableTotal(lots: Lot[], now: Date): number {
-  return lots.filter((l) => isUsable(l, now)).reduce((s, l) => s + l.remaining, 0);
+/**
+ * The lots a debit or hold draws from, in order: the named lots first (still pending or not, but
+ * not expired), then — unless the debit is to take from them alone — every spendable lot,
+ * soonest-expiring first.
+ */
+function drawable(
+  state: BatchState,
+  accountId: string,
+  named: { ids: string[]; only?: boolean; pendingOnly?: boolean } | undefined,
+): Lot[] {
+  const now = state.now;
+  const first = (named?.ids ?? []).flatMap((id) => {
+    const lot = state.lots.get(id);
+    const live =
+      lot?.accountId === accountId &&
+      lot.remaining > 0 &&
+      (lot.expiresAt === null || lot.expiresAt > now) &&
+      (!named?.pendingOnly || (lot.pendingUntil !== null && lot.pendingUntil > now));
+    return live ? [lot] : [];
+  });
+  if (named?.only || named?.pendingOnly) return first;
+  const taken = new Set(first.map((l) => l.id));
+  return [
+    ...first,
+    ...lotsOf(state, accountId)
+      .filter((l) => !taken.has(l.id) && isUsable(l, now))
+      .sort(byExpiry),
+  ];
+}
+
+/** Moves what a debit could not take from the member from the adjustment account to its target. */
+function writeOff(
+  state: BatchState,
+  changes: Changes,
+  c: Extract<Command, { type: 'debit' }>,
+  amount: number,
+): { writtenOff: number } {
+  if (c.to !== 'adjustment') {
+    transfer(state, changes, {
+      commandId: c.id,
+      ledger: c.from.ledger,
+      debitAccountId: systemAccount(state, c.from.ledger, 'adjustment'),
+      creditAccountId: systemAccount(state, c.from.ledger, c.to),
+      amount,
+      kind: 'single',
+      pendingId: null,
+      pendingAmount: null,
+      code: 'adjust',
+      reference: c.reference,
+    });
+  }
+  return { writtenOff: amount };
 }
 
 /**
@@ -554,21 +640,39 @@ function copyOf(state: BatchState): BatchState {
   };
 }
 
-/** What a credit may add under its limits: its amount, less under `partial`, or the refusal. */
-function limited(state: BatchState, c: Extract<Command, { type: 'credit' }>): number | Rejection {
-  let amount = c.amount;
-  for (const l of c.limits ?? []) {
-    const left = Math.max(0, l.max - (state.limits.get(`${c.to.ledger}|${l.key}`) ?? 0));
-    if (left >= amount) continue;
-    if (!c.partial) {
-      return reject(
-        'limit_reached',
-        `Limit ${l.key} leaves ${left} of ${l.max}; ${c.amount} were asked for`,
-      );
+/**
+ * What a credit may add under its limits, share by share (a credit without shares is one share):
+ * each share's amount, less under `partial`, or the refusal. Shares are taken in order, so two
+ * shares under one counter never take more than it leaves together.
+ */
+function limited(
+  state: BatchState,
+  c: Extract<Command, { type: 'credit' }>,
+): { amounts: number[]; used: Map<string, number> } | Rejection {
+  const shares = c.shares ?? [{ amount: c.amount, limits: c.limits ?? [] }];
+  const used = new Map<string, number>();
+  const amounts: number[] = [];
+  for (const share of shares) {
+    let amount = share.amount;
+    for (const l of share.limits) {
+      const k = `${c.to.ledger}|${l.key}`;
+      const left = Math.max(0, l.max - (state.limits.get(k) ?? 0) - (used.get(k) ?? 0));
+      if (left >= amount) continue;
+      if (!c.partial) {
+        return reject(
+          'limit_reached',
+          `Limit ${l.key} leaves ${left} of ${l.max}; ${share.amount} were asked for`,
+        );
+      }
+      amount = left;
     }
-    amount = left;
+    for (const l of share.limits) {
+      const k = `${c.to.ledger}|${l.key}`;
+      used.set(k, (used.get(k) ?? 0) + amount);
+    }
+    amounts.push(amount);
   }
-  return amount;
+  return { amounts, used };
 }
 
 function insufficient(available: number, amount: number): Outcome {
@@ -672,18 +776,20 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
   switch (c.type) {
     case 'credit': {
       const account = memberAccount(state, c.to);
-      const amount = limited(state, c);
-      if (typeof amount !== 'number') return amount;
+      const allowed = limited(state, c);
+      if ('status' in allowed) return allowed;
+      const amount = allowed.amounts.reduce((a, b) => a + b, 0);
+      const shares = c.shares ? { shares: allowed.amounts } : {};
       if (amount === 0) {
         return {
           status: 'applied',
-          result: { transferId: null, points: 0, balance: balanceOf(account) },
+          result: { transferId: null, points: 0, balance: balanceOf(account), ...shares },
         };
       }
-      for (const l of c.limits ?? []) {
-        const k = `${c.to.ledger}|${l.key}`;
-        state.limits.set(k, (state.limits.get(k) ?? 0) + amount);
-        changes.limitDeltas.set(k, (changes.limitDeltas.get(k) ?? 0) + amount);
+      for (const [k, by] of allowed.used) {
+        if (by === 0) continue;
+        state.limits.set(k, (state.limits.get(k) ?? 0) + by);
+        changes.limitDeltas.set(k, (changes.limitDeltas.get(k) ?? 0) + by);
       }
       const t = transfer(state, changes, {
         commandId: c.id,
@@ -711,23 +817,25 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
       changes.newLotIds.add(lot.id);
       return {
         status: 'applied',
-        result: { transferId: t.id, points: amount, balance: balanceOf(account) },
+        result: { transferId: t.id, points: amount, balance: balanceOf(account), ...shares },
       };
     }
 
     case 'debit':
     case 'hold': {
       const account = memberAccount(state, c.from);
-      const lots = lotsOf(state, account.id)
-        .filter((l) => isUsable(l, now))
-        .sort(byExpiry);
-      const available = usableTotal(lots, now);
+      const lots = drawable(state, account.id, c.type === 'debit' ? c.lots : undefined);
+      const available = lots.reduce((s, l) => s + l.remaining, 0);
       const amount = c.type === 'debit' && c.atMost ? Math.min(available, c.amount) : c.amount;
       if (available < amount) return insufficient(available, amount);
+      const writtenOff =
+        c.type === 'debit' && c.writeOff && amount < c.amount
+          ? writeOff(state, changes, c, c.amount - amount)
+          : undefined;
       if (amount === 0) {
         return {
           status: 'applied',
-          result: { transferId: null, points: 0, balance: balanceOf(account) },
+          result: { transferId: null, points: 0, balance: balanceOf(account), ...writtenOff },
         };
       }
       // One step posts at once; a hold is a pending transfer that reserves the points.
@@ -748,7 +856,7 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
       if (c.type === 'debit') {
         return {
           status: 'applied',
-          result: { transferId: t.id, points: amount, balance: balanceOf(account) },
+          result: { transferId: t.id, points: amount, balance: balanceOf(account), ...writtenOff },
         };
       }
       state.draws.set(t.id, drawn);

@@ -151,9 +151,14 @@ describe('linked commands', () => {
     await expectReconciled(t);
   });
 
-  it('refuses an empty command and parts that are not positive whole points', async () => {
-    await expect(linked(t.deps, { commandId: 'conv-9', parts: [] })).rejects.toMatchObject({
-      code: 'validation_failed',
+  it('records an empty command once, and refuses parts that are not positive whole points', async () => {
+    expect(await linked(t.deps, { commandId: 'conv-9', parts: [] })).toEqual({
+      parts: [],
+      replayed: false,
+    });
+    expect(await linked(t.deps, { commandId: 'conv-9', parts: [] })).toEqual({
+      parts: [],
+      replayed: true,
     });
     await expect(
       linked(t.deps, { commandId: 'conv-10', parts: conversion(0, 1) }),

@@ -23,6 +23,7 @@ import {
   type LinkedPart,
   type Lot,
   type Outcome,
+  type Share,
   type TransferCode,
 } from './ledger.core.ts';
 import * as repo from './ledger.repository.ts';
@@ -162,13 +163,22 @@ export interface CreditInput extends Movement {
   limits?: Limit[];
   /** With limits: credit what they leave, possibly nothing, rather than refuse (`limit_reached`). */
   partial?: boolean;
+  /** The points as shares under limits of their own (one lot of their sum); not with `limits`. */
+  shares?: Share[];
 }
 
 export interface DebitInput extends Movement {
-  /** `redemption` (default): the member spends, a benefit; `adjustment`: an operator's correction. */
-  to?: 'redemption' | 'adjustment';
+  /**
+   * `redemption` (default): the member spends, a benefit; `adjustment`: an operator's correction;
+   * `issuance`: earned points taken back (a return).
+   */
+  to?: 'redemption' | 'adjustment' | 'issuance';
   /** Take what is available up to `points`, never below zero, rather than refuse. */
   atMost?: boolean;
+  /** Lots to draw first (a purchase's own), or only (`only`), or only while pending. */
+  lots?: { ids: string[]; only?: boolean; pendingOnly?: boolean };
+  /** With `atMost`: write off what could not be taken (adjustment → `to`), reported back. */
+  writeOff?: boolean;
 }
 
 export interface TransferResult {
@@ -177,6 +187,10 @@ export interface TransferResult {
   points: number;
   /** The member's posted balance after the transfer. */
   balance: number;
+  /** A credit in shares: what each share was credited. */
+  shares?: number[];
+  /** A debit with `writeOff`: what could not be taken from the member. */
+  writtenOff?: number;
   /** The ledger had this command id already: this is its first outcome. */
   replayed: boolean;
 }
@@ -185,6 +199,8 @@ const transferResult = (r: CommandResult, replayed: boolean): TransferResult => 
   transferId: r.transferId ?? null,
   points: r.points as number,
   balance: r.balance as number,
+  ...(r.shares && { shares: r.shares }),
+  ...(r.writtenOff !== undefined && { writtenOff: r.writtenOff }),
   replayed,
 });
 
@@ -199,6 +215,7 @@ function creditPart(input: CreditInput): LinkedPart {
     // expiresAt left out: the batch applies the ledger's policy as of the credit
     pendingUntil: input.pendingUntil ?? null,
     ...(input.limits?.length && { limits: input.limits, partial: input.partial === true }),
+    ...(input.shares && { shares: input.shares, partial: input.partial === true }),
   };
 }
 
@@ -211,6 +228,8 @@ function debitPart(input: DebitInput): LinkedPart {
     code: input.code,
     reference: input.reference,
     ...(input.atMost && { atMost: true }),
+    ...(input.lots && { lots: input.lots }),
+    ...(input.writeOff && { writeOff: true }),
   };
 }
 
@@ -304,9 +323,9 @@ export function adjust(deps: Deps, input: AdjustInput, attach?: Attach<TransferR
   );
 }
 
-export interface LinkedPartInput extends Omit<Movement, 'commandId'> {
-  type: 'credit' | 'debit';
-}
+export type LinkedPartInput =
+  | (Omit<CreditInput, 'commandId'> & { type: 'credit' })
+  | (Omit<DebitInput, 'commandId'> & { type: 'debit' });
 
 export interface LinkedResult {
   /** Each part's transfer, in order. */
@@ -315,16 +334,18 @@ export interface LinkedResult {
 }
 
 /**
- * Credits (from each ledger's issuance) and debits (to its redemption), on one ledger or several,
- * that all apply or none — what a conversion between brands is made of. Refused as a whole, with
- * the first failing part's reason, when any part cannot apply.
+ * Credits and debits, on one ledger or several, that all apply or none — what a conversion between
+ * brands, or a purchase's points and growth value, is made of. Refused as a whole, with the first
+ * failing part's reason, when any part cannot apply. With no parts it moves nothing but still
+ * writes its attachments once per command id (a purchase that earned nothing is recorded too).
+ * `request`: what a repeat must match, when the parts are computed from it (rules that changed
+ * since must not make a retry a conflict); the parts themselves by default.
  */
 export async function linked(
   deps: Deps,
-  input: { commandId: string; parts: LinkedPartInput[] },
+  input: { commandId: string; parts: LinkedPartInput[]; request?: unknown },
   attach?: Attach<LinkedResult>,
 ) {
-  if (input.parts.length === 0) throw invalidField('parts', 'at least one part is needed');
   for (const [i, p] of input.parts.entries()) {
     if (!Number.isSafeInteger(p.points) || p.points <= 0)
       throw invalidField(`parts.${i}.points`, 'must be a positive whole number');
@@ -341,18 +362,24 @@ export async function linked(
             : debitPart({ ...p, commandId: input.commandId }),
         ),
       },
-      fingerprint: requestPrint(input, { type: 'linked' }),
+      fingerprint:
+        input.request === undefined
+          ? requestPrint(input, { type: 'linked' })
+          : fingerprintOf({ type: 'linked', request: input.request }),
     },
-    (r, replayed) => ({
-      parts: (r.parts ?? []).map((p) => {
-        const { replayed: _, ...part } = transferResult(p, replayed);
-        return part;
-      }),
-      replayed,
-    }),
+    linkedResult,
     attach,
   );
 }
+
+/** A linked command's typed result, from its outcome (also for a writer reading an outcome). */
+export const linkedResult = (r: CommandResult, replayed: boolean): LinkedResult => ({
+  parts: (r.parts ?? []).map((p) => {
+    const { replayed: _, ...part } = transferResult(p, replayed);
+    return part;
+  }),
+  replayed,
+});
 
 // --- holds ---
 

@@ -377,6 +377,23 @@ export async function isEnrolled(db: Db, programId: string, memberId: string): P
   return row !== undefined;
 }
 
+/** The birthdays of those of these members enrolled in the program (null: not known). */
+export async function enrolledBirthdays(
+  db: Db,
+  programId: string,
+  memberIds: string[],
+): Promise<Map<string, string | null>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('enrollments as e')
+    .innerJoin('members as m', 'm.id', 'e.member_id')
+    .select(['m.id', 'm.birthday'])
+    .where('e.program_id', '=', programId)
+    .where('e.member_id', 'in', memberIds)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.birthday]));
+}
+
 /** Which of these members are enrolled in the program. */
 export async function enrolledIn(
   db: Db,

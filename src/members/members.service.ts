@@ -287,6 +287,44 @@ export function enrollmentTimes(deps: Pick<Deps, 'db'>, programId: string, membe
   return repo.enrollmentTimes(deps.db, programId, memberIds);
 }
 
+/** What a purchase names its member by: the member's id, or one of their identifiers. */
+export type MemberRef = { id: string } | { identifier: Identifier };
+
+/** What earning needs to know of a purchase's member. */
+export interface Purchaser {
+  memberId: string;
+  birthday: string | null;
+}
+
+/**
+ * The members a batch of purchases names, enrolled in the program, in the purchases' order:
+ * undefined for one not found here (an unknown identifier, or a member of another brand only).
+ * A few queries for the whole batch.
+ */
+export async function purchasers(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  refs: MemberRef[],
+): Promise<(Purchaser | undefined)[]> {
+  const scopedIds = refs.map((r) => ('identifier' in r ? scoped(programId, r.identifier) : null));
+  const found = await repo.findIdentifiers(
+    deps.db,
+    dedupe(scopedIds.filter((i): i is ScopedIdentifier => i !== null)),
+  );
+  const owner = new Map(found.map((i) => [`${i.type}:${i.scope}:${i.value}`, i.memberId]));
+  const ids = refs.map((r, k) => {
+    const i = scopedIds[k];
+    return 'id' in r ? r.id : i ? owner.get(`${i.type}:${i.scope}:${i.value}`) : undefined;
+  });
+  const enrolled = await repo.enrolledBirthdays(deps.db, programId, [
+    ...new Set(ids.filter((id): id is string => id !== undefined)),
+  ]);
+  return ids.map((id) => {
+    const birthday = id === undefined ? undefined : enrolled.get(id);
+    return id === undefined || birthday === undefined ? undefined : { memberId: id, birthday };
+  });
+}
+
 /** Refuses (404) a member never enrolled in the program: what reading their points needs. */
 export async function assertEnrolled(
   deps: Deps,

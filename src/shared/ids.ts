@@ -15,7 +15,8 @@ export type IdPrefix =
   | 'tch'
   | 'use'
   | 'alr'
-  | 'evt';
+  | 'evt'
+  | 'rul';
 
 /** Makes a new prefixed id. Injected so tests can make ids they can predict. */
 export type IdGenerator = (prefix: IdPrefix) => string;

@@ -119,6 +119,22 @@ export async function findMemberTier(
   return row && toMemberTier(row);
 }
 
+/** The tiers these members hold (those with a row). */
+export async function tierCodes(
+  db: Db,
+  programId: string,
+  memberIds: string[],
+): Promise<Map<string, string>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('member_tiers')
+    .select(['member_id', 'tier'])
+    .where('program_id', '=', programId)
+    .where('member_id', 'in', memberIds)
+    .execute();
+  return new Map(rows.map((r) => [r.member_id, r.tier]));
+}
+
 /** The members' credit factors (those set). */
 export async function creditsOf(
   db: Db,

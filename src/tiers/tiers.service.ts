@@ -347,6 +347,21 @@ export async function multiplierFor(deps: Deps, programId: string, memberId: str
   return multiplierOf(ladder, s.tier);
 }
 
+/**
+ * The tier code each member holds (the ladder's entry tier for one never evaluated), read at once
+ * for a batch of purchases.
+ */
+export async function tierCodesOf(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  memberIds: string[],
+  ladder: Ladder,
+): Promise<Map<string, string>> {
+  const held = await repo.tierCodes(deps.db, programId, memberIds);
+  const entry = ladder.tiers[0]?.code ?? '';
+  return new Map(memberIds.map((id) => [id, held.get(id) ?? entry]));
+}
+
 export function tierHistory(
   deps: Pick<Deps, 'db'>,
   programId: string,
