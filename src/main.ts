@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -11,6 +12,7 @@ import { ROLES, type Role } from './keys/keys.core.ts';
 import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
 import { forgetLimits, sweepExpired } from './ledger/ledger.service.ts';
 import { reconcile } from './ledger/reconcile.ts';
+import { importPurchases, progressBar } from './purchases/purchases.import.ts';
 import { systemClock } from './shared/clock.ts';
 import { DomainError } from './shared/errors.ts';
 import { createIdGenerator } from './shared/ids.ts';
@@ -27,6 +29,9 @@ Commands:
   tiers evaluate [--program ID] [--as-of TIME]
                         evaluate tiers whose validity ended, send downgrade warnings, follow moved
                         windows (the server does this every minute); twice changes nothing
+  import purchases FILE --program ID
+                        import purchases from a .csv or .jsonl file (see README.md), with a
+                        progress bar and a summary; a rerun skips what was imported
 
 Configuration comes from the environment: PORT, HOST, DATABASE_URL, TESSERA_DATA_DIR,
 LOG_LEVEL, TESSERA_BOOTSTRAP_KEY (see README.md).`;
@@ -201,6 +206,48 @@ async function tiersEvaluate(config: Config, log: Logger, args: string[]): Promi
   }
 }
 
+async function importPurchasesNow(config: Config, log: Logger, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { program: { type: 'string' } },
+  });
+  const file = positionals[0];
+  if (!file || !values.program) {
+    throw new ConfigError('usage: tessera import purchases FILE (.csv | .jsonl) --program ID');
+  }
+  if (!fs.existsSync(file)) throw new ConfigError(`no file ${file}`);
+  const runtime = await open(config, log);
+  try {
+    const began = performance.now();
+    const tty = process.stderr.isTTY;
+    let shown = 0;
+    const summary = await importPurchases(runtime.deps, values.program, file, (done, total, s) => {
+      // A terminal gets one line redrawn; a log gets a line every tenth of the file.
+      if (tty) process.stderr.write(`\r${progressBar(done, total, s, began)}`);
+      else if (done === total || done - shown >= total / 10) {
+        shown = done;
+        process.stderr.write(`${progressBar(done, total, s, began)}\n`);
+      }
+    });
+    if (tty) process.stderr.write('\n');
+    const secs = (performance.now() - began) / 1000;
+    process.stdout.write(
+      `${summary.read} purchases read in ${secs.toFixed(1)} s: ${summary.imported} imported ` +
+        `(${summary.points} points earned), ${summary.skipped} already imported, ` +
+        `${summary.refused.length} refused\n`,
+    );
+    for (const r of summary.refused.slice(0, 20)) {
+      process.stdout.write(`  line ${r.line}${r.id ? ` (${r.id})` : ''}: ${r.code}: ${r.detail}\n`);
+    }
+    if (summary.refused.length > 20)
+      process.stdout.write(`  … and ${summary.refused.length - 20} more\n`);
+    process.exitCode = summary.refused.length ? 1 : 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
 async function keysCreate(config: Config, log: Logger, args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -251,6 +298,8 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'expire') return await expireNow(config, log);
     if (command === 'reconcile') return await reconcileNow(config, log);
     if (command === 'tiers' && sub === 'evaluate') return await tiersEvaluate(config, log, rest);
+    if (command === 'import' && sub === 'purchases')
+      return await importPurchasesNow(config, log, rest);
     process.stderr.write(`${USAGE}\n`);
     process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
   } catch (error) {

@@ -829,8 +829,10 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
       const amount = c.type === 'debit' && c.atMost ? Math.min(available, c.amount) : c.amount;
       if (available < amount) return insufficient(available, amount);
       const writtenOff =
-        c.type === 'debit' && c.writeOff && amount < c.amount
-          ? writeOff(state, changes, c, c.amount - amount)
+        c.type === 'debit' && c.writeOff
+          ? amount < c.amount
+            ? writeOff(state, changes, c, c.amount - amount)
+            : { writtenOff: 0 }
           : undefined;
       if (amount === 0) {
         return {

@@ -83,6 +83,8 @@ interface ProgramContext {
   rules: Awaited<ReturnType<typeof activeRules>>;
   growth: GrowthContext;
   tiers: LadderContext;
+  /** The rules that pay a first purchase only. */
+  firstPurchaseRules: Set<string>;
 }
 
 async function programContext(deps: Deps, programId: string): Promise<ProgramContext> {
@@ -93,7 +95,10 @@ async function programContext(deps: Deps, programId: string): Promise<ProgramCon
     growthContext(deps, programId),
     ladderContext(deps, programId),
   ]);
-  return { program, policy, rules, growth, tiers };
+  const firstPurchaseRules = new Set(
+    rules.filter((r) => r.conditions.firstPurchase).map((r) => r.id),
+  );
+  return { program, policy, rules, growth, tiers, firstPurchaseRules };
 }
 
 /** A purchase decided by the engine, ready for the ledger. */
@@ -365,7 +370,13 @@ async function post(deps: Deps, ctx: ProgramContext, d: Decided): Promise<Purcha
       // Each rule's line under its own budget and member caps: what they leave is credited.
       shares: d.earning.lines.map((l) => ({
         amount: l.points,
-        limits: lineLimits(l, d.memberId, occurredAt, ctx.program.timezone),
+        limits: [
+          ...lineLimits(l, d.memberId, occurredAt, ctx.program.timezone),
+          // Two first purchases at once (two chunks of an import) pay a first-purchase line once.
+          ...(ctx.firstPurchaseRules.has(l.ruleId)
+            ? [{ key: `earn:${l.ruleId}:first:${d.memberId}`, max: l.points }]
+            : []),
+        ],
       })),
       partial: true,
     });
