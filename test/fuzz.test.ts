@@ -80,6 +80,26 @@ beforeAll(async () => {
   fixtures.alertId = (
     await t.call({ method: 'GET', url: '/v1/programs/fuzz-a/alerts' })
   ).json().data[0].id;
+  fixtures.ruleId = (
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs/fuzz-a/earning-rules',
+      payload: { id: 'base', name: 'Base', effect: { type: 'rate', points: 1, per: 100 } },
+    })
+  ).json().id;
+  fixtures.purchaseId = (
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs/fuzz-a/purchases',
+      payload: {
+        id: 'order-1',
+        member: { id: fixtures.memberId },
+        amount: 10_000,
+        currency: 'CNY',
+        occurredAt: t.clock.now().toISOString(),
+      },
+    })
+  ).json().id;
   for (const role of ['admin', 'integration', 'read'] as const) {
     keysOfB[role] = await t.key('fuzz-b', role);
   }
@@ -189,7 +209,13 @@ describe("program B's keys never see program A's objects", () => {
         });
         const what = `${op.method} ${op.path}: ${res.statusCode} ${res.body.slice(0, 200)}`;
         expect([200, 400, 403, 404], what).toContain(res.statusCode);
-        for (const id of [fixtures.memberId, fixtures.holdId, fixtures.keyId, 'fuzz-a"']) {
+        for (const id of [
+          fixtures.memberId,
+          fixtures.holdId,
+          fixtures.keyId,
+          fixtures.purchaseId,
+          'fuzz-a"',
+        ]) {
           expect(res.body, what).not.toContain(id);
         }
       }

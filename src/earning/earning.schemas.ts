@@ -38,7 +38,6 @@ export const conditionsSchema = z
       .describe("The member's birthday falls on the purchase's day, week (Monday first) or month"),
     firstPurchase: z.boolean().optional().describe("Only the member's first purchase here"),
   })
-  .refine((c) => !(c.from && c.to) || c.from < c.to, 'from must be before to')
   .meta({ id: 'EarningConditions' });
 
 export const effectSchema = z

@@ -7,7 +7,7 @@ import { addDaysLocal, localDateString, startOfLocalDay } from '../ledger/expiry
 import { type Limit, pointsLedger } from '../ledger/ledger.core.ts';
 import { limitsUsed } from '../ledger/ledger.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
-import { DomainError, notFound } from '../shared/errors.ts';
+import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import type { Line, Rule } from './earning.core.ts';
 import * as repo from './earning.repository.ts';
 import type { createRuleBody, earningPolicySchema, updateRuleBody } from './earning.schemas.ts';
@@ -64,6 +64,14 @@ export async function setEarningPolicy(
 /** The counter of a rule's budget: points the rule has issued, ever. */
 const budgetKey = (ruleId: string) => `earn:${ruleId}:budget`;
 
+/** What the schema cannot say of a rule: its date range runs forwards. */
+function checkRule(body: Partial<RuleBody>): void {
+  const c = body.conditions;
+  if (c?.from && c.to && Date.parse(c.from) >= Date.parse(c.to)) {
+    throw invalidField('conditions.to', 'must be after conditions.from');
+  }
+}
+
 /** A rule as the engine reads it. */
 export const toEngineRule = (r: StoredRule): Rule => ({ id: r.id, version: r.version, ...r.body });
 
@@ -114,6 +122,7 @@ export async function createRule(
 ): Promise<RuleView> {
   await getProgram(deps, programId);
   const { id, ...body } = input;
+  checkRule(body);
   const now = deps.clock.now();
   const rule: StoredRule = {
     id: id ?? deps.ids('rul'),
@@ -158,6 +167,7 @@ export async function updateRule(
       },
       updatedAt: deps.clock.now(),
     };
+    checkRule(after.body);
     await repo.saveRule(trx, programId, after, false);
     await recordAudit(
       { ...deps, db: trx },

@@ -135,7 +135,7 @@ export const returnBody = z
     amount: fen.min(1).optional().describe('Fen, for a purchase without items or a partial refund'),
     reason: z.string().trim().min(1).max(500),
   })
-  .refine((r) => !(r.items && r.amount !== undefined), 'send items or amount, not both')
+  .describe('Items, or an amount, or neither for everything not yet returned')
   .meta({ id: 'Return' });
 
 export const returnResultSchema = z

@@ -591,6 +591,9 @@ function afterReturn(
   const before = p.returned;
   const quantities = [...before.quantities];
   let amount = before.amount;
+  if (input.items && input.amount !== undefined) {
+    throw invalidField('amount', 'send items or amount, not both');
+  }
   if (input.items) {
     if (!p.items) throw invalidField('items', `purchase ${p.id} has no items: return an amount`);
     for (const r of input.items) {
