@@ -18,6 +18,8 @@ interface Round {
   survivor: string;
   phone: string;
   hold: string;
+  /** A purchase of the member's made before the round, to return. */
+  purchase: string;
 }
 
 type Op = (r: Round) => Promise<{ statusCode: number; body: string }>;
@@ -54,6 +56,22 @@ const OPS: Record<string, Op> = {
   growth: (r) =>
     post(`/v1/programs/pair/members/${r.m}/growth`, { source: 'spend', value: 10, reference: 'g' }),
   benefit: (r) => post(`/v1/programs/pair/members/${r.m}/benefits/gift/use`, { reference: 'b' }),
+  // A purchase earns points under a budgeted rule and growth in one linked command; a return
+  // claims its purchase, then takes both back.
+  purchase: (r) =>
+    post('/v1/programs/pair/purchases', {
+      id: `buy-${r.m}`,
+      member: { id: r.m },
+      amount: 1_000,
+      currency: 'CNY',
+      occurredAt: t.clock.now().toISOString(),
+    }),
+  return: (r) =>
+    post(`/v1/programs/pair/purchases/${r.purchase}/returns`, {
+      id: `ret-${r.m}`,
+      amount: 500,
+      reason: 'pairs',
+    }),
   override: (r) =>
     t.call({
       method: 'PUT',
@@ -97,6 +115,18 @@ beforeAll(async () => {
     },
   });
   expect(ladder.statusCode, ladder.body).toBe(200);
+  const rule = await post('/v1/programs/pair/earning-rules', {
+    name: '1 per ¥1',
+    effect: { type: 'rate', points: 1, per: 100 },
+    limits: { perMemberPerDay: 1_000, budget: 1_000_000 },
+  });
+  expect(rule.statusCode, rule.body).toBe(201);
+  const policy = await t.call({
+    method: 'PUT',
+    url: '/v1/programs/pair/growth-policy',
+    payload: { mode: 'two_way', sources: [{ source: 'spend' }] },
+  });
+  expect(policy.statusCode, policy.body).toBe(200);
 });
 afterAll(() => t.close());
 
@@ -105,11 +135,20 @@ describe('every pair of member operations at once', () => {
     const before = await deadlocks();
     for (let round = 0; round < ROUNDS; round++) {
       for (const [a, b] of pairs) {
-        const r: Round = { m: '', survivor: '', phone: phone(), hold: '' };
+        const r: Round = { m: '', survivor: '', phone: phone(), hold: '', purchase: '' };
         r.m = await member(t, 'pair', r.phone);
         r.survivor = await member(t, 'pair', phone());
         await adjust(t, 'pair', r.m, 100);
         r.hold = (await post(`${pointsUrl('pair', r.m)}/holds`, { points: 10 })).json().id;
+        r.purchase = `before-${r.m}`;
+        const before = await post('/v1/programs/pair/purchases', {
+          id: r.purchase,
+          member: { id: r.m },
+          amount: 2_000,
+          currency: 'CNY',
+          occurredAt: t.clock.now().toISOString(),
+        });
+        expect(before.statusCode, before.body).toBe(201);
         // Each side twice: the same operation also races itself.
         const ops = [a, b, a, b].map((name) => (OPS[name] as Op)(r));
         const responses = await Promise.all(ops);
