@@ -407,6 +407,12 @@ describe('campaigns, exclusions, pending points and returns (a retailer)', () =>
       returned: { points: 200, growth: 200, amount: 20_000 },
       returns: [{ id: 'R-1', reason: 'changed mind' }],
     });
+    const both = await returned('shop', 'S-3', {
+      id: 'R-2b',
+      items: [{ sku: 'shoes', quantity: 1 }],
+      amount: 100,
+    });
+    expect(both.statusCode).toBe(400);
     // The rest, and then nothing is left.
     const rest = await returned('shop', 'S-3', { id: 'R-3' });
     expect(rest.json().points.reversed).toBe(200);
@@ -450,6 +456,39 @@ describe('campaigns, exclusions, pending points and returns (a retailer)', () =>
     const late = await returned('shop', 'S-5', { id: 'R-7' });
     expect(late.json().points).toEqual({ reversed: 0, writtenOff: 50 });
     expect((await points(t, 'shop', spender)).balance).toBe(100);
+  });
+});
+
+describe('tiers follow purchases and returns', () => {
+  it('moves a member up on a purchase’s growth and back down when it is returned', async () => {
+    await t.program('mall');
+    const policy = await t.call({
+      method: 'PUT',
+      url: '/v1/programs/mall/growth-policy',
+      payload: { mode: 'two_way', sources: [{ source: 'spend', rate: { value: 1, per: 100 } }] },
+    });
+    expect(policy.statusCode, policy.body).toBe(200);
+    const ladder = await t.call({
+      method: 'PUT',
+      url: '/v1/programs/mall/tiers',
+      payload: {
+        basis: 'growth',
+        evaluation: 'immediate',
+        tiers: [
+          { code: 'member', name: 'Member', threshold: 0 },
+          { code: 'silver', name: 'Silver', threshold: 300 },
+        ],
+      },
+    });
+    expect(ladder.statusCode, ladder.body).toBe(200);
+    const m = await member(t, 'mall', '13600000001');
+    const p = await bought('mall', { id: 'T-1', member: { id: m }, amount: 40_000 });
+    expect(p).toMatchObject({ growth: { credited: 400 }, tier: { code: 'silver', changed: true } });
+    const r = await returned('mall', 'T-1', { id: 'TR-1' });
+    expect(r.json()).toMatchObject({
+      growth: { reversed: 400 },
+      tier: { code: 'member', changed: true },
+    });
   });
 });
 
