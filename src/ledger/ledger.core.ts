@@ -382,8 +382,30 @@ export function byExpiry(a: Lot, b: Lot): number {
   return ca !== cb ? ca - cb : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+// Each account's lots, indexed once per lot map: a batch of a thousand members would otherwise
+// scan every lot it loaded for each of them.
+const lotIndexes = new WeakMap<Map<string, Lot>, Map<string, Lot[]>>();
+
 function lotsOf(state: BatchState, accountId: string): Lot[] {
-  return [...state.lots.values()].filter((l) => l.accountId === accountId);
+  let index = lotIndexes.get(state.lots);
+  if (!index) {
+    index = new Map();
+    for (const lot of state.lots.values()) {
+      const list = index.get(lot.accountId);
+      if (list) list.push(lot);
+      else index.set(lot.accountId, [lot]);
+    }
+    lotIndexes.set(state.lots, index);
+  }
+  return [...(index.get(accountId) ?? [])];
+}
+
+/** Adds a new lot to the state (and to its index, if one was made). */
+function addLot(state: BatchState, lot: Lot): void {
+  state.lots.set(lot.id, lot);
+  const list = lotIndexes.get(state.lots)?.get(lot.accountId);
+  if (list) list.push(lot);
+  else lotIndexes.get(state.lots)?.set(lot.accountId, [lot]);
 }
 
 function memberAccount(state: BatchState, ref: MemberRef): Account {
@@ -812,7 +834,7 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
         pendingUntil: c.pendingUntil,
         createdAt: now,
       };
-      state.lots.set(lot.id, lot);
+      addLot(state, lot);
       changes.newLots.push(lot);
       changes.newLotIds.add(lot.id);
       return {
@@ -1037,7 +1059,7 @@ function mergeLedger(
       remaining: amount,
       createdAt: now,
     };
-    state.lots.set(copy.id, copy);
+    addLot(state, copy);
     changes.newLots.push(copy);
     changes.newLotIds.add(copy.id);
     moved += amount;
