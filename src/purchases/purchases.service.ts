@@ -269,9 +269,36 @@ interface PurchaseRow {
   decided: Decided;
   /** The parts' places in the linked command. */
   points: number | undefined;
-  growth: { index: number; move: GrowthMove } | undefined;
+  growth: GrowthPart;
   /** Filled in by the writer: the answer it recorded. */
   result?: PurchaseResult;
+}
+
+/** A growth movement's place among a linked command's parts, and the movement. */
+type GrowthPart = { index: number; move: GrowthMove } | undefined;
+
+/** The growth movement's typed result, from its part of a linked command's outcome. */
+function growthOf(g: GrowthPart, parts: CommandResult[]): GrowthResult | undefined {
+  const part = g && parts[g.index];
+  return (
+    g &&
+    part &&
+    g.move.result({ transferId: null, points: part.points ?? 0, balance: part.balance ?? 0 }, false)
+  );
+}
+
+/** The points of an answer: what each line was credited (`shares`), lines that got none left out. */
+function pointsAnswer(d: Decided, shares: number[]): PurchaseResult['points'] {
+  const earned = shares.reduce((a, b) => a + b, 0);
+  return {
+    earned,
+    pending: d.pendingUntil && earned > 0 ? earned : 0,
+    ...(d.pendingUntil && earned > 0 && { pendingUntil: d.pendingUntil.toISOString() }),
+    breakdown: d.earning.lines.flatMap((l, k) => {
+      const credited = shares[k] ?? 0;
+      return credited > 0 ? [{ ruleId: l.ruleId, name: l.name, points: credited }] : [];
+    }),
+  };
 }
 
 /** The answer to a purchase, from its command's outcome. */
@@ -279,29 +306,11 @@ function resultOf(row: PurchaseRow, outcome: CommandResult): PurchaseResult {
   const { decided } = row;
   const parts = outcome.parts ?? [];
   const points = row.points === undefined ? undefined : parts[row.points];
-  const earned = points?.points ?? 0;
-  const shares = points?.shares ?? [];
-  const growthPart = row.growth && parts[row.growth.index];
-  const growth: GrowthResult | undefined =
-    row.growth && growthPart
-      ? row.growth.move.result(
-          { transferId: null, points: growthPart.points ?? 0, balance: growthPart.balance ?? 0 },
-          false,
-        )
-      : undefined;
+  const growth = growthOf(row.growth, parts);
   return {
     id: decided.input.id,
     memberId: decided.memberId,
-    points: {
-      earned,
-      pending: decided.pendingUntil && earned > 0 ? earned : 0,
-      ...(decided.pendingUntil &&
-        earned > 0 && { pendingUntil: decided.pendingUntil.toISOString() }),
-      breakdown: decided.earning.lines.flatMap((l, k) => {
-        const credited = shares[k] ?? 0;
-        return credited > 0 ? [{ ruleId: l.ruleId, name: l.name, points: credited }] : [];
-      }),
-    },
+    points: pointsAnswer(decided, points?.shares ?? []),
     growth: { credited: growth?.credited ?? 0, capped: growth?.capped ?? 0 },
     tier: growth?.tier.code ? growth.tier : { code: decided.tier, changed: false },
   };
@@ -490,18 +499,10 @@ export async function previewPurchase(
       l.points,
     ),
   );
-  const earned = shares.reduce((a, b) => a + b, 0);
   return {
     id: d.input.id,
     memberId: d.memberId,
-    points: {
-      earned,
-      pending: d.pendingUntil && earned > 0 ? earned : 0,
-      ...(d.pendingUntil && earned > 0 && { pendingUntil: d.pendingUntil.toISOString() }),
-      breakdown: d.earning.lines.flatMap((l, k) =>
-        (shares[k] ?? 0) > 0 ? [{ ruleId: l.ruleId, name: l.name, points: shares[k] ?? 0 }] : [],
-      ),
-    },
+    points: pointsAnswer(d, shares),
     growth: { credited: d.growth, capped: 0 },
     tier: { code: d.tier, changed: false },
   };
@@ -639,7 +640,7 @@ interface ReturnRow {
   after: Returned;
   amount: number;
   points: number | undefined;
-  growth: { index: number; move: GrowthMove } | undefined;
+  growth: GrowthPart;
   tier: string;
   at: Date;
   result?: ReturnResult;
@@ -678,14 +679,7 @@ const returnWriter: BatchWriter<ReturnRow> = {
       if (outcome.status !== 'applied' || outcome.replayed) continue;
       const parts = outcome.result.parts ?? [];
       const points = row.points === undefined ? undefined : parts[row.points];
-      const g = row.growth && parts[row.growth.index];
-      const growth =
-        row.growth && g
-          ? row.growth.move.result(
-              { transferId: null, points: g.points ?? 0, balance: g.balance ?? 0 },
-              false,
-            )
-          : undefined;
+      const growth = growthOf(row.growth, parts);
       row.result = {
         id: row.input.id,
         purchaseId: row.purchase.id,
