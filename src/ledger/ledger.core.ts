@@ -646,18 +646,42 @@ function voidHold(
   changes.holdsTouched.add(hold.id);
 }
 
-/** A copy of the state that a trial run may change freely (what it reads only is shared). */
-function copyOf(state: BatchState): BatchState {
-  const copy = <T extends object>(m: Map<string, T>) =>
-    new Map([...m].map(([k, v]) => [k, { ...v }]));
+/**
+ * A copy of what a linked command's parts can touch — their member accounts, those accounts'
+ * lots, the limit counters they name — for a trial run to change freely; what it only reads is
+ * shared. Made per command, so it costs what the command touches, not what the batch loaded.
+ */
+function trialOf(state: BatchState, c: Extract<Command, { type: 'linked' }>): BatchState {
+  const ids = [
+    ...new Set(
+      c.parts.flatMap((p) => {
+        const id = state.memberAccounts.get(refKey(partMember(p)));
+        return id ? [id] : [];
+      }),
+    ),
+  ];
+  const accounts = new Map<string, Account>();
+  const lots = new Map<string, Lot>();
+  for (const id of ids) {
+    const account = state.accounts.get(id);
+    if (account) accounts.set(id, { ...account });
+    for (const lot of lotsOf(state, id)) lots.set(lot.id, { ...lot });
+  }
+  const limits = new Map<string, number>();
+  for (const l of limitsOf(c)) {
+    const k = `${l.ledger}|${l.key}`;
+    const used = state.limits.get(k);
+    if (used !== undefined) limits.set(k, used);
+  }
   let n = 0;
   return {
     ...state,
-    accounts: copy(state.accounts),
-    lots: copy(state.lots),
-    holds: copy(state.holds),
-    draws: new Map([...state.draws].map(([k, v]) => [k, v.map((d) => ({ ...d }))])),
-    limits: new Map(state.limits),
+    accounts,
+    lots,
+    // Linked parts are credits and debits: they neither place nor resolve holds.
+    holds: new Map(),
+    draws: new Map(),
+    limits,
     newId: (prefix) => `${prefix}_trial${n++}`,
   };
 }
@@ -979,7 +1003,7 @@ function applyAdmitted(state: BatchState, changes: Changes, c: Command): Outcome
     case 'linked': {
       // All or none: the parts run first on a copy of the state, then, when every one of them
       // applies there, for real (the same parts on the same state apply the same way).
-      const trial = copyOf(state);
+      const trial = trialOf(state, c);
       for (const [i, part] of c.parts.entries()) {
         const o = applyAdmitted(trial, emptyChanges(), { ...part, id: c.id });
         if (o.status === 'rejected')
