@@ -9,6 +9,7 @@ import {
   type BatchState,
   type Command,
   type Draw,
+  drawsOn,
   emptyChanges,
   expireDue,
   type Hold,
@@ -235,7 +236,17 @@ export async function runBatch(
     ]),
   ];
   const recorded = commands.filter((c) => c.type !== 'sweep').map((c) => c.id);
-  let reads = await repo.lockBatch(trx, recorded, refs, byId, ledgers);
+  // Every open lot of the accounts a command draws on, a merge moves or a hold or sweep names;
+  // of the others (credited only), the lots due to expire.
+  const drawing = new Set([...commands.flatMap(drawsOn), ...mergeRefs].map(refKey));
+  const lotsFor = {
+    all: (a: { ledger: string; memberId: string | null; id: string }) =>
+      a.memberId === null ||
+      byId.includes(a.id) ||
+      drawing.has(refKey({ ledger: a.ledger, memberId: a.memberId })),
+    now: ctx.now,
+  };
+  let reads = await repo.lockBatch(trx, recorded, refs, byId, ledgers, lotsFor);
   // Wallets are opened only for commands that will use them: not for one answered from its
   // record, nor for one its members' standing or its ledger refuses.
   const have = new Set(
@@ -259,7 +270,7 @@ export async function runBatch(
       (ledger) => programOf(reads.ledgers, ledger),
       ctx.now,
     );
-    reads = await repo.lockBatch(trx, recorded, refs, byId, ledgers);
+    reads = await repo.lockBatch(trx, recorded, refs, byId, ledgers, lotsFor);
   }
   const { stored, accounts } = reads;
   // Limit counters, after the member accounts: concurrent credits that count against one wait here.

@@ -246,6 +246,24 @@ export function refsOf(c: Command): { members: MemberRef[]; holds: string[] } {
   }
 }
 
+/**
+ * The member accounts whose spendable lots a command may draw on (debits, holds, a linked
+ * command's debits). A batch loads every open lot of those; of an account only credited, only
+ * the lots due to expire (what the batch sweeps first) — a member's years of earning are not read
+ * to add to them.
+ */
+export function drawsOn(c: Command): MemberRef[] {
+  switch (c.type) {
+    case 'debit':
+    case 'hold':
+      return [c.from];
+    case 'linked':
+      return c.parts.flatMap((p) => (p.type === 'debit' ? [p.from] : []));
+    default:
+      return [];
+  }
+}
+
 /** The members whose standing a command depends on (a capture's member is its hold's). */
 export function membersOf(c: Command): string[] {
   switch (c.type) {

@@ -252,12 +252,22 @@ export async function ensureSystemAccounts(
   return systemAccounts(db, ledger);
 }
 
-export async function loadOpenLots(trx: Trx, accountIds: string[]): Promise<Lot[]> {
-  if (accountIds.length === 0) return [];
+/** Open lots: every one of `all`'s accounts, and of `due`'s those that expire by `now`. */
+export async function loadOpenLots(
+  trx: Trx,
+  all: string[],
+  due: string[],
+  now: Date,
+): Promise<Lot[]> {
+  if (all.length === 0 && due.length === 0) return [];
   // Columns named: a prepared `select *` would fail once a later migration adds one.
   const { rows } = await sql<LotRow>`${prepared}
     select id, account_id, amount, remaining, expires_at, pending_until, created_at
-    from ledger_lots where account_id = any(${accountIds}::text[]) and remaining > 0`.execute(trx);
+    from ledger_lots where account_id = any(${all}::text[]) and remaining > 0
+    union all
+    select id, account_id, amount, remaining, expires_at, pending_until, created_at
+    from ledger_lots where account_id = any(${due}::text[]) and remaining > 0
+      and expires_at <= ${now}`.execute(trx);
   return rows.map(toLot);
 }
 
@@ -440,6 +450,7 @@ export async function lockBatch(
   refs: MemberRef[],
   ids: string[],
   ledgers: string[],
+  lotsFor: { all: (a: Account) => boolean; now: Date },
 ): Promise<BatchReads> {
   const { rows } = await sql<{
     commands: unknown[];
@@ -491,7 +502,9 @@ export async function lockBatch(
     // with, and would miss lots that the batch it waited for has just written.
     lots: await loadOpenLots(
       trx,
-      accounts.map((a) => a.id),
+      accounts.filter(lotsFor.all).map((a) => a.id),
+      accounts.filter((a) => !lotsFor.all(a)).map((a) => a.id),
+      lotsFor.now,
     ),
     ledgers: new Map(row.ledgers.map((l) => [l.id, toLedger(l)])),
   };
