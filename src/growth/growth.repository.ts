@@ -33,6 +33,9 @@ export interface GrowthEventRow {
   reference: string;
   day: string;
   occurredAt: Date;
+  /** The tier the movement left the member in, when known as the event is written. */
+  tier?: string | undefined;
+  tierChanged?: boolean | undefined;
 }
 
 /** The growth events of applied commands, one statement. */
@@ -40,13 +43,14 @@ export async function insertEvents(trx: Trx, rows: GrowthEventRow[]) {
   if (rows.length === 0) return;
   await sql`
     insert into growth_events (id, program_id, member_id, command_id, source, requested, value, reference, day,
-                               occurred_at)
+                               occurred_at, tier, tier_changed)
     select * from unnest(
       ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.programId)}::text[],
       ${rows.map((r) => r.memberId)}::text[], ${rows.map((r) => r.commandId)}::text[],
       ${rows.map((r) => r.source)}::text[], ${rows.map((r) => r.requested)}::bigint[],
       ${rows.map((r) => r.value)}::bigint[], ${rows.map((r) => r.reference)}::text[],
-      ${rows.map((r) => r.day)}::date[], ${rows.map((r) => r.occurredAt)}::timestamptz[])`.execute(
+      ${rows.map((r) => r.day)}::date[], ${rows.map((r) => r.occurredAt)}::timestamptz[],
+      ${rows.map((r) => r.tier ?? null)}::text[], ${rows.map((r) => r.tierChanged ?? false)}::boolean[])`.execute(
     trx,
   );
 }

@@ -151,21 +151,20 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
       if (fresh.length === 0) return;
       const moved = (r: (typeof fresh)[number]) =>
         Math.sign(r.row.input.value) * (r.result.points ?? 0);
-      await repo.insertEvents(
-        trx,
-        fresh.map((r) => ({
-          id: deps.ids('grw'),
-          programId: r.row.input.programId,
-          memberId: r.row.input.memberId,
-          commandId: r.row.input.commandId,
-          source: r.row.input.source,
-          requested: r.row.input.value,
-          value: moved(r),
-          reference: r.row.input.reference,
-          day: r.row.day,
-          occurredAt: r.row.at,
-        })),
-      );
+      const eventOf = (r: (typeof fresh)[number]) => ({
+        id: deps.ids('grw'),
+        programId: r.row.input.programId,
+        memberId: r.row.input.memberId,
+        commandId: r.row.input.commandId,
+        source: r.row.input.source,
+        requested: r.row.input.value,
+        value: moved(r),
+        reference: r.row.input.reference,
+        day: r.row.day,
+        occurredAt: r.row.at,
+        tier: r.row.tier?.code,
+        tierChanged: r.row.tier?.changed,
+      });
       const byProgram = new Map<string, typeof fresh>();
       for (const r of fresh) {
         const list = byProgram.get(r.row.input.programId);
@@ -176,10 +175,14 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
         // The ladder and time zone once per program per batch, for the score and the tiers.
         const context = await ladderContext(tx, programId);
         const members = [...new Set(list.map((r) => r.row.input.memberId))];
-        const scores =
-          context.ladder.basis === 'score'
-            ? await scoresOf(tx, programId, context, members, list[0]?.row.at as Date)
-            : undefined;
+        // A score counts the events, this batch's among them: they are written first, and their
+        // tiers after. Growth value is the ledger's balance: the events are written once, with
+        // the tiers they left the members in.
+        const byScore = context.ladder.basis === 'score';
+        if (byScore) await repo.insertEvents(trx, list.map(eventOf));
+        const scores = byScore
+          ? await scoresOf(tx, programId, context, members, list[0]?.row.at as Date)
+          : undefined;
         const outcomes = await onBasisChanged(
           tx,
           programId,
@@ -195,14 +198,18 @@ function growthWriter(deps: Deps): BatchWriter<GrowthRow> {
         list.forEach((r, i) => {
           r.row.tier = outcomes[i] as TierOutcome;
         });
-        await repo.setEventTiers(
-          trx,
-          list.map((r) => ({
-            commandId: r.row.input.commandId,
-            tier: r.row.tier?.code ?? '',
-            changed: r.row.tier?.changed ?? false,
-          })),
-        );
+        if (byScore) {
+          await repo.setEventTiers(
+            trx,
+            list.map((r) => ({
+              commandId: r.row.input.commandId,
+              tier: r.row.tier?.code ?? '',
+              changed: r.row.tier?.changed ?? false,
+            })),
+          );
+        } else {
+          await repo.insertEvents(trx, list.map(eventOf));
+        }
         await raiseSpikes(
           tx,
           programId,

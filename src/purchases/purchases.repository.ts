@@ -142,39 +142,28 @@ export type NewPurchase = Omit<
   'returned' | 'pointsReturned' | 'growthReturned' | 'returnSeq'
 >;
 
-/** Writes a batch's purchases in one statement. */
+/** Writes a batch's purchases in one statement (arrays, not a thousand rows of parameters). */
 export async function insertPurchases(trx: Trx, programId: string, rows: NewPurchase[]) {
   if (rows.length === 0) return;
-  await trx
-    .insertInto('purchases')
-    .values(
-      rows.map((p) => ({
-        program_id: programId,
-        id: p.id,
-        member_id: p.memberId,
-        fingerprint: p.fingerprint,
-        amount: p.amount,
-        currency: p.currency,
-        occurred_at: p.occurredAt,
-        store: p.store,
-        channel: p.channel,
-        payment_method: p.paymentMethod,
-        items: p.items && JSON.stringify(p.items),
-        weights: JSON.stringify(p.weights),
-        rules: JSON.stringify(p.rules),
-        points: p.points,
-        growth: p.growth,
-        lot_id: p.lotId,
-        pending_until: p.pendingUntil,
-        result: JSON.stringify(p.result),
-        returned: JSON.stringify({
-          quantities: (p.items ?? [{ quantity: 1 }]).map(() => 0),
-          amount: 0,
-        }),
-        created_at: p.createdAt,
-      })),
-    )
-    .execute();
+  const col = <T>(f: (p: NewPurchase) => T) => rows.map(f);
+  const json = (f: (p: NewPurchase) => unknown) => rows.map((p) => JSON.stringify(f(p)));
+  await sql`
+    insert into purchases (program_id, id, member_id, fingerprint, amount, currency, occurred_at, store,
+                           channel, payment_method, items, weights, rules, points, growth, lot_id,
+                           pending_until, result, returned, created_at)
+    select ${programId}, * from unnest(
+      ${col((p) => p.id)}::text[], ${col((p) => p.memberId)}::text[],
+      ${col((p) => p.fingerprint)}::bytea[], ${col((p) => p.amount)}::bigint[],
+      ${col((p) => p.currency)}::text[], ${col((p) => p.occurredAt)}::timestamptz[],
+      ${col((p) => p.store)}::text[], ${col((p) => p.channel)}::text[],
+      ${col((p) => p.paymentMethod)}::text[],
+      ${rows.map((p) => (p.items ? JSON.stringify(p.items) : null))}::jsonb[],
+      ${json((p) => p.weights)}::jsonb[], ${json((p) => p.rules)}::jsonb[],
+      ${col((p) => p.points)}::bigint[], ${col((p) => p.growth)}::bigint[],
+      ${col((p) => p.lotId)}::text[], ${col((p) => p.pendingUntil)}::timestamptz[],
+      ${json((p) => p.result)}::jsonb[],
+      ${json((p) => ({ quantities: (p.items ?? [{}]).map(() => 0), amount: 0 }))}::jsonb[],
+      ${col((p) => p.createdAt)}::timestamptz[])`.execute(trx);
 }
 
 export function memberPurchases(
