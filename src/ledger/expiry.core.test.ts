@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expiresAt, localDateString, startOfLocalDay } from './expiry.core.ts';
 
@@ -79,4 +80,38 @@ describe('expiresAt', () => {
 
   it('formats local dates', () =>
     expect(localDateString(at('2026-12-31T16:30:00Z'), 'Asia/Shanghai')).toBe('2027-01-01'));
+});
+
+describe('local dates from remembered offsets', () => {
+  it('agree with the time zone database at any instant, in zones with odd offsets and changes', () => {
+    const zones = [
+      'Asia/Shanghai',
+      'America/New_York',
+      'Australia/Lord_Howe',
+      'Asia/Kathmandu',
+      'Africa/Monrovia',
+      'Europe/London',
+      'America/St_Johns',
+    ];
+    const reference = (t: number, timeZone: string) =>
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+      }).format(new Date(t));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(1900, 0, 1), max: Date.UTC(2100, 0, 1) }),
+        fc.constantFrom(...zones),
+        (t, zone) => {
+          // Near midnight too, where a wrong offset shows as a wrong date.
+          for (const at of [t, t - (t % 86_400_000), t - (t % 3_600_000) - 1]) {
+            expect(localDateString(new Date(at), zone)).toBe(reference(at, zone));
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -22,8 +22,7 @@ interface LocalDate {
 // Formatters are costly to make and used for every credit under a period-end policy: one per zone.
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The wall-clock reading of an instant in a time zone. */
-function wallClock(at: Date, timeZone: string) {
+function formatterOf(timeZone: string): Intl.DateTimeFormat {
   let format = formatters.get(timeZone);
   if (!format) {
     format = new Intl.DateTimeFormat('en-US', {
@@ -38,15 +37,54 @@ function wallClock(at: Date, timeZone: string) {
     });
     formatters.set(timeZone, format);
   }
-  const parts = format.formatToParts(at);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  return format;
+}
+
+/** The zone's offset from UTC at `t` (ms), read from the formatter: a few microseconds each. */
+function formattedOffset(t: number, timeZone: string): number {
+  const parts = formatterOf(timeZone).formatToParts(new Date(t));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
+  return asUtc - Math.floor(t / 1000) * 1000;
+}
+
+// Offsets are remembered per zone and quarter hour: every purchase, credit and cap asks for a
+// local date, and zones change offset on quarter-hour boundaries. A quarter whose two ends
+// disagree (a change inside it, as in some zones' distant past) is read instant by instant.
+const QUARTER = 15 * 60 * 1000;
+const offsets = new Map<string, number | null>();
+
+function offsetOf(t: number, timeZone: string): number {
+  const quarter = Math.floor(t / QUARTER);
+  const key = `${timeZone}|${quarter}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    const start = formattedOffset(quarter * QUARTER, timeZone);
+    offset = start === formattedOffset(quarter * QUARTER + QUARTER - 1000, timeZone) ? start : null;
+    if (offsets.size >= 10_000) offsets.clear();
+    offsets.set(key, offset);
+  }
+  return offset ?? formattedOffset(t, timeZone);
+}
+
+/** The wall-clock reading of an instant in a time zone. */
+function wallClock(at: Date, timeZone: string) {
+  const t = Math.floor(at.getTime() / 1000) * 1000;
+  const w = new Date(t + offsetOf(t, timeZone));
   return {
-    year: get('year'),
-    month: get('month'),
-    day: get('day'),
-    hour: get('hour'),
-    minute: get('minute'),
-    second: get('second'),
+    year: w.getUTCFullYear(),
+    month: w.getUTCMonth() + 1,
+    day: w.getUTCDate(),
+    hour: w.getUTCHours(),
+    minute: w.getUTCMinutes(),
+    second: w.getUTCSeconds(),
   };
 }
 
@@ -57,9 +95,7 @@ function localDate(at: Date, timeZone: string): LocalDate {
 
 /** The offset of `timeZone` from UTC at instant `at`, in ms. */
 function offsetAt(at: Date, timeZone: string): number {
-  const w = wallClock(at, timeZone);
-  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+  return offsetOf(Math.floor(at.getTime() / 1000) * 1000, timeZone);
 }
 
 /** The instant local midnight starts `date` in `timeZone`. */
