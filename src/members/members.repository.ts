@@ -377,21 +377,23 @@ export async function isEnrolled(db: Db, programId: string, memberId: string): P
   return row !== undefined;
 }
 
-/** The birthdays of those of these members enrolled in the program (null: not known). */
-export async function enrolledBirthdays(
+/** Those of these members enrolled in the program: their birthday (null: not known), blocked. */
+export async function enrolledFacts(
   db: Db,
   programId: string,
   memberIds: string[],
-): Promise<Map<string, string | null>> {
+): Promise<Map<string, { birthday: string | null; blocked: boolean }>> {
   if (memberIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('enrollments as e')
     .innerJoin('members as m', 'm.id', 'e.member_id')
-    .select(['m.id', 'm.birthday'])
+    .select(['m.id', 'm.birthday', 'e.status'])
     .where('e.program_id', '=', programId)
     .where('e.member_id', 'in', memberIds)
     .execute();
-  return new Map(rows.map((r) => [r.id, r.birthday]));
+  return new Map(
+    rows.map((r) => [r.id, { birthday: r.birthday, blocked: r.status === 'blocked' }]),
+  );
 }
 
 /** Which of these members are enrolled in the program. */

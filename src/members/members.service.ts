@@ -294,6 +294,8 @@ export type MemberRef = { id: string } | { identifier: Identifier };
 export interface Purchaser {
   memberId: string;
   birthday: string | null;
+  /** Blocked in the program: the purchase is recorded and earns nothing. */
+  blocked: boolean;
 }
 
 /**
@@ -316,12 +318,12 @@ export async function purchasers(
     const i = scopedIds[k];
     return 'id' in r ? r.id : i ? owner.get(`${i.type}:${i.scope}:${i.value}`) : undefined;
   });
-  const enrolled = await repo.enrolledBirthdays(deps.db, programId, [
+  const enrolled = await repo.enrolledFacts(deps.db, programId, [
     ...new Set(ids.filter((id): id is string => id !== undefined)),
   ]);
   return ids.map((id) => {
-    const birthday = id === undefined ? undefined : enrolled.get(id);
-    return id === undefined || birthday === undefined ? undefined : { memberId: id, birthday };
+    const facts = id === undefined ? undefined : enrolled.get(id);
+    return id === undefined || facts === undefined ? undefined : { memberId: id, ...facts };
   });
 }
 

@@ -170,7 +170,11 @@ async function decide(
         { identifiers: [input.member.identifier], channel: enrollmentChannel(input.channel) },
         actor,
       );
-      found[i] = { memberId: view.member.id, birthday: view.member.profile.birthday };
+      found[i] = {
+        memberId: view.member.id,
+        birthday: view.member.profile.birthday,
+        blocked: false,
+      };
     } catch (error) {
       // One purchase's enrollment refused (a suspended program) refuses that purchase alone.
       if (!(error instanceof DomainError)) throw error;
@@ -212,8 +216,9 @@ async function decide(
     const tier = tiers.get(member.memberId) ?? '';
     const factor = multiplierOf(ctx.tiers.ladder, tier);
     const items = itemsOf(input);
+    // A blocked member's purchase is recorded and earns nothing: no rule, no growth.
     const earning = earn(
-      ctx.rules,
+      member.blocked ? [] : ctx.rules,
       {
         amount: input.amount,
         items,
@@ -224,7 +229,7 @@ async function decide(
       },
       {
         tier,
-        tierMultiplier: factor !== 1 ? { tier, factor } : null,
+        tierMultiplier: factor !== 1 && !member.blocked ? { tier, factor } : null,
         birthday: member.birthday,
         firstPurchase: first,
       },
@@ -241,7 +246,7 @@ async function decide(
       tier,
       earning,
       items,
-      growth: spendGrowth(ctx.growth.policy, input.amount),
+      growth: member.blocked ? 0 : spendGrowth(ctx.growth.policy, input.amount),
       pendingUntil: pendingUntil && pendingUntil > now ? pendingUntil : null,
       fingerprint,
       at: now,

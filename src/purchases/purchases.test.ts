@@ -492,6 +492,39 @@ describe('tiers follow purchases and returns', () => {
   });
 });
 
+describe('caps and standing', () => {
+  it('caps a rule per purchase and per member per day; a new day starts afresh', async () => {
+    await t.program('caps');
+    await rule('caps', {
+      id: 'daily',
+      name: '1 per ¥1, 150 a day, 120 a purchase',
+      effect: { type: 'rate', points: 1, per: 100 },
+      limits: { perPurchase: 120, perMemberPerDay: 150 },
+    });
+    const m = await member(t, 'caps', '13500000001');
+    const earned = async (id: string) =>
+      (await bought('caps', { id, member: { id: m }, amount: 20_000 })).points.earned;
+    expect(await earned('C-1')).toBe(120);
+    expect(await earned('C-2')).toBe(30);
+    expect(await earned('C-3')).toBe(0);
+    t.clock.set(new Date(t.clock.now().getTime() + 86_400_000).toISOString());
+    expect(await earned('C-4')).toBe(120);
+  });
+
+  it('records a blocked member’s purchase, which earns nothing', async () => {
+    const m = await member(t, 'caps', '13500000002');
+    const blocked = await t.call({
+      method: 'POST',
+      url: `/v1/programs/caps/members/${m}/block`,
+      payload: { reason: 'fraud' },
+    });
+    expect(blocked.statusCode, blocked.body).toBe(200);
+    const p = await bought('caps', { id: 'C-5', member: { id: m }, amount: 20_000 });
+    expect(p).toMatchObject({ points: { earned: 0, breakdown: [] }, growth: { credited: 0 } });
+    expect((await points(t, 'caps', m)).balance).toBe(0);
+  });
+});
+
 describe('budgets, batches, merge and erasure', () => {
   it('never issues past a rule’s budget under concurrency', async () => {
     await t.program('flash');
