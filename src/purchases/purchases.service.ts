@@ -31,12 +31,7 @@ import {
   fingerprintOf,
 } from '../ledger/ledger.batch.ts';
 import { type CommandResult, pointsLedger } from '../ledger/ledger.core.ts';
-import {
-  AnsweredBefore,
-  type LinkedPartInput,
-  limitsUsed,
-  linked,
-} from '../ledger/ledger.service.ts';
+import { type LinkedPartInput, limitsUsed, linked } from '../ledger/ledger.service.ts';
 import { CHANNELS, type Channel } from '../members/members.core.ts';
 import { enroll, type MemberRef, type Purchaser, purchasers } from '../members/members.service.ts';
 import type { Program } from '../programs/programs.core.ts';
@@ -147,14 +142,18 @@ async function decide(
   ctx: ProgramContext,
   inputs: PurchaseInput[],
   actor: Principal | null,
+  preview = false,
 ): Promise<(Decided | PurchaseOutcome)[]> {
   const programId = ctx.program.id;
   const now = deps.clock.now();
-  const existing = await repo.findPurchases(
-    deps.db,
-    programId,
-    inputs.map((p) => p.id),
-  );
+  // A preview asks what the purchase would earn now, whatever is recorded under its id.
+  const existing = preview
+    ? new Map<string, repo.StoredPurchase>()
+    : await repo.findPurchases(
+        deps.db,
+        programId,
+        inputs.map((p) => p.id),
+      );
   const found: (Purchaser | DomainError | undefined)[] = await purchasers(
     deps,
     programId,
@@ -483,7 +482,7 @@ export async function previewPurchase(
   input: PurchaseInput,
 ): Promise<PurchaseResult> {
   const ctx = await programContext(deps, programId);
-  const [d] = await decide(deps, ctx, [{ ...input, enroll: false }], null);
+  const [d] = await decide(deps, ctx, [{ ...input, enroll: false }], null, true);
   if (!d) throw new Error('no decision for a preview');
   if ('ok' in d) {
     if (!d.ok) throw d.error;
@@ -818,7 +817,7 @@ export async function returnPurchase(
       ]);
       if (!r.replayed && row.result) return { result: row.result, replayed: false };
     } catch (error) {
-      if (error instanceof AnsweredBefore) continue;
+      // The claim found another return of the purchase first: compute this one again.
       if (error instanceof DomainError && error.code === 'conflict') continue;
       throw error;
     }

@@ -367,6 +367,13 @@ describe('campaigns, exclusions, pending points and returns (a retailer)', () =>
       (await t.call({ method: 'GET', url: '/v1/programs/shop/purchases/S-P' })).statusCode,
     ).toBe(404);
     expect((await points(t, 'shop', m)).balance).toBe(600);
+    // A recorded id is previewed afresh, not answered from its record.
+    const recorded = await t.call({
+      method: 'POST',
+      url: '/v1/programs/shop/purchases/preview',
+      payload: { id: 'S-2', member: { id: m }, amount: 1_000, currency: 'CNY', occurredAt: now() },
+    });
+    expect(recorded.json().points.earned).toBe(10);
   });
 
   it('returning half a purchase reverses half its points and growth', async () => {
