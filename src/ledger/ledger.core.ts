@@ -545,7 +545,8 @@ function drawable(
   named: { ids: string[]; only?: boolean; pendingOnly?: boolean } | undefined,
 ): Lot[] {
   const now = state.now;
-  const first = (named?.ids ?? []).flatMap((id) => {
+  // A lot named twice is drawn once (counted twice, a debit would move more than it draws).
+  const first = [...new Set(named?.ids)].flatMap((id) => {
     const lot = state.lots.get(id);
     const live =
       lot?.accountId === accountId &&
@@ -730,8 +731,9 @@ function limited(
       }
       amount = left;
     }
-    for (const l of share.limits) {
-      const k = `${c.to.ledger}|${l.key}`;
+    // A counter named twice by one share counts its amount once.
+    for (const key of new Set(share.limits.map((l) => l.key))) {
+      const k = `${c.to.ledger}|${key}`;
       used.set(k, (used.get(k) ?? 0) + amount);
     }
     amounts.push(amount);

@@ -130,6 +130,28 @@ describe('credits in shares', () => {
   });
 });
 
+describe('a counter named twice', () => {
+  it('counts a share once against it', async () => {
+    const m = await member(t, 'lim', '13500000012');
+    const limits = [
+      { key: 'dup', max: 100 },
+      { key: 'dup', max: 80 },
+    ];
+    const r = await credit(t.deps, {
+      ledger,
+      memberId: m,
+      points: 90,
+      code: 'earn',
+      reference: null,
+      shares: [{ amount: 90, limits }],
+      partial: true,
+      commandId: commandId(),
+    });
+    expect(r).toMatchObject({ points: 80, shares: [80] });
+    expect(await limitsUsed(t.deps, ledger, ['dup'])).toEqual(new Map([['dup', 80]]));
+  });
+});
+
 describe('debits from named lots', () => {
   it('take from the named lot first, pending or not; pendingOnly takes from it while pending alone', async () => {
     const m = await member(t, 'lim', '13500000011');
