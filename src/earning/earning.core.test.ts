@@ -681,19 +681,26 @@ describe('earn, as a property', () => {
     );
   });
 
+  // A top rate rule that covers everything and excludes tobacco, and lower rules without bonuses.
+  const noBonus = effectArb.filter((e) => e.type !== 'bonus');
+  const noTobacco = rule({
+    id: 'base',
+    priority: 10,
+    effect: { type: 'rate', points: 1, per: 100 },
+    conditions: { excludeCategories: ['tobacco'] },
+  });
+  const tobaccoItems = (maxLength: number) =>
+    fc.array(
+      itemArb().map((i) => ({ ...i, category: 'tobacco' })),
+      { minLength: 1, maxLength },
+    );
+
   it('earns nothing on an item its deciding rate rule excludes, under any multiplier', () => {
     // The top rate rule covers everything and excludes tobacco: it decides every item, so tobacco
     // has no base. Adding tobacco then changes neither the lines nor the other items' weights.
     // Held fixed, because they would change which rules match or earn (a different question):
     // no exclusive rules (a tobacco-only one would take over), no minSpend (the amount grows) and
     // no bonuses (a tobacco-only bonus would start to match).
-    const noBonus = effectArb.filter((e) => e.type !== 'bonus');
-    const noTobacco = rule({
-      id: 'base',
-      priority: 10,
-      effect: { type: 'rate', points: 1, per: 100 },
-      conditions: { excludeCategories: ['tobacco'] },
-    });
     const others = rulesArb({ exclusive: false, caps: true, effect: noBonus }).map((rs) =>
       rs.map((r) => ({ ...r, conditions: { ...r.conditions, minSpend: undefined } })),
     );
@@ -701,10 +708,7 @@ describe('earn, as a property', () => {
       minLength: 1,
       maxLength: 4,
     });
-    const tobacco = fc.array(
-      itemArb().map((i) => ({ ...i, category: 'tobacco' })),
-      { minLength: 1, maxLength: 3 },
-    );
+    const tobacco = tobaccoItems(3);
     fc.assert(
       fc.property(
         others,
@@ -733,17 +737,7 @@ describe('earn, as a property', () => {
     // lower non-exclusive rate rule or multiplier (which match without an item to earn on) and the
     // tier multiplier have no base to work on. Bonuses and exclusive rules are left out: they
     // need an item they earn on, and one that covers tobacco would rightly earn.
-    const noBonus = effectArb.filter((e) => e.type !== 'bonus');
-    const noTobacco = rule({
-      id: 'base',
-      priority: 10,
-      effect: { type: 'rate', points: 1, per: 100 },
-      conditions: { excludeCategories: ['tobacco'] },
-    });
-    const smokes = fc.array(
-      itemArb().map((i) => ({ ...i, category: 'tobacco' })),
-      { minLength: 1, maxLength: 4 },
-    );
+    const smokes = tobaccoItems(4);
     fc.assert(
       fc.property(
         rulesArb({ exclusive: false, caps: true, effect: noBonus }),
