@@ -355,7 +355,10 @@ export async function run(): Promise<void> {
       );
       const limits = e.lines
         .flatMap((l) =>
-          lineLimits(l, p.member.id, at, timezone).map((k) => ({ ...k, used: l.points })),
+          lineLimits(l, p.member.id, at, timezone, { firstPurchase: false }).map((k) => ({
+            ...k,
+            used: l.points,
+          })),
         )
         .sort((a, b) => (a.key < b.key ? -1 : 1));
       const g = Math.floor(p.amount / 100);

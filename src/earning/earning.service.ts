@@ -180,13 +180,24 @@ export async function updateRule(
 /**
  * The ledger counters an earning line counts against: the rule's budget, and the member's day and
  * month under it (the local day and month of the purchase). A day's counter is forgotten a day
- * after the day ends; a month's, a day after the month ends.
+ * after the day ends; a month's, a day after the month ends. A first-purchase rule's line also
+ * counts against the member's once-only counter, so that two first purchases at once (two chunks
+ * of an import) pay it once.
  */
-export function lineLimits(line: Line, memberId: string, at: Date, timezone: string): Limit[] {
+export function lineLimits(
+  line: Line,
+  memberId: string,
+  at: Date,
+  timezone: string,
+  rule: { firstPurchase: boolean },
+): Limit[] {
   const { budget, perMemberPerDay, perMemberPerMonth } = line.limits;
   const day = localDateString(at, timezone);
   const limits: Limit[] = [];
   if (budget !== undefined) limits.push({ key: budgetKey(line.ruleId), max: budget });
+  if (rule.firstPurchase) {
+    limits.push({ key: `earn:${line.ruleId}:first:${memberId}`, max: line.points });
+  }
   if (perMemberPerDay !== undefined) {
     limits.push({
       key: `earn:${line.ruleId}:day:${day}:${memberId}`,

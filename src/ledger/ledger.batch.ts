@@ -239,10 +239,11 @@ export async function runBatch(
   // Every open lot of the accounts a command draws on, a merge moves or a hold or sweep names;
   // of the others (credited only), the lots due to expire.
   const drawing = new Set([...commands.flatMap(drawsOn), ...mergeRefs].map(refKey));
+  const byIdSet = new Set(byId);
   const lotsFor = {
     all: (a: { ledger: string; memberId: string | null; id: string }) =>
       a.memberId === null ||
-      byId.includes(a.id) ||
+      byIdSet.has(a.id) ||
       drawing.has(refKey({ ledger: a.ledger, memberId: a.memberId })),
     now: ctx.now,
   };

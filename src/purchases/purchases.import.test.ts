@@ -73,15 +73,27 @@ describe('importing purchases', () => {
         occurredAt: at,
       },
       'not json',
+      // Text PostgreSQL cannot store is refused with its line, not a failed import.
+      {
+        id: 'J-2',
+        member: { identifier: { type: 'phone', value: '13700000001' } },
+        amount: 1000,
+        currency: 'CNY',
+        occurredAt: at,
+        store: 'north\u0000',
+      },
     ];
     fs.writeFileSync(
       file,
       lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n'),
     );
     const summary = await importPurchases(t.deps, 'shop', file);
-    expect(summary).toMatchObject({ read: 2, imported: 1, points: 10 });
-    expect(summary.refused).toEqual([
-      { line: 2, code: 'validation_failed', detail: 'not valid JSON' },
-    ]);
+    expect(summary).toMatchObject({ read: 3, imported: 1, points: 10 });
+    expect(summary.refused[0]).toEqual({
+      line: 2,
+      code: 'validation_failed',
+      detail: 'not valid JSON',
+    });
+    expect(summary.refused[1]).toMatchObject({ line: 3, code: 'validation_failed' });
   });
 });

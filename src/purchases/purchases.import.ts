@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Deps } from '../deps.ts';
 import { IDENTIFIER_TYPES } from '../members/members.core.ts';
+import { isStorableValue } from '../shared/text.ts';
 import { purchaseBody } from './purchases.schemas.ts';
 import { type PurchaseInput, recordPurchases } from './purchases.service.ts';
 
@@ -159,6 +160,15 @@ export async function importPurchases(
       summary.read++;
       if ('error' in r) {
         summary.refused.push({ line: r.line, code: 'validation_failed', detail: r.error });
+        continue;
+      }
+      // The API refuses such text before it reaches the database; a file is checked here.
+      if (!isStorableValue(r.purchase)) {
+        summary.refused.push({
+          line: r.line,
+          code: 'validation_failed',
+          detail: 'holds text that cannot be stored (a NUL character or half a surrogate pair)',
+        });
         continue;
       }
       const parsed = purchaseBody.safeParse(r.purchase);

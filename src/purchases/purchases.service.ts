@@ -19,7 +19,7 @@ import {
   type GrowthContext,
   type GrowthMove,
   type GrowthResult,
-  growthContext,
+  getPolicy as getGrowthPolicy,
   growthMove,
 } from '../growth/growth.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
@@ -38,7 +38,7 @@ import type { Program } from '../programs/programs.core.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import { multiplierOf } from '../tiers/tiers.core.ts';
-import { type LadderContext, ladderContext, tierCodesOf } from '../tiers/tiers.service.ts';
+import { getLadder, type LadderContext, tierCodesOf } from '../tiers/tiers.service.ts';
 import * as repo from './purchases.repository.ts';
 import type {
   purchaseBody,
@@ -82,18 +82,27 @@ interface ProgramContext {
   firstPurchaseRules: Set<string>;
 }
 
+/** The program's settings a purchase or a return needs, the program itself read once. */
 async function programContext(deps: Deps, programId: string): Promise<ProgramContext> {
-  const [program, policy, rules, growth, tiers] = await Promise.all([
+  const [program, policy, rules, growthPolicy, ladder] = await Promise.all([
     getProgram(deps, programId),
     getEarningPolicy(deps, programId),
     activeRules(deps, programId),
-    growthContext(deps, programId),
-    ladderContext(deps, programId),
+    getGrowthPolicy(deps, programId),
+    getLadder(deps, programId),
   ]);
+  const { timezone } = program;
   const firstPurchaseRules = new Set(
     rules.filter((r) => r.conditions.firstPurchase).map((r) => r.id),
   );
-  return { program, policy, rules, growth, tiers, firstPurchaseRules };
+  return {
+    program,
+    policy,
+    rules,
+    growth: { policy: growthPolicy, timezone },
+    tiers: { ladder, timezone },
+    firstPurchaseRules,
+  };
 }
 
 /** A purchase decided by the engine, ready for the ledger. */
@@ -253,16 +262,11 @@ async function decide(
   });
 }
 
+const conflict = (id: string) =>
+  new DomainError('purchase_conflict', `Purchase ${id} was recorded with a different body`);
+
 function replayOf(before: repo.StoredPurchase, fingerprint: Buffer): PurchaseOutcome {
-  if (!before.fingerprint.equals(fingerprint)) {
-    return {
-      ok: false,
-      error: new DomainError(
-        'purchase_conflict',
-        `Purchase ${before.id} was recorded with a different body`,
-      ),
-    };
-  }
+  if (!before.fingerprint.equals(fingerprint)) return { ok: false, error: conflict(before.id) };
   return { ok: true, value: { result: before.result as PurchaseResult, replayed: true } };
 }
 
@@ -328,10 +332,9 @@ const purchaseWriter: BatchWriter<PurchaseRow> = {
   name: 'purchases',
   stage: 'answers',
   async write(trx: Trx, rows) {
-    const fresh = rows.filter(({ outcome }) => outcome.status === 'applied' && !outcome.replayed);
     const byProgram = new Map<string, repo.NewPurchase[]>();
-    for (const { row, outcome } of fresh) {
-      if (outcome.status !== 'applied') continue;
+    for (const { row, outcome } of rows) {
+      if (outcome.status !== 'applied' || outcome.replayed) continue;
       row.result = resultOf(row, outcome.result);
       const d = row.decided;
       const pointsPart = row.points === undefined ? undefined : outcome.result.parts?.[row.points];
@@ -383,13 +386,9 @@ async function post(deps: Deps, ctx: ProgramContext, d: Decided): Promise<Purcha
       // Each rule's line under its own budget and member caps: what they leave is credited.
       shares: d.earning.lines.map((l) => ({
         amount: l.points,
-        limits: [
-          ...lineLimits(l, d.memberId, occurredAt, ctx.program.timezone),
-          // Two first purchases at once (two chunks of an import) pay a first-purchase line once.
-          ...(ctx.firstPurchaseRules.has(l.ruleId)
-            ? [{ key: `earn:${l.ruleId}:first:${d.memberId}`, max: l.points }]
-            : []),
-        ],
+        limits: lineLimits(l, d.memberId, occurredAt, ctx.program.timezone, {
+          firstPurchase: ctx.firstPurchaseRules.has(l.ruleId),
+        }),
       })),
       partial: true,
     });
@@ -424,16 +423,7 @@ async function post(deps: Deps, ctx: ProgramContext, d: Decided): Promise<Purcha
       return { ok: true, value: { result: row.result, replayed: false } };
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
-    if (error.code === 'command_id_reused') {
-      return {
-        ok: false,
-        error: new DomainError(
-          'purchase_conflict',
-          `Purchase ${d.input.id} was recorded with a different body`,
-        ),
-      };
-    }
-    return { ok: false, error };
+    return { ok: false, error: error.code === 'command_id_reused' ? conflict(d.input.id) : error };
   }
   // A repeat that met the first one in the ledger: its answer is the recorded one.
   const before = await repo.findPurchase(deps.db, programId, d.input.id);
@@ -490,11 +480,13 @@ export async function previewPurchase(
   }
   const occurredAt = new Date(d.input.occurredAt);
   const limits = d.earning.lines.map((l) =>
-    lineLimits(l, d.memberId, occurredAt, ctx.program.timezone),
+    lineLimits(l, d.memberId, occurredAt, ctx.program.timezone, {
+      firstPurchase: ctx.firstPurchaseRules.has(l.ruleId),
+    }),
   );
-  const used = await limitsUsedFor(
+  const used = await limitsUsed(
     deps,
-    programId,
+    pointsLedger(programId),
     limits.flat().map((l) => l.key),
   );
   const shares = d.earning.lines.map((l, k) =>
@@ -510,10 +502,6 @@ export async function previewPurchase(
     growth: { credited: d.growth, capped: 0 },
     tier: { code: d.tier, changed: false },
   };
-}
-
-async function limitsUsedFor(deps: Deps, programId: string, keys: string[]) {
-  return keys.length ? limitsUsed(deps, pointsLedger(programId), keys) : new Map<string, number>();
 }
 
 // --- reading ---
@@ -726,6 +714,7 @@ export async function returnPurchase(
   input: ReturnInput,
 ): Promise<{ result: ReturnResult; replayed: boolean }> {
   const fingerprint = fingerprintOf({ purchaseId, ...input });
+  const { policy, growth, tiers } = await programContext(deps, programId);
   // Another return of the purchase may come first: then this one is computed again.
   for (let attempt = 0; attempt < 10; attempt++) {
     const earlier = await repo.findReturn(deps.db, programId, input.id);
@@ -740,11 +729,6 @@ export async function returnPurchase(
     }
     const purchase = await repo.findPurchase(deps.db, programId, purchaseId);
     if (!purchase) throw notFound(`Purchase ${purchaseId}`);
-    const [policy, growth, tiers] = await Promise.all([
-      getEarningPolicy(deps, programId),
-      growthContext(deps, programId),
-      ladderContext(deps, programId),
-    ]);
     const { after, amount } = afterReturn(purchase, input);
     const items = purchase.items ?? [
       { sku: null, category: null, quantity: 1, amount: purchase.amount },
