@@ -66,11 +66,19 @@ export async function findRule(db: Db, programId: string, ruleId: string, lock =
   return row && toRule(row);
 }
 
-/** Writes a rule's new current version and keeps it among its versions. */
-export async function saveRule(trx: Trx, programId: string, rule: StoredRule, insert: boolean) {
+/**
+ * Writes a rule's new current version and keeps it among its versions. A new rule whose id is
+ * taken (by a rule made before, or at the same moment) writes nothing: false.
+ */
+export async function saveRule(
+  trx: Trx,
+  programId: string,
+  rule: StoredRule,
+  insert: boolean,
+): Promise<boolean> {
   const body = JSON.stringify(rule.body);
   if (insert) {
-    await trx
+    const made = await trx
       .insertInto('earning_rules')
       .values({
         program_id: programId,
@@ -81,7 +89,10 @@ export async function saveRule(trx: Trx, programId: string, rule: StoredRule, in
         created_at: rule.createdAt,
         updated_at: rule.updatedAt,
       })
-      .execute();
+      .onConflict((oc) => oc.columns(['program_id', 'id']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!made) return false;
   } else {
     await trx
       .updateTable('earning_rules')
@@ -101,15 +112,5 @@ export async function saveRule(trx: Trx, programId: string, rule: StoredRule, in
       created_at: rule.updatedAt,
     })
     .execute();
-}
-
-/** Whether a rule id is taken (created with `onConflict`-free insert below it). */
-export async function ruleExists(db: Db, programId: string, ruleId: string) {
-  const row = await db
-    .selectFrom('earning_rules')
-    .select('id')
-    .where('program_id', '=', programId)
-    .where('id', '=', ruleId)
-    .executeTakeFirst();
-  return row !== undefined;
+  return true;
 }

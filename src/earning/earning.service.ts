@@ -133,10 +133,9 @@ export async function createRule(
     updatedAt: now,
   };
   await inTransaction(deps.db, async (trx) => {
-    if (await repo.ruleExists(trx, programId, rule.id)) {
+    if (!(await repo.saveRule(trx, programId, rule, true))) {
       throw new DomainError('rule_exists', `Earning rule ${rule.id} exists already`);
     }
-    await repo.saveRule(trx, programId, rule, true);
     await recordAudit(
       { ...deps, db: trx },
       { actor, action: 'earning.rule_created', programId, before: null, after: rule },

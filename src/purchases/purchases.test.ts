@@ -79,6 +79,17 @@ describe('earning rules', () => {
     });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('rule_exists');
+    // Two at once with one new id: one is made, the other told it exists (never a 500).
+    const racing = await Promise.all(
+      [1, 2].map(() =>
+        t.call({
+          method: 'POST',
+          url: '/v1/programs/other/earning-rules',
+          payload: { id: 'twin', name: 'Twin', effect: { type: 'bonus', points: 1 } },
+        }),
+      ),
+    );
+    expect(racing.map((r) => r.statusCode).sort()).toEqual([201, 409]);
 
     const changed = await t.call({
       method: 'PATCH',
@@ -94,13 +105,14 @@ describe('earning rules', () => {
       method: 'GET',
       url: '/v1/programs/other/earning-rules?active=true',
     });
-    expect(active.json().data).toEqual([]);
+    expect(active.json().data.map((r: { id: string }) => r.id)).toEqual(['twin']);
     const all = await t.call({ method: 'GET', url: '/v1/programs/other/earning-rules' });
-    expect(all.json().data).toHaveLength(1);
+    expect(all.json().data).toHaveLength(2);
 
     const audit = await t.call({ method: 'GET', url: '/v1/audit?programId=other' });
     const actions = audit.json().data.map((a: { action: string }) => a.action);
-    expect(actions.filter((a: string) => a.startsWith('earning.'))).toHaveLength(3);
+    // base: created, changed, deactivated; twin: created once.
+    expect(actions.filter((a: string) => a.startsWith('earning.'))).toHaveLength(4);
   });
 
   it('refuses a bad rule with a 400, and other programs’ keys', async () => {
