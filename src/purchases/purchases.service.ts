@@ -701,6 +701,9 @@ const returnWriter: BatchWriter<ReturnRow> = {
   },
 };
 
+const returnConflict = (id: string) =>
+  new DomainError('purchase_conflict', `Return ${id} was made with a different body`);
+
 /**
  * A return: takes back, pro rata, what the returned part earned — points from the purchase's own
  * lot first (pending points simply go), then as the program's return policy says; growth value
@@ -719,12 +722,7 @@ export async function returnPurchase(
   for (let attempt = 0; attempt < 10; attempt++) {
     const earlier = await repo.findReturn(deps.db, programId, input.id);
     if (earlier) {
-      if (!earlier.fingerprint.equals(fingerprint)) {
-        throw new DomainError(
-          'purchase_conflict',
-          `Return ${input.id} was made with a different body`,
-        );
-      }
+      if (!earlier.fingerprint.equals(fingerprint)) throw returnConflict(input.id);
       return { result: earlier.result as ReturnResult, replayed: true };
     }
     const purchase = await repo.findPurchase(deps.db, programId, purchaseId);
@@ -803,6 +801,10 @@ export async function returnPurchase(
     } catch (error) {
       // The claim found another return of the purchase first: compute this one again.
       if (error instanceof DomainError && error.code === 'conflict') continue;
+      // The same return id, at the same moment, for another purchase or with another body.
+      if (error instanceof DomainError && error.code === 'command_id_reused') {
+        throw returnConflict(input.id);
+      }
       throw error;
     }
   }

@@ -415,6 +415,9 @@ describe('campaigns, exclusions, pending points and returns (a retailer)', () =>
     });
     expect(again.statusCode).toBe(200);
     expect(again.headers['idempotent-replayed']).toBe('true');
+    const reused = await returned('shop', 'S-2', { id: 'R-1', amount: 100 });
+    expect(reused.statusCode).toBe(409);
+    expect(reused.json().code).toBe('purchase_conflict');
     const tooMuch = await returned('shop', 'S-3', {
       id: 'R-2',
       items: [{ sku: 'shoes', quantity: 2 }],
