@@ -263,7 +263,8 @@ export async function runBatch(
     ...mergeRefs,
   ].filter((r) => !have.has(refKey(r)));
   if (missing.length > 0) {
-    // First use of a member's wallet: create it, then read again (the new rows are ours, locked).
+    // First use of a member's wallet: create it, then lock and read those accounts alone (ours,
+    // or one a concurrent batch made first, read once it has committed).
     await repo.createMemberAccounts(
       trx,
       missing,
@@ -271,7 +272,12 @@ export async function runBatch(
       (ledger) => programOf(reads.ledgers, ledger),
       ctx.now,
     );
-    reads = await repo.lockBatch(trx, recorded, refs, byId, ledgers, lotsFor);
+    const made = await repo.lockBatch(trx, [], missing, [], [], lotsFor);
+    reads = {
+      ...reads,
+      accounts: [...reads.accounts, ...made.accounts].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      lots: [...reads.lots, ...made.lots],
+    };
   }
   const { stored, accounts } = reads;
   // Limit counters, after the member accounts: concurrent credits that count against one wait here.
