@@ -61,6 +61,16 @@ export async function findKey(
   return row && toApiKey(row);
 }
 
+/** A key by id, whichever program (or the coalition) it belongs to. */
+export async function findKeyById(db: Db, keyId: string): Promise<ApiKey | undefined> {
+  const row = await db
+    .selectFrom('api_keys')
+    .select(columns)
+    .where('id', '=', keyId)
+    .executeTakeFirst();
+  return row && toApiKey(row);
+}
+
 export async function listKeys(
   db: Db,
   programId: string,

@@ -48,6 +48,19 @@ export const keysRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.get(
+    '/api-keys/current',
+    {
+      schema: {
+        tags,
+        summary: 'The key this request is made with: its program (null for the coalition) and role',
+        security: bearerSecurity,
+        response: { 200: apiKeySchema, ...problems(401) },
+      },
+    },
+    async (request) => presentKey(await service.currentKey(request.deps, request.principal)),
+  );
+
+  app.get(
     '/programs/:programId/api-keys',
     {
       schema: {

@@ -83,6 +83,15 @@ export async function bootstrapAdminKey(deps: Deps, preset?: string): Promise<st
   });
 }
 
+/** The key the caller authenticated with: what a console signs in with, to learn its scope. */
+export async function currentKey(deps: Deps, principal: Principal): Promise<ApiKey> {
+  const key = await repo.findKeyById(deps.db, principal.keyId);
+  // Authentication found it a moment ago; a key revoked since is no longer the caller's.
+  if (!key || key.revokedAt)
+    throw new DomainError('unauthorized', 'The API key is unknown or revoked');
+  return key;
+}
+
 export function listProgramKeys(
   deps: Deps,
   programId: string,

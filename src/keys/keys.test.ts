@@ -44,6 +44,18 @@ describe('api keys: happy path', () => {
     expect(list.body).not.toContain(created.key);
   });
 
+  it('tells a caller which key it is using: its program and role, never its secret', async () => {
+    const { id, key } = (await createKey('hotel-a', { role: 'read', name: 'Dashboard' })).json();
+    const res = await t.call({ method: 'GET', url: '/v1/api-keys/current', key });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, programId: 'hotel-a', role: 'read', name: 'Dashboard' });
+    expect(res.body).not.toContain(key);
+    const coalition = await t.call({ method: 'GET', url: '/v1/api-keys/current' });
+    expect(coalition.json()).toMatchObject({ programId: null, role: 'admin' });
+    const none = await t.call({ method: 'GET', url: '/v1/api-keys/current', key: null });
+    expect(none.statusCode).toBe(401);
+  });
+
   it('stores only a hash of the key', async () => {
     const { key } = (await createKey('hotel-a', { role: 'read' })).json();
     const rows = await t.deps.db.selectFrom('api_keys').selectAll().execute();
