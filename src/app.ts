@@ -26,6 +26,7 @@ import {
   toProblem,
 } from './http/problem.ts';
 import { problems } from './http/schemas.ts';
+import { registerWeb } from './http/web.ts';
 import { keysRoutes } from './keys/keys.routes.ts';
 import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
@@ -179,6 +180,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerWeb(app);
 
   app.get(
     '/health',

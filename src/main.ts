@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
+import { buildWeb, isBuilt } from '../web/build.ts';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { migrate } from './db/database.ts';
@@ -86,9 +87,16 @@ async function start(config: Config, log: Logger): Promise<void> {
     log.info('coalition admin key created from TESSERA_BOOTSTRAP_KEY');
   }
 
+  if (!isBuilt()) {
+    // `npm install` builds them; a checkout started without that builds them once here.
+    log.info('building the console and the portal (first start)');
+    await buildWeb({ quiet: true }).catch((err) => log.warn({ err }, 'web build failed'));
+  }
   const app = await buildApp(deps);
   const address = await app.listen({ port: config.port, host: config.host });
-  process.stdout.write(`Tessera listening on ${address} (API docs: ${address}/docs)\n`);
+  process.stdout.write(
+    `Tessera listening on ${address} (console: ${address}/console/, API docs: ${address}/docs)\n`,
+  );
 
   const sweeper = setInterval(
     () => {

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDb, migrate } from '../src/db/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { buildWeb, isBuilt } from '../web/build.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,6 +45,10 @@ export default async function setup(project: TestProject) {
   const db = createDb(url.toString(), 2);
   await migrate(db);
   await db.destroy();
+
+  // The browser tests and the web routes' tests need the console and the portal built; `npm
+  // install` builds them, a checkout that skipped it builds them here.
+  if (!isBuilt()) await buildWeb({ quiet: true });
 
   project.provide('serverUrl', serverUrl);
   project.provide('templateDb', templateDb);

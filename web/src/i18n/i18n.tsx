@@ -4,6 +4,9 @@ import { createContext, type ReactNode, useContext, useMemo, useState } from 're
 export const LANGS = ['zh-CN', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
 
+/** Each language named in itself, so anyone can find theirs. */
+export const LANG_NAMES: Record<Lang, string> = { 'zh-CN': '中文', en: 'EN' };
+
 /**
  * A dictionary of one area of the apps, in every language. The zh-CN entries define the shape;
  * the en ones must match it (`dict` checks), so no text is missing in either language.
