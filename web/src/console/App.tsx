@@ -4,6 +4,7 @@ import zhCN from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
+import { FONT_FAMILY } from '../font.ts';
 import { useLang } from '../i18n/i18n.tsx';
 import { Shell } from './Shell.tsx';
 import { SignIn } from './SignIn.tsx';
@@ -50,7 +51,7 @@ export function App() {
   return (
     <ConfigProvider
       locale={lang === 'zh-CN' ? zhCN : enUS}
-      theme={{ token: { colorPrimary: '#1f5fbf', borderRadius: 6 } }}
+      theme={{ token: { colorPrimary: '#1f5fbf', borderRadius: 6, fontFamily: FONT_FAMILY } }}
     >
       <AntApp>{session ? <RouterProvider router={router} /> : <SignIn />}</AntApp>
     </ConfigProvider>
