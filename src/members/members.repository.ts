@@ -551,3 +551,15 @@ export async function mergeInto(trx: Trx, fromId: string, intoId: string, at: Da
     .where('id', '=', fromId)
     .execute();
 }
+
+/** How many members the program has (erased and merged-away members are no longer its members). */
+export async function countEnrolled(db: Db, programId: string): Promise<number> {
+  const row = await db
+    .selectFrom('enrollments as e')
+    .innerJoin('members as m', 'm.id', 'e.member_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('e.program_id', '=', programId)
+    .where('m.status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

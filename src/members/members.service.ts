@@ -283,6 +283,11 @@ export async function setBlocked(
 }
 
 /** When each of these members enrolled in the program (the members enrolled in it). */
+/** How many members the program has now. */
+export function countMembers(deps: Pick<Deps, 'db'>, programId: string): Promise<number> {
+  return repo.countEnrolled(deps.db, programId);
+}
+
 export function enrollmentTimes(deps: Pick<Deps, 'db'>, programId: string, memberIds: string[]) {
   return repo.enrollmentTimes(deps.db, programId, memberIds);
 }

@@ -578,3 +578,38 @@ export async function markWarnings(
     basis: Number(r.basis),
   }));
 }
+
+/**
+ * How the program's members with a tier row spread over a ladder, set-based: for each member, the
+ * highest open tier whose threshold its basis reaches (`thresholds`: the open tiers', ascending,
+ * the first 0), unless it holds one of `kept` (invite-only tiers keep their members) or an
+ * override of a tier in `codes`. Returns open-tier index → members, kept code → members, and
+ * the members each tier has now.
+ */
+export async function spreadOver(
+  db: Db,
+  programId: string,
+  thresholds: number[],
+  kept: string[],
+  codes: string[],
+): Promise<{ open: Map<number, number>; kept: Map<string, number>; now: Map<string, number> }> {
+  const { rows } = await sql<{ tier: string; bucket: number | null; keeps: boolean; n: string }>`
+    with m as (
+      select tier, width_bucket(basis, ${thresholds}::bigint[]) - 1 as bucket,
+             tier = any(${kept}::text[]) or (overridden and tier = any(${codes}::text[])) as keeps
+      from member_tiers where program_id = ${programId})
+    select tier, case when keeps then null else bucket end as bucket, keeps, count(*) as n
+    from m group by 1, 2, 3`.execute(db);
+  const now = new Map<string, number>();
+  for (const r of rows) now.set(r.tier, (now.get(r.tier) ?? 0) + Number(r.n));
+  const open = new Map<number, number>();
+  const keptCounts = new Map<string, number>();
+  for (const r of rows) {
+    if (r.keeps) keptCounts.set(r.tier, (keptCounts.get(r.tier) ?? 0) + Number(r.n));
+    else {
+      const i = Math.max(0, r.bucket ?? 0);
+      open.set(i, (open.get(i) ?? 0) + Number(r.n));
+    }
+  }
+  return { open, kept: keptCounts, now };
+}

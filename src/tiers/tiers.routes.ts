@@ -10,6 +10,7 @@ import { programParams } from '../programs/programs.schemas.ts';
 import {
   benefitUseSchema,
   benefitViewSchema,
+  ladderPreviewSchema,
   ladderSchema,
   overrideBody,
   tierChangeSchema,
@@ -49,6 +50,25 @@ export const tiersRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       requireProgramRole(request.principal, request.params.programId, 'read');
       return service.getLadder(request.deps, request.params.programId);
+    },
+  );
+
+  app.post(
+    '/programs/:programId/tiers/preview',
+    {
+      schema: {
+        tags,
+        summary:
+          'How many members would sit in each tier of a ladder, before saving it; writes nothing (program read)',
+        security: bearerSecurity,
+        params: programParams,
+        body: ladderSchema,
+        response: { 200: ladderPreviewSchema, ...problems(...AUTH_ERRORS, 422) },
+      },
+    },
+    async (request) => {
+      requireProgramRole(request.principal, request.params.programId, 'read');
+      return service.previewLadder(request.deps, request.params.programId, request.body);
     },
   );
 

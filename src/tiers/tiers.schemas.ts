@@ -124,3 +124,22 @@ export const benefitUseSchema = z
     usedAt: timestamp,
   })
   .meta({ id: 'BenefitUse' });
+
+export const ladderPreviewSchema = z
+  .object({
+    members: z.number().int().describe('The members of the program now'),
+    tiers: z.array(
+      z.object({
+        code: z.string(),
+        name: z.string(),
+        members: z
+          .number()
+          .int()
+          .describe(
+            'Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs',
+          ),
+        now: z.number().int().describe('Members who sit in this tier now'),
+      }),
+    ),
+  })
+  .meta({ id: 'TierLadderPreview' });

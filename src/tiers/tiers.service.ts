@@ -5,7 +5,7 @@ import { appendEvents, type NewEvent } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { localDateString } from '../ledger/expiry.core.ts';
 import { standingProblem } from '../members/members.core.ts';
-import { enrollmentTimes } from '../members/members.service.ts';
+import { countMembers, enrollmentTimes } from '../members/members.service.ts';
 import { lockStandings } from '../members/members.standing.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
@@ -235,12 +235,7 @@ async function refreshBasis(
  * immediate one puts every member where their basis now stands. A tier that members hold cannot
  * be removed (409 `tier_in_use`).
  */
-export async function setLadder(
-  deps: Deps,
-  programId: string,
-  ladder: Ladder,
-  actor: Principal,
-): Promise<Ladder> {
+function checkLadder(ladder: Ladder): void {
   const problems = ladderProblems(ladder);
   const first = problems[0];
   if (first) {
@@ -248,6 +243,66 @@ export async function setLadder(
       errors: problems,
     });
   }
+}
+
+/** One tier of a ladder as a preview counts it. */
+export interface TierCount {
+  code: string;
+  name: string;
+  /** Members who would sit in it under the ladder previewed. */
+  members: number;
+  /** Members who sit in it now. */
+  now: number;
+}
+
+/**
+ * How many members would sit in each tier of `ladder`, before it is saved: each by the basis it
+ * was last evaluated with, on the highest open tier it reaches; invite-only tiers and overrides
+ * keep their members; members never evaluated sit on the entry tier. Writes nothing.
+ */
+export async function previewLadder(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  ladder: Ladder,
+): Promise<{ members: number; tiers: TierCount[] }> {
+  checkLadder(ladder);
+  await getProgram(deps, programId);
+  const open = ladder.tiers.filter((t) => !t.inviteOnly);
+  const spread = await repo.spreadOver(
+    deps.db,
+    programId,
+    open.map((t) => t.threshold),
+    ladder.tiers.filter((t) => t.inviteOnly).map((t) => t.code),
+    ladder.tiers.map((t) => t.code),
+  );
+  const members = await countMembers(deps, programId);
+  const evaluated = [...spread.now.values()].reduce((a, b) => a + b, 0);
+  const entry = ladder.tiers[0]?.code;
+  return {
+    members,
+    tiers: ladder.tiers.map((t) => {
+      const index = open.indexOf(t);
+      const never = t.code === entry ? Math.max(0, members - evaluated) : 0;
+      return {
+        code: t.code,
+        name: t.name,
+        members:
+          (t.inviteOnly ? 0 : (spread.open.get(index) ?? 0)) +
+          (spread.kept.get(t.code) ?? 0) +
+          never,
+        now: (spread.now.get(t.code) ?? 0) + never,
+      };
+    }),
+  };
+}
+
+export async function setLadder(
+  deps: Deps,
+  programId: string,
+  ladder: Ladder,
+  actor: Principal,
+): Promise<Ladder> {
+  checkLadder(ladder);
   const { timezone } = await getProgram(deps, programId);
   await inTransaction(deps.db, async (trx) => {
     const tx = { ...deps, db: trx };

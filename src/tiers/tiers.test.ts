@@ -181,6 +181,56 @@ describe('immediate evaluation', () => {
   });
 });
 
+describe('ladder preview', () => {
+  it('counts the members each tier would have under an edited ladder, and writes nothing', async () => {
+    await t.program('pre');
+    await put(`${base('pre')}/tiers`, ladder());
+    const ms = [];
+    for (const [i, g] of [0, 50, 150, 600, 800].entries()) {
+      const m = await member(t, 'pre', `1370000100${i}`);
+      if (g > 0) await grow('pre', m, g);
+      ms.push(m);
+    }
+    const before = await tier('pre', ms[2] as string);
+    // Silver from 100 to 60, gold from 500 to 700: 50 stays member, 150 and 600 silver, 800 gold.
+    const edited = ladder();
+    (edited.tiers[1] as { threshold: number }).threshold = 60;
+    (edited.tiers[2] as { threshold: number }).threshold = 700;
+    const res = await t.call({
+      method: 'POST',
+      url: `${base('pre')}/tiers/preview`,
+      payload: edited,
+      key: await t.key('pre', 'read'),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      members: 5,
+      tiers: [
+        { code: 'member', name: 'Member', members: 2, now: 2 },
+        { code: 'silver', name: 'Silver', members: 2, now: 1 },
+        { code: 'gold', name: 'Gold', members: 1, now: 2 },
+      ],
+    });
+    expect(await tier('pre', ms[2] as string)).toEqual(before);
+    expect((await t.call({ method: 'GET', url: `${base('pre')}/tiers` })).json()).toMatchObject(
+      ladder(),
+    );
+    const bad = await t.call({
+      method: 'POST',
+      url: `${base('pre')}/tiers/preview`,
+      payload: ladder({ tiers: [{ code: 'x', name: 'X', threshold: 5 }] }),
+    });
+    expect(bad.statusCode).toBe(400);
+    const other = await t.call({
+      method: 'POST',
+      url: `${base('pre')}/tiers/preview`,
+      payload: edited,
+      key: await t.key('imm', 'admin'),
+    });
+    expect(other.statusCode).toBe(404);
+  });
+});
+
 describe('periodic evaluation', () => {
   it('moves up at once for a year, renews or moves down at validity end, warns before', async () => {
     await t.program('per');

@@ -3376,6 +3376,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/programs/{programId}/tiers/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** How many members would sit in each tier of a ladder, before saving it; writes nothing (program read) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TierLadderInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TierLadderPreview"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (422) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/programs/{programId}/tiers/{code}/eligible": {
         parameters: {
             query?: never;
@@ -6170,6 +6257,18 @@ export interface components {
              */
             usedAt: string;
         };
+        TierLadderPreviewInput: {
+            /** @description The members of the program now */
+            members: number;
+            tiers: {
+                code: string;
+                name: string;
+                /** @description Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs */
+                members: number;
+                /** @description Members who sit in this tier now */
+                now: number;
+            }[];
+        };
         Problem: {
             /** @description A URI naming the kind of problem */
             type: string;
@@ -7088,6 +7187,18 @@ export interface components {
              * @description RFC 3339 time, UTC
              */
             usedAt: string;
+        };
+        TierLadderPreview: {
+            /** @description The members of the program now */
+            members: number;
+            tiers: {
+                code: string;
+                name: string;
+                /** @description Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs */
+                members: number;
+                /** @description Members who sit in this tier now */
+                now: number;
+            }[];
         };
     };
     responses: never;
