@@ -61,7 +61,7 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<AppSi
   for (const { name, budget } of WEB_APPS) {
     await build({
       configFile: false,
-      root: path.join(here, name),
+      root: path.join(here, 'src', name),
       base: `/${name}/`,
       plugins: [react()],
       logLevel: options.quiet ? 'silent' : 'warn',

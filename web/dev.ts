@@ -12,7 +12,7 @@ const api = process.env.TESSERA_API ?? 'http://127.0.0.1:3000';
 for (const [i, { name }] of WEB_APPS.entries()) {
   const server = await createServer({
     configFile: false,
-    root: path.join(here, name),
+    root: path.join(here, 'src', name),
     base: `/${name}/`,
     plugins: [react()],
     server: { port: 5173 + i, proxy: { '/v1': api } },

@@ -20,6 +20,7 @@ const router = createBrowserRouter(
     {
       path: '/',
       Component: Shell,
+      HydrateFallback: () => null,
       children: [
         { index: true, Component: Home },
         { path: 'programs', lazy: page(() => import('./pages/Programs.tsx')) },

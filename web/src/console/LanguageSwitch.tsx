@@ -1,5 +1,5 @@
 import { Segmented } from 'antd';
-import { LANG_NAMES as NAMES, type Lang, LANGS, useLang } from '../i18n/i18n.tsx';
+import { LANGS, type Lang, LANG_NAMES as NAMES, useLang } from '../i18n/i18n.tsx';
 
 export function LanguageSwitch() {
   const { lang, setLang } = useLang();
