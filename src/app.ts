@@ -30,6 +30,8 @@ import { registerWeb } from './http/web.ts';
 import { keysRoutes } from './keys/keys.routes.ts';
 import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
+import { metricsRoutes } from './metrics/metrics.routes.ts';
+import { portalCardRoutes, portalRoutes } from './portal/portal.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { purchasesRoutes } from './purchases/purchases.routes.ts';
 import { DomainError, invalidField } from './shared/errors.ts';
@@ -172,7 +174,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
           'Membership and loyalty platform. Authenticate with `Authorization: Bearer tsk_…`. ' +
           'Every write accepts `Idempotency-Key`. Errors are `application/problem+json`.',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer' },
+          portalToken: {
+            type: 'http',
+            scheme: 'portal',
+            description: "A member portal link's token: `Authorization: Portal <token>`",
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
@@ -228,9 +239,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await v1.register(eventsRoutes);
       await v1.register(earningRoutes);
       await v1.register(purchasesRoutes);
+      await v1.register(metricsRoutes);
+      await v1.register(portalRoutes);
     },
     { prefix: '/v1' },
   );
+  // The member portal's reads answer to a portal link's token, not an API key: outside v1's auth.
+  await app.register(portalCardRoutes, { prefix: '/v1' });
 
   return app;
 }

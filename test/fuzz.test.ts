@@ -30,6 +30,9 @@ let operations: Operation[];
 const fixtures: Record<string, string> = { programId: 'fuzz-a' };
 /** Program B's keys, by role. */
 const keysOfB: Record<string, string> = {};
+/** Portal links' tokens: of A's member (the fixture the portal's routes are called with), and of B's. */
+const portalTokens = { a: '', b: '' };
+let memberOfB = '';
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -103,6 +106,19 @@ beforeAll(async () => {
   for (const role of ['admin', 'integration', 'read'] as const) {
     keysOfB[role] = await t.key('fuzz-b', role);
   }
+  memberOfB = await member(t, 'fuzz-b', '13200000002');
+  for (const [which, programId, memberId] of [
+    ['a', 'fuzz-a', fixtures.memberId],
+    ['b', 'fuzz-b', memberOfB],
+  ] as const) {
+    portalTokens[which] = (
+      await t.call({
+        method: 'POST',
+        url: `/v1/programs/${programId}/members/${memberId}/portal-links`,
+        payload: { ttlMinutes: 1440 },
+      })
+    ).json().token;
+  }
   operations = operationsOf((await t.call({ method: 'GET', url: '/openapi.json' })).json());
 });
 afterAll(() => t.close());
@@ -145,12 +161,18 @@ function send(
 ) {
   const body =
     options.raw ?? (options.payload === undefined ? undefined : JSON.stringify(options.payload));
+  // The portal's routes are called as the portal calls them (A's member's link), unless a key is given.
+  const asPortal = portal(op) && !options.key;
   return t.call({
     method: op.method as 'GET',
     url: options.url ?? urlOf(op, fixtures),
-    headers: { ...(body !== undefined && json), ...options.headers },
+    headers: {
+      ...(body !== undefined && json),
+      ...(asPortal && { authorization: `Portal ${portalTokens.a}` }),
+      ...options.headers,
+    },
     ...(body !== undefined && { payload: body }),
-    ...(options.key && { key: options.key }),
+    ...(asPortal ? { key: null } : options.key && { key: options.key }),
   });
 }
 
@@ -165,6 +187,8 @@ async function check<T>(arb: fc.Arbitrary<T>, runs: number, predicate: (v: T) =>
 
 const scoped = (op: Operation) => op.pathParams.includes('programId');
 const v1 = (op: Operation) => op.path.startsWith('/v1/');
+/** Called with a member portal link's token instead of an API key. */
+const portal = (op: Operation) => op.security.includes('portalToken');
 
 describe("program B's keys never see program A's objects", () => {
   it('answer 404 on every route under one of A’s program paths, whatever the body', async () => {
@@ -197,7 +221,7 @@ describe("program B's keys never see program A's objects", () => {
   });
 
   it("are refused (403) on the coalition's routes, or shown only B's own", async () => {
-    for (const op of operations.filter((o) => v1(o) && !scoped(o))) {
+    for (const op of operations.filter((o) => v1(o) && !scoped(o) && !portal(o))) {
       for (const key of Object.values(keysOfB)) {
         const query = op.query.map(
           (q) => `${q.name}=${encodeURIComponent(fixtures[q.name] ?? '')}`,
@@ -219,6 +243,30 @@ describe("program B's keys never see program A's objects", () => {
           expect(res.body, what).not.toContain(id);
         }
       }
+    }
+  });
+});
+
+describe("the portal's routes open only the member their link names", () => {
+  it("refuse B's keys (401), and show B's member's link B's member only", async () => {
+    const routes = operations.filter(portal);
+    expect(routes.length).toBeGreaterThan(0);
+    for (const op of routes) {
+      const what = `${op.method} ${op.path}`;
+      for (const key of Object.values(keysOfB)) {
+        const res = await send(op, { key });
+        expect(res.statusCode, `${what}: ${res.body}`).toBe(401);
+        expect(res.body).not.toContain(fixtures.memberId);
+      }
+      const own = await send(op, { headers: { authorization: `Portal ${portalTokens.b}` } });
+      expect(own.statusCode, `${what}: ${own.body}`).toBe(200);
+      expect(own.body).toContain(memberOfB);
+      for (const id of [fixtures.memberId, fixtures.holdId, fixtures.purchaseId, 'fuzz-a"']) {
+        expect(own.body, what).not.toContain(id);
+      }
+      const a = await send(op, {});
+      expect(a.statusCode, `${what}: ${a.body}`).toBe(200);
+      expect(a.body).toContain(fixtures.memberId);
     }
   });
 });

@@ -36,6 +36,8 @@ export interface Operation {
   pathParams: string[];
   query: { name: string; schema: Schema }[];
   body: Schema | undefined;
+  /** The security schemes it accepts, e.g. `bearerAuth` (API keys) or `portalToken`. */
+  security: string[];
 }
 
 interface Document {
@@ -45,6 +47,7 @@ interface Document {
 interface OperationObject {
   parameters?: { in: string; name: string; schema: Schema }[];
   requestBody?: { content: Record<string, { schema: Schema }> };
+  security?: Record<string, string[]>[];
 }
 
 /** Every operation of the document, with its schemas' references resolved. */
@@ -80,6 +83,7 @@ export function operationsOf(doc: Document): Operation[] {
           .filter((p) => p.in === 'query')
           .map((p) => ({ name: p.name, schema: resolve(p.schema) })),
         body: body && resolve(body),
+        security: (op.security ?? []).flatMap((s) => Object.keys(s)),
       };
     }),
   );

@@ -16,6 +16,8 @@ import * as m0004 from './migrations/0004_ledger_set_checks.ts';
 import * as m0005 from './migrations/0005_ledgers.ts';
 import * as m0006 from './migrations/0006_growth_tiers.ts';
 import * as m0007 from './migrations/0007_purchases.ts';
+import * as m0008 from './migrations/0008_portal.ts';
+import * as m0009 from './migrations/0009_metrics.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -80,6 +82,8 @@ const migrations: Record<string, Migration> = {
   '0005_ledgers': m0005,
   '0006_growth_tiers': m0006,
   '0007_purchases': m0007,
+  '0008_portal': m0008,
+  '0009_metrics': m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -31,6 +31,7 @@ export interface Database {
   earning_rule_versions: EarningRuleVersionsTable;
   purchases: PurchasesTable;
   purchase_returns: PurchaseReturnsTable;
+  portal_secrets: PortalSecretsTable;
 }
 
 type Timestamp = Date;
@@ -383,5 +384,12 @@ export interface PurchaseReturnsTable {
   written_off: Int8;
   growth: Int8;
   result: JsonColumn<unknown>;
+  created_at: Timestamp;
+}
+
+/** The key the member portal's links are signed with (HMAC-SHA256), one per purpose. */
+export interface PortalSecretsTable {
+  id: string;
+  secret: Buffer;
   created_at: Timestamp;
 }

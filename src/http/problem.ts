@@ -17,6 +17,8 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_cursor: 400,
   idempotency_key_invalid: 400,
   unauthorized: 401,
+  portal_link_expired: 401,
+  portal_link_invalid: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,

@@ -37,6 +37,8 @@ export const ERROR_CODES = [
   'purchase_conflict',
   'return_exceeds_purchase',
   'rule_exists',
+  'portal_link_expired',
+  'portal_link_invalid',
   'idempotency_key_invalid',
   'rate_limited',
   'unavailable',

@@ -5329,6 +5329,236 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/programs/{programId}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A program's dashboard: daily enrollments and points, the liability, tiers, top rules
+         * @description Days are local days in the program's time zone; by default the last 30, today included; at most 366. Any key of the program may read it.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First local day, included; by default 29 days before `to`. At most 366 days in all. */
+                    from?: string;
+                    /** @description Last local day, included; by default today in the program's time zone */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProgramMetrics"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/portal-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a signed link to the member's own page (integration)
+         * @description The link opens the member portal on this member in this program, and nothing else, until it expires (15 minutes by default). Hand it to the member, e.g. from the brand’s app; it is not stored and cannot be revoked, so keep it short-lived.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreatePortalLinkInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalLink"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The member's card: points, what expires soon, tier, benefits, latest movements
+         * @description Called by the member portal with the link’s token. 401 `portal_link_expired` once the link has expired, 401 `portal_link_invalid` for a token that is not one of ours; 404 when the member has left the program or was erased.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalCard"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5943,6 +6173,216 @@ export interface components {
                     [key: string]: unknown;
                 }[];
             }[];
+        };
+        ProgramMetricsDayInput: {
+            /**
+             * Format: date
+             * @description A local day in the program's time zone
+             */
+            day: string;
+            /** @description Members enrolled that day; a member merged into another counts once, on the earlier day; erased members still count */
+            enrolled: number;
+            /** @description Points credited to members from the issuance account: earned on purchases, credits */
+            issued: number;
+            /** @description Earned points taken back into the issuance account when a purchase is returned (a reversal) */
+            returned: number;
+            /** @description Points members spent into the redemption account: redemptions and captured holds (what a capture releases is not counted) */
+            redeemed: number;
+            /** @description Points of expired lots swept to the breakage account */
+            expired: number;
+            /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
+            adjusted: number;
+            /** @description What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted. Null for a day not yet begun */
+            outstanding: number | null;
+        };
+        ProgramMetricsInput: {
+            programId: string;
+            /** @description The program's IANA time zone, in which every day is counted */
+            timezone: string;
+            /**
+             * Format: date
+             * @description First day of the series
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description Last day of the series
+             */
+            to: string;
+            /** @description Every day from `from` to `to`, in order; a day with nothing has zeros */
+            days: components["schemas"]["ProgramMetricsDayInput"][];
+            /** @description The period's sums of the days' figures */
+            totals: {
+                enrolled: number;
+                /** @description Points credited to members from the issuance account: earned on purchases, credits */
+                issued: number;
+                /** @description Earned points taken back into the issuance account when a purchase is returned (a reversal) */
+                returned: number;
+                /** @description Points members spent into the redemption account: redemptions and captured holds (what a capture releases is not counted) */
+                redeemed: number;
+                /** @description Points of expired lots swept to the breakage account */
+                expired: number;
+                /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
+                adjusted: number;
+            };
+            /** @description The liability now */
+            outstanding: {
+                /** @description Points members hold now — the liability: posted balances, which include points in a return window, points reserved by holds and lots past expiry not yet swept */
+                total: number;
+                /** @description Of them, reserved by pending holds */
+                held: number;
+                /**
+                 * Format: date-time
+                 * @description When `total` was read
+                 */
+                asOf: string;
+            };
+            /** @description Members (enrolled, neither erased nor merged away) per tier now, in the ladder’s order; members without a tier of their own are on the entry tier */
+            tiers: {
+                /** @description The tier’s code */
+                tier: string;
+                name: string;
+                members: number;
+            }[];
+            /** @description The 10 rules that credited the most points in the period, most first */
+            topRules: {
+                /** @description An earning rule’s id, or tier:<code> for a tier’s multiplier */
+                ruleId: string;
+                /** @description The rule's name now; a tier's multiplier as its purchases recorded it */
+                name: string;
+                /** @description Points the rule credited on purchases recorded in the period (before any return) */
+                points: number;
+                /** @description Purchases on which it credited points */
+                purchases: number;
+            }[];
+        };
+        CreatePortalLinkInput: {
+            /** @description How many minutes the link opens the page for: 1 to 1440, 15 by default */
+            ttlMinutes?: number;
+        } | null;
+        PortalLinkInput: {
+            /** @description The member’s page, `/portal/#/t/<token>`: absolute (with the scheme and host the request came to) when the request named its host, else a path on this server */
+            url: string;
+            /** @description The signed token the page sends as `Authorization: Portal <token>`; it opens this member in this program only */
+            token: string;
+            /**
+             * Format: date-time
+             * @description When the link stops working (RFC 3339, UTC)
+             */
+            expiresAt: string;
+        };
+        PortalExpiringPointsInput: {
+            /** @description Points that expire at `expiresAt` */
+            points: number;
+            /**
+             * Format: date-time
+             * @description The instant they expire
+             */
+            expiresAt: string;
+        };
+        PortalTierInput: {
+            /** @description The tier’s code, e.g. `gold` */
+            code: string;
+            /** @description The tier’s name, as the program wrote it */
+            name: string;
+            /** @description When the tier is evaluated again; null: it does not lapse */
+            validUntil: string | null;
+            /** @description null at the top of the ladder (invite-only tiers are not counted) */
+            next: {
+                /** @description The next tier a member can reach by qualifying */
+                code: string;
+                /** @description Its name */
+                name: string;
+                /** @description How much more growth value (or score) it needs */
+                need: number;
+                /** @description The growth value (or score) the member has */
+                have: number;
+            } | null;
+            /** @description How far from this tier’s threshold to the next one’s, 0 to 1 (three decimals); 1 at the top */
+            progress: number;
+        };
+        PortalBenefitInput: {
+            /** @description The benefit’s code */
+            code: string;
+            /** @description The benefit’s name, as the program wrote it */
+            name: string;
+            /**
+             * @description multiplier: earns × value; quota: a number of uses per period; flag: on
+             * @enum {string}
+             */
+            kind: "multiplier" | "quota" | "flag";
+            /** @description For a multiplier: the factor, e.g. 1.5 */
+            value?: number;
+            /** @description For a quota: uses per period */
+            limit?: number;
+            /** @description For a quota: uses left this period */
+            remaining?: number;
+            /**
+             * @description For a quota: the period it renews
+             * @enum {string}
+             */
+            period?: "month" | "year";
+            /** @description For a quota: this period, in the program’s time zone (`2026-06`, `2026`) */
+            currentPeriod?: string;
+        };
+        PortalMovementInput: {
+            /** @description The movement’s id */
+            id: string;
+            /** @description Signed: + credited to the member, − taken */
+            points: number;
+            /**
+             * @description What kind of movement: earn, redeem, adjust, expire…
+             * @enum {string}
+             */
+            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse";
+            /** @description The integration’s reference, e.g. an order number */
+            reference: string | null;
+            /**
+             * Format: date-time
+             * @description When it was posted
+             */
+            createdAt: string;
+        };
+        PortalCardInput: {
+            /** @description The program the link is for */
+            programId: string;
+            /** @description The program’s name */
+            programName: string;
+            /** @description What the program calls its points, e.g. "Miles" or "积分" */
+            pointsName: string;
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The member’s name, if their profile has one */
+            displayName: string | null;
+            /**
+             * @description The membership: blocked members see their card but earn and spend nothing
+             * @enum {string}
+             */
+            status: "active" | "blocked";
+            /**
+             * Format: date-time
+             * @description When the member enrolled in the program
+             */
+            since: string;
+            /** @description The member’s points now */
+            points: {
+                /** @description Points the member can spend now */
+                available: number;
+                /** @description Points earned in a return window, not yet spendable */
+                pending: number;
+                /** @description Points reserved by holds, not yet spent */
+                held: number;
+                /** @description Points that expire in the next 90 days, soonest first */
+                expiringSoon: components["schemas"]["PortalExpiringPointsInput"][];
+            };
+            /** @description The code of the program’s entry tier, every member’s */
+            entryTier: string;
+            /** @description The member’s tier; null when the program’s ladder is its entry tier alone */
+            tier: components["schemas"]["PortalTierInput"] | null;
+            /** @description What the member has now: the entry tier’s benefits and their tier’s */
+            benefits: components["schemas"]["PortalBenefitInput"][];
+            /** @description The latest 20 points movements, newest first */
+            history: components["schemas"]["PortalMovementInput"][];
         };
         PurchaseInput: {
             /** @description The brand’s order number: the purchase’s idempotency key */
@@ -6874,6 +7314,216 @@ export interface components {
                     [key: string]: unknown;
                 }[];
             }[];
+        };
+        ProgramMetricsDay: {
+            /**
+             * Format: date
+             * @description A local day in the program's time zone
+             */
+            day: string;
+            /** @description Members enrolled that day; a member merged into another counts once, on the earlier day; erased members still count */
+            enrolled: number;
+            /** @description Points credited to members from the issuance account: earned on purchases, credits */
+            issued: number;
+            /** @description Earned points taken back into the issuance account when a purchase is returned (a reversal) */
+            returned: number;
+            /** @description Points members spent into the redemption account: redemptions and captured holds (what a capture releases is not counted) */
+            redeemed: number;
+            /** @description Points of expired lots swept to the breakage account */
+            expired: number;
+            /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
+            adjusted: number;
+            /** @description What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted. Null for a day not yet begun */
+            outstanding: number | null;
+        };
+        ProgramMetrics: {
+            programId: string;
+            /** @description The program's IANA time zone, in which every day is counted */
+            timezone: string;
+            /**
+             * Format: date
+             * @description First day of the series
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description Last day of the series
+             */
+            to: string;
+            /** @description Every day from `from` to `to`, in order; a day with nothing has zeros */
+            days: components["schemas"]["ProgramMetricsDay"][];
+            /** @description The period's sums of the days' figures */
+            totals: {
+                enrolled: number;
+                /** @description Points credited to members from the issuance account: earned on purchases, credits */
+                issued: number;
+                /** @description Earned points taken back into the issuance account when a purchase is returned (a reversal) */
+                returned: number;
+                /** @description Points members spent into the redemption account: redemptions and captured holds (what a capture releases is not counted) */
+                redeemed: number;
+                /** @description Points of expired lots swept to the breakage account */
+                expired: number;
+                /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
+                adjusted: number;
+            };
+            /** @description The liability now */
+            outstanding: {
+                /** @description Points members hold now — the liability: posted balances, which include points in a return window, points reserved by holds and lots past expiry not yet swept */
+                total: number;
+                /** @description Of them, reserved by pending holds */
+                held: number;
+                /**
+                 * Format: date-time
+                 * @description When `total` was read
+                 */
+                asOf: string;
+            };
+            /** @description Members (enrolled, neither erased nor merged away) per tier now, in the ladder’s order; members without a tier of their own are on the entry tier */
+            tiers: {
+                /** @description The tier’s code */
+                tier: string;
+                name: string;
+                members: number;
+            }[];
+            /** @description The 10 rules that credited the most points in the period, most first */
+            topRules: {
+                /** @description An earning rule’s id, or tier:<code> for a tier’s multiplier */
+                ruleId: string;
+                /** @description The rule's name now; a tier's multiplier as its purchases recorded it */
+                name: string;
+                /** @description Points the rule credited on purchases recorded in the period (before any return) */
+                points: number;
+                /** @description Purchases on which it credited points */
+                purchases: number;
+            }[];
+        };
+        CreatePortalLink: {
+            /** @description How many minutes the link opens the page for: 1 to 1440, 15 by default */
+            ttlMinutes?: number;
+        } | null;
+        PortalLink: {
+            /** @description The member’s page, `/portal/#/t/<token>`: absolute (with the scheme and host the request came to) when the request named its host, else a path on this server */
+            url: string;
+            /** @description The signed token the page sends as `Authorization: Portal <token>`; it opens this member in this program only */
+            token: string;
+            /**
+             * Format: date-time
+             * @description When the link stops working (RFC 3339, UTC)
+             */
+            expiresAt: string;
+        };
+        PortalExpiringPoints: {
+            /** @description Points that expire at `expiresAt` */
+            points: number;
+            /**
+             * Format: date-time
+             * @description The instant they expire
+             */
+            expiresAt: string;
+        };
+        PortalTier: {
+            /** @description The tier’s code, e.g. `gold` */
+            code: string;
+            /** @description The tier’s name, as the program wrote it */
+            name: string;
+            /** @description When the tier is evaluated again; null: it does not lapse */
+            validUntil: string | null;
+            /** @description null at the top of the ladder (invite-only tiers are not counted) */
+            next: {
+                /** @description The next tier a member can reach by qualifying */
+                code: string;
+                /** @description Its name */
+                name: string;
+                /** @description How much more growth value (or score) it needs */
+                need: number;
+                /** @description The growth value (or score) the member has */
+                have: number;
+            } | null;
+            /** @description How far from this tier’s threshold to the next one’s, 0 to 1 (three decimals); 1 at the top */
+            progress: number;
+        };
+        PortalBenefit: {
+            /** @description The benefit’s code */
+            code: string;
+            /** @description The benefit’s name, as the program wrote it */
+            name: string;
+            /**
+             * @description multiplier: earns × value; quota: a number of uses per period; flag: on
+             * @enum {string}
+             */
+            kind: "multiplier" | "quota" | "flag";
+            /** @description For a multiplier: the factor, e.g. 1.5 */
+            value?: number;
+            /** @description For a quota: uses per period */
+            limit?: number;
+            /** @description For a quota: uses left this period */
+            remaining?: number;
+            /**
+             * @description For a quota: the period it renews
+             * @enum {string}
+             */
+            period?: "month" | "year";
+            /** @description For a quota: this period, in the program’s time zone (`2026-06`, `2026`) */
+            currentPeriod?: string;
+        };
+        PortalMovement: {
+            /** @description The movement’s id */
+            id: string;
+            /** @description Signed: + credited to the member, − taken */
+            points: number;
+            /**
+             * @description What kind of movement: earn, redeem, adjust, expire…
+             * @enum {string}
+             */
+            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse";
+            /** @description The integration’s reference, e.g. an order number */
+            reference: string | null;
+            /**
+             * Format: date-time
+             * @description When it was posted
+             */
+            createdAt: string;
+        };
+        PortalCard: {
+            /** @description The program the link is for */
+            programId: string;
+            /** @description The program’s name */
+            programName: string;
+            /** @description What the program calls its points, e.g. "Miles" or "积分" */
+            pointsName: string;
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The member’s name, if their profile has one */
+            displayName: string | null;
+            /**
+             * @description The membership: blocked members see their card but earn and spend nothing
+             * @enum {string}
+             */
+            status: "active" | "blocked";
+            /**
+             * Format: date-time
+             * @description When the member enrolled in the program
+             */
+            since: string;
+            /** @description The member’s points now */
+            points: {
+                /** @description Points the member can spend now */
+                available: number;
+                /** @description Points earned in a return window, not yet spendable */
+                pending: number;
+                /** @description Points reserved by holds, not yet spent */
+                held: number;
+                /** @description Points that expire in the next 90 days, soonest first */
+                expiringSoon: components["schemas"]["PortalExpiringPoints"][];
+            };
+            /** @description The code of the program’s entry tier, every member’s */
+            entryTier: string;
+            /** @description The member’s tier; null when the program’s ladder is its entry tier alone */
+            tier: components["schemas"]["PortalTier"] | null;
+            /** @description What the member has now: the entry tier’s benefits and their tier’s */
+            benefits: components["schemas"]["PortalBenefit"][];
+            /** @description The latest 20 points movements, newest first */
+            history: components["schemas"]["PortalMovement"][];
         };
         Purchase: {
             /** @description The brand’s order number: the purchase’s idempotency key */

@@ -1,0 +1,103 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
+import { requireProgramRole } from '../keys/keys.core.ts';
+import { memberParams } from '../members/members.schemas.ts';
+import type { PortalClaims } from './portal.core.ts';
+import {
+  createPortalLinkBody,
+  portalCardSchema,
+  portalLinkSchema,
+  presentCard,
+} from './portal.schemas.ts';
+import * as service from './portal.service.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** On the portal's read routes: the member and program the link opens. */
+    portal: PortalClaims;
+  }
+}
+
+const tags = ['Member portal'];
+
+/** The scheme the portal's read routes are called with (see `securitySchemes` in app.ts). */
+export const portalSecurity = [{ portalToken: [] }];
+
+/** A host header fit to put in a link: a name or address, and a port. */
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The page's address: on the host the request came to when it named one, else a path. */
+function pageUrl(request: FastifyRequest, token: string): string {
+  const path = `/portal/#/t/${token}`;
+  const host = request.host;
+  return typeof host === 'string' && HOST.test(host)
+    ? `${request.protocol}://${host}${path}`
+    : path;
+}
+
+/** Making links: an integration of the program (or an admin) asks for one, with its API key. */
+export const portalRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/programs/:programId/members/:memberId/portal-links',
+    {
+      schema: {
+        tags,
+        summary: "Create a signed link to the member's own page (integration)",
+        description:
+          'The link opens the member portal on this member in this program, and nothing else, until it expires (15 minutes by default). Hand it to the member, e.g. from the brand’s app; it is not stored and cannot be revoked, so keep it short-lived.',
+        security: bearerSecurity,
+        params: memberParams,
+        body: createPortalLinkBody,
+        response: { 201: portalLinkSchema, ...problems(...AUTH_ERRORS, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { programId, memberId } = request.params;
+      requireProgramRole(request.principal, programId, 'integration');
+      const link = await service.createLink(
+        request.deps,
+        programId,
+        memberId,
+        request.body?.ttlMinutes,
+      );
+      return reply.code(201).send({
+        url: pageUrl(request, link.token),
+        token: link.token,
+        expiresAt: link.expiresAt.toISOString(),
+      });
+    },
+  );
+};
+
+/**
+ * The portal's read API. Registered outside the API-key scope: these routes answer to a portal
+ * link's token (`Authorization: Portal <token>`) and to nothing else, and name no member or
+ * program in their path — the token says which.
+ */
+export const portalCardRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.decorateRequest('portal', undefined as unknown as PortalClaims);
+  // Before the body is read, as API keys are: an unauthenticated request learns nothing more.
+  app.addHook('onRequest', async (request) => {
+    request.portal = await service.authenticateLink(request.deps, request.headers.authorization);
+  });
+
+  app.get(
+    '/portal/card',
+    {
+      schema: {
+        tags,
+        summary: "The member's card: points, what expires soon, tier, benefits, latest movements",
+        description:
+          'Called by the member portal with the link’s token. 401 `portal_link_expired` once the link has expired, 401 `portal_link_invalid` for a token that is not one of ours; 404 when the member has left the program or was erased.',
+        security: portalSecurity,
+        response: { 200: portalCardSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      // A member's own data, opened by a bearer token: no shared cache may keep it.
+      reply.header('cache-control', 'no-store');
+      return presentCard(await service.cardOf(request.deps, request.portal));
+    },
+  );
+};
