@@ -67,9 +67,12 @@ export async function createBrowserContext(): Promise<BrowserContext> {
         if (m.type() === 'error' && !refused.test(m.text())) problems.push(`console: ${m.text()}`);
       });
       page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      page.on('requestfailed', (r) =>
-        problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`),
-      );
+      page.on('requestfailed', (r) => {
+        // A load the page itself abandoned (it navigated on) is not a failure.
+        const error = r.failure()?.errorText;
+        if (error !== 'net::ERR_ABORTED')
+          problems.push(`request failed: ${r.method()} ${r.url()} ${error}`);
+      });
       page.on('response', (r) => {
         if (r.status() >= 500) problems.push(`${r.status()}: ${r.request().method()} ${r.url()}`);
       });
