@@ -24,6 +24,7 @@ import { audit as dictionary } from '../../i18n/audit.ts';
 import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { ErrorView } from '../ErrorView.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../rules/Pager.tsx';
 import { useApi, useCan, useSession } from '../session.tsx';
 
@@ -49,12 +50,7 @@ export default function Audit() {
 
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
-      <div>
-        <Typography.Title level={3} style={{ marginTop: 0 }}>
-          {t.title}
-        </Typography.Title>
-        <Typography.Text type="secondary">{t.intro}</Typography.Text>
-      </div>
+      <PageHeader title={t.title} intro={t.intro} />
       {!admin && <Alert type="info" showIcon title={t.noAccess} />}
       <Tabs
         activeKey={tab}

@@ -8,6 +8,7 @@ import { dashboard } from '../../i18n/dashboard.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { Chart, type ChartOption } from '../Chart.tsx';
 import { ErrorView } from '../ErrorView.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { useApi } from '../session.tsx';
 
 type Metrics =
@@ -48,22 +49,18 @@ export default function Dashboard() {
 
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <div style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'center' }}>
-        <div>
-          <Typography.Title level={3} style={{ margin: 0 }}>
-            {t.title}
-          </Typography.Title>
-          {metrics.data && (
-            <Typography.Text type="secondary">{t.timezone(metrics.data.timezone)}</Typography.Text>
-          )}
-        </div>
-        <Segmented
-          value={days}
-          options={RANGES.map((d) => ({ value: d, label: t.last(d) }))}
-          onChange={(d) => setDays(d as (typeof RANGES)[number])}
-          data-testid="dashboard-range"
-        />
-      </div>
+      <PageHeader
+        title={t.title}
+        intro={timezone && t.timezone(timezone)}
+        extra={
+          <Segmented
+            value={days}
+            options={RANGES.map((d) => ({ value: d, label: t.last(d) }))}
+            onChange={(d) => setDays(d as (typeof RANGES)[number])}
+            data-testid="dashboard-range"
+          />
+        }
+      />
       {error && <ErrorView error={error} />}
       <Row gutter={[16, 16]}>
         <Col xs={24} md={12} xl={6}>

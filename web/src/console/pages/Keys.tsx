@@ -4,13 +4,11 @@ import {
   Alert,
   App,
   Button,
-  Col,
   Form,
   Input,
   Modal,
   Popconfirm,
   Result,
-  Row,
   Select,
   Space,
   Table,
@@ -25,6 +23,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { keys as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../rules/Pager.tsx';
 import { type Role, useApi, useCan, useSession } from '../session.tsx';
 
@@ -80,14 +79,10 @@ export default function Keys() {
 
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
-      <Row justify="space-between" align="top" gutter={16} wrap={false}>
-        <Col flex="auto">
-          <Typography.Title level={3} style={{ marginTop: 0 }}>
-            {t.title}
-          </Typography.Title>
-          <Typography.Text type="secondary">{t.intro}</Typography.Text>
-        </Col>
-        <Col flex="none">
+      <PageHeader
+        title={t.title}
+        intro={t.intro}
+        extra={
           <Button
             type="primary"
             icon={<PlusOutlined />}
@@ -96,8 +91,8 @@ export default function Keys() {
           >
             {t.create}
           </Button>
-        </Col>
-      </Row>
+        }
+      />
       {list.error ? (
         <ErrorView error={list.error} retry={() => list.refetch()} />
       ) : (

@@ -4,11 +4,9 @@ import {
   Alert,
   Button,
   Card,
-  Col,
   Empty,
   Form,
   Input,
-  Row,
   Select,
   Space,
   Table,
@@ -29,6 +27,7 @@ import {
   StatusTag,
 } from '../member/common.tsx';
 import { EnrollModal } from '../member/EnrollModal.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../rules/Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
@@ -65,15 +64,11 @@ export default function Members() {
 
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
-      <Row justify="space-between" align="top" gutter={16} wrap={false}>
-        <Col flex="auto">
-          <Typography.Title level={3} style={{ marginTop: 0 }}>
-            {t.title}
-          </Typography.Title>
-          <Typography.Text type="secondary">{t.intro}</Typography.Text>
-        </Col>
-        {can.program(programId, 'integration') && (
-          <Col flex="none">
+      <PageHeader
+        title={t.title}
+        intro={t.intro}
+        extra={
+          can.program(programId, 'integration') && (
             <Button
               type="primary"
               icon={<PlusOutlined />}
@@ -82,9 +77,9 @@ export default function Members() {
             >
               {t.enroll.button}
             </Button>
-          </Col>
-        )}
-      </Row>
+          )
+        }
+      />
 
       <Card>
         <Form

@@ -26,6 +26,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { programs as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../rules/Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
@@ -141,15 +142,11 @@ export default function Programs() {
 
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
-      <Row justify="space-between" align="top">
-        <Col>
-          <Typography.Title level={3} style={{ marginTop: 0 }}>
-            {t.title}
-          </Typography.Title>
-          <Typography.Text type="secondary">{t.intro}</Typography.Text>
-        </Col>
-        <Col>
-          {can.coalitionAdmin && (
+      <PageHeader
+        title={t.title}
+        intro={t.intro}
+        extra={
+          can.coalitionAdmin && (
             <Button
               type="primary"
               icon={<PlusOutlined />}
@@ -158,9 +155,9 @@ export default function Programs() {
             >
               {t.create}
             </Button>
-          )}
-        </Col>
-      </Row>
+          )
+        }
+      />
       {!can.coalitionAdmin && <Alert type="info" showIcon title={t.noAccess} />}
       {list.error ? (
         <ErrorView error={list.error} retry={() => list.refetch()} />

@@ -4,10 +4,8 @@ import {
   Alert,
   App,
   Button,
-  Col,
   Popconfirm,
   Progress,
-  Row,
   Space,
   Switch,
   Table,
@@ -21,6 +19,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { rules as dictionary } from '../../i18n/rules.ts';
 import { ErrorView } from '../ErrorView.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { PreviewPanel } from '../rules/Preview.tsx';
 import { RuleDrawer } from '../rules/RuleForm.tsx';
 import { ConditionTags, EffectSummary, LimitTags, type Rule } from '../rules/summary.tsx';
@@ -76,15 +75,11 @@ export default function Rules() {
 
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
-      <Row justify="space-between" align="top" gutter={16} wrap={false}>
-        <Col flex="auto">
-          <Typography.Title level={3} style={{ marginTop: 0 }}>
-            {t.title}
-          </Typography.Title>
-          <Typography.Text type="secondary">{t.intro}</Typography.Text>
-        </Col>
-        <Col flex="none">
-          {admin && (
+      <PageHeader
+        title={t.title}
+        intro={t.intro}
+        extra={
+          admin && (
             <Button
               type="primary"
               icon={<PlusOutlined />}
@@ -93,9 +88,9 @@ export default function Rules() {
             >
               {t.create}
             </Button>
-          )}
-        </Col>
-      </Row>
+          )
+        }
+      />
       {!admin && <Alert type="info" showIcon title={t.readOnly} />}
       {list.error ? (
         <ErrorView error={list.error} retry={() => list.refetch()} />

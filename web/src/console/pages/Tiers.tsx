@@ -25,6 +25,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { tiers as dictionary } from '../../i18n/tiers.ts';
 import { ErrorView } from '../ErrorView.tsx';
+import { PageHeader } from '../PageHeader.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Ladder =
@@ -77,12 +78,7 @@ export default function Tiers() {
 
   return (
     <Space direction="vertical" size="large" style={{ width: '100%' }}>
-      <div>
-        <Typography.Title level={3} style={{ marginTop: 0 }}>
-          {t.title}
-        </Typography.Title>
-        <Typography.Text type="secondary">{t.intro}</Typography.Text>
-      </div>
+      <PageHeader title={t.title} intro={t.intro} />
       {!admin && <Alert type="info" showIcon title={t.readOnly} />}
       <Form form={form} layout="vertical" disabled={ladder.isLoading}>
         <Card>
