@@ -270,6 +270,12 @@ describe('console: members', () => {
     await expect.poll(() => page.getByTestId('points-balance').textContent()).toBe('1,500');
     await page.waitForTimeout(300);
     await b.shot(page, 'member-zh-CN');
+    // The points tab lists the adjustment in the member's history, and the tier tab its tier.
+    await page.goto(`${b.base}/console/p/hotel/members/${encodeURIComponent(memberId)}?tab=points`);
+    await expect.poll(() => page.getByTestId('points-history').textContent()).toContain('+1,500');
+    await page.goto(`${b.base}/console/p/hotel/members/${encodeURIComponent(memberId)}?tab=tier`);
+    await page.getByTestId('tier-history').waitFor();
+    await page.getByTestId('growth-history').waitFor();
     const balance = await b.call({
       method: 'GET',
       url: `/v1/programs/hotel/members/${memberId}/points`,

@@ -5,7 +5,8 @@ import type { components } from '../../api/schema';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { member as dictionary, labels } from '../../i18n/members.ts';
 import { ErrorView } from '../ErrorView.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { PagedTableCard } from '../PagedTableCard.tsx';
+import { useCursor } from '../rules/Pager.tsx';
 import { useApi } from '../session.tsx';
 import { memberKey, type Points, signed } from './common.tsx';
 
@@ -174,73 +175,55 @@ function History({ programId, memberId }: { programId: string; memberId: string 
   });
 
   return (
-    <Card title={t.history} styles={{ body: { paddingTop: 8 } }}>
-      {history.error ? (
-        <ErrorView error={history.error} retry={() => history.refetch()} />
-      ) : (
-        <>
-          <Table<Movement>
-            size="small"
-            rowKey="id"
-            loading={history.isFetching}
-            dataSource={history.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            data-testid="points-history"
-            columns={[
-              {
-                title: t.time,
-                dataIndex: 'createdAt',
-                width: 180,
-                render: (d: string) => f.dateTime(d),
-              },
-              {
-                title: t.kind,
-                dataIndex: 'code',
-                width: 130,
-                render: (c: Code) => <Tag color={CODE_COLOR[c]}>{l.transfer[c]}</Tag>,
-              },
-              {
-                title: t.change,
-                dataIndex: 'points',
-                width: 120,
-                ...num,
-                render: (n: number) => (
-                  <Typography.Text strong style={{ color: amountColor(n) }}>
-                    {signed(n, f.number)}
-                  </Typography.Text>
-                ),
-              },
-              {
-                title: t.balanceAfter,
-                dataIndex: 'balanceAfter',
-                width: 130,
-                ...num,
-                render: (n: number | null) => (n === null ? '—' : f.number(n)),
-              },
-              {
-                title: t.reference,
-                dataIndex: 'reference',
-                render: (r: string | null) =>
-                  r ? (
-                    <Typography.Text copyable style={{ wordBreak: 'break-all' }}>
-                      {r}
-                    </Typography.Text>
-                  ) : (
-                    <Typography.Text type="secondary">—</Typography.Text>
-                  ),
-              },
-            ]}
-          />
-          <Pager
-            page={pages.page}
-            nextCursor={history.data?.nextCursor}
-            loading={history.isFetching}
-            onNext={() => history.data?.nextCursor && pages.next(history.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
-        </>
-      )}
-    </Card>
+    <PagedTableCard<Movement>
+      title={t.history}
+      query={history}
+      pages={pages}
+      testId="points-history"
+      columns={[
+        {
+          title: t.time,
+          dataIndex: 'createdAt',
+          width: 180,
+          render: (d: string) => f.dateTime(d),
+        },
+        {
+          title: t.kind,
+          dataIndex: 'code',
+          width: 130,
+          render: (c: Code) => <Tag color={CODE_COLOR[c]}>{l.transfer[c]}</Tag>,
+        },
+        {
+          title: t.change,
+          dataIndex: 'points',
+          width: 120,
+          ...num,
+          render: (n: number) => (
+            <Typography.Text strong style={{ color: amountColor(n) }}>
+              {signed(n, f.number)}
+            </Typography.Text>
+          ),
+        },
+        {
+          title: t.balanceAfter,
+          dataIndex: 'balanceAfter',
+          width: 130,
+          ...num,
+          render: (n: number | null) => (n === null ? '—' : f.number(n)),
+        },
+        {
+          title: t.reference,
+          dataIndex: 'reference',
+          render: (r: string | null) =>
+            r ? (
+              <Typography.Text copyable style={{ wordBreak: 'break-all' }}>
+                {r}
+              </Typography.Text>
+            ) : (
+              <Typography.Text type="secondary">—</Typography.Text>
+            ),
+        },
+      ]}
+    />
   );
 }

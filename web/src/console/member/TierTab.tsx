@@ -18,7 +18,8 @@ import type { components } from '../../api/schema';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { member as dictionary, labels } from '../../i18n/members.ts';
 import { ErrorView } from '../ErrorView.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { PagedTableCard } from '../PagedTableCard.tsx';
+import { useCursor } from '../rules/Pager.tsx';
 import { useApi } from '../session.tsx';
 import { type Ladder, type MemberTier, memberKey, signed } from './common.tsx';
 
@@ -324,62 +325,43 @@ function TierHistory({
       ),
   });
   return (
-    <Card title={t.history} styles={{ body: { paddingTop: 8 } }}>
-      {history.error ? (
-        <ErrorView error={history.error} retry={() => history.refetch()} />
-      ) : (
-        <>
-          <Table<TierChange>
-            size="small"
-            rowKey="id"
-            loading={history.isFetching}
-            dataSource={history.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            data-testid="tier-history"
-            columns={[
-              { title: t.at, dataIndex: 'at', width: 180, render: (d: string) => f.dateTime(d) },
-              {
-                title: t.change,
-                key: 'change',
-                width: 220,
-                render: (_: unknown, c) => (
-                  <Space size={4}>
-                    {c.from ? <Tag>{nameOf(c.from)}</Tag> : <Tag>{t.entry}</Tag>}→
-                    <Tag color="gold">{nameOf(c.to)}</Tag>
-                  </Space>
-                ),
-              },
-              {
-                title: t.why,
-                dataIndex: 'why',
-                width: 120,
-                render: (w: TierChange['why']) => <Tag color={WHY_COLOR[w]}>{l.why[w]}</Tag>,
-              },
-              {
-                title: t.validUntil,
-                dataIndex: 'validUntil',
-                width: 130,
-                render: (d: string | null) => (d ? f.date(d) : t.noEnd),
-              },
-              {
-                title: t.reason,
-                dataIndex: 'reason',
-                render: (r: string | null) =>
-                  r ?? <Typography.Text type="secondary">—</Typography.Text>,
-              },
-            ]}
-          />
-          <Pager
-            page={pages.page}
-            nextCursor={history.data?.nextCursor}
-            loading={history.isFetching}
-            onNext={() => history.data?.nextCursor && pages.next(history.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
-        </>
-      )}
-    </Card>
+    <PagedTableCard<TierChange>
+      title={t.history}
+      query={history}
+      pages={pages}
+      testId="tier-history"
+      columns={[
+        { title: t.at, dataIndex: 'at', width: 180, render: (d: string) => f.dateTime(d) },
+        {
+          title: t.change,
+          key: 'change',
+          width: 220,
+          render: (_: unknown, c) => (
+            <Space size={4}>
+              {c.from ? <Tag>{nameOf(c.from)}</Tag> : <Tag>{t.entry}</Tag>}→
+              <Tag color="gold">{nameOf(c.to)}</Tag>
+            </Space>
+          ),
+        },
+        {
+          title: t.why,
+          dataIndex: 'why',
+          width: 120,
+          render: (w: TierChange['why']) => <Tag color={WHY_COLOR[w]}>{l.why[w]}</Tag>,
+        },
+        {
+          title: t.validUntil,
+          dataIndex: 'validUntil',
+          width: 130,
+          render: (d: string | null) => (d ? f.date(d) : t.noEnd),
+        },
+        {
+          title: t.reason,
+          dataIndex: 'reason',
+          render: (r: string | null) => r ?? <Typography.Text type="secondary">—</Typography.Text>,
+        },
+      ]}
+    />
   );
 }
 
@@ -410,72 +392,54 @@ function GrowthHistory({
       ),
   });
   return (
-    <Card title={t.history} styles={{ body: { paddingTop: 8 } }}>
-      {history.error ? (
-        <ErrorView error={history.error} retry={() => history.refetch()} />
-      ) : (
-        <>
-          <Table<GrowthMovement>
-            size="small"
-            rowKey="id"
-            loading={history.isFetching}
-            dataSource={history.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            data-testid="growth-history"
-            columns={[
-              {
-                title: t.occurredAt,
-                dataIndex: 'occurredAt',
-                width: 180,
-                render: (d: string) => f.dateTime(d),
-              },
-              { title: t.source, dataIndex: 'source', width: 120, render: sourceName },
-              {
-                title: t.credited,
-                dataIndex: 'value',
-                width: 120,
-                ...num,
-                render: (n: number) => (
-                  <Typography.Text strong style={{ color: n < 0 ? '#cf1322' : '#389e0d' }}>
-                    {signed(n, f.number)}
-                  </Typography.Text>
-                ),
-              },
-              {
-                title: t.requested,
-                dataIndex: 'requested',
-                width: 200,
-                render: (n: number, e) =>
-                  n === e.value ? (
-                    <Typography.Text type="secondary">{signed(n, f.number)}</Typography.Text>
-                  ) : (
-                    <Space size={4}>
-                      {signed(n, f.number)}
-                      <Tag color="orange">{t.capped(f.number(Math.abs(n - e.value)))}</Tag>
-                    </Space>
-                  ),
-              },
-              {
-                title: t.reference,
-                dataIndex: 'reference',
-                render: (r: string) => (
-                  <Typography.Text copyable style={{ wordBreak: 'break-all' }}>
-                    {r}
-                  </Typography.Text>
-                ),
-              },
-            ]}
-          />
-          <Pager
-            page={pages.page}
-            nextCursor={history.data?.nextCursor}
-            loading={history.isFetching}
-            onNext={() => history.data?.nextCursor && pages.next(history.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
-        </>
-      )}
-    </Card>
+    <PagedTableCard<GrowthMovement>
+      title={t.history}
+      query={history}
+      pages={pages}
+      testId="growth-history"
+      columns={[
+        {
+          title: t.occurredAt,
+          dataIndex: 'occurredAt',
+          width: 180,
+          render: (d: string) => f.dateTime(d),
+        },
+        { title: t.source, dataIndex: 'source', width: 120, render: sourceName },
+        {
+          title: t.credited,
+          dataIndex: 'value',
+          width: 120,
+          ...num,
+          render: (n: number) => (
+            <Typography.Text strong style={{ color: n < 0 ? '#cf1322' : '#389e0d' }}>
+              {signed(n, f.number)}
+            </Typography.Text>
+          ),
+        },
+        {
+          title: t.requested,
+          dataIndex: 'requested',
+          width: 200,
+          render: (n: number, e) =>
+            n === e.value ? (
+              <Typography.Text type="secondary">{signed(n, f.number)}</Typography.Text>
+            ) : (
+              <Space size={4}>
+                {signed(n, f.number)}
+                <Tag color="orange">{t.capped(f.number(Math.abs(n - e.value)))}</Tag>
+              </Space>
+            ),
+        },
+        {
+          title: t.reference,
+          dataIndex: 'reference',
+          render: (r: string) => (
+            <Typography.Text copyable style={{ wordBreak: 'break-all' }}>
+              {r}
+            </Typography.Text>
+          ),
+        },
+      ]}
+    />
   );
 }
