@@ -563,3 +563,15 @@ export async function countEnrolled(db: Db, programId: string): Promise<number> 
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** The program's enrolled members who are no longer members: erased, or merged into another. */
+export async function formerMembers(db: Db, programId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('enrollments as e')
+    .innerJoin('members as m', 'm.id', 'e.member_id')
+    .select('e.member_id')
+    .where('e.program_id', '=', programId)
+    .where('m.status', '<>', 'active')
+    .execute();
+  return rows.map((r) => r.member_id);
+}

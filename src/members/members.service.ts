@@ -288,6 +288,14 @@ export function countMembers(deps: Pick<Deps, 'db'>, programId: string): Promise
   return repo.countEnrolled(deps.db, programId);
 }
 
+/**
+ * Who enrolled in the program but is a member no longer (erased, or merged into another): other
+ * modules keep their rows, as records, and leave them out of what they count.
+ */
+export function formerMembers(deps: Pick<Deps, 'db'>, programId: string): Promise<string[]> {
+  return repo.formerMembers(deps.db, programId);
+}
+
 export function enrollmentTimes(deps: Pick<Deps, 'db'>, programId: string, memberIds: string[]) {
   return repo.enrollmentTimes(deps.db, programId, memberIds);
 }

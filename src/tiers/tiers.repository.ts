@@ -583,7 +583,7 @@ export async function markWarnings(
  * How the program's members with a tier row spread over a ladder, set-based: for each member, the
  * highest open tier whose threshold its basis reaches (`thresholds`: the open tiers', ascending,
  * the first 0), unless it holds one of `kept` (invite-only tiers keep their members) or an
- * override of a tier in `codes`. Returns open-tier index → members, kept code → members, and
+ * override of a tier in `codes`; `former` members (erased, merged away) are not counted. Returns open-tier index → members, kept code → members, and
  * the members each tier has now.
  */
 export async function spreadOver(
@@ -592,12 +592,14 @@ export async function spreadOver(
   thresholds: number[],
   kept: string[],
   codes: string[],
+  former: string[],
 ): Promise<{ open: Map<number, number>; kept: Map<string, number>; now: Map<string, number> }> {
   const { rows } = await sql<{ tier: string; bucket: number | null; keeps: boolean; n: string }>`
     with m as (
       select tier, width_bucket(basis, ${thresholds}::bigint[]) - 1 as bucket,
              tier = any(${kept}::text[]) or (overridden and tier = any(${codes}::text[])) as keeps
-      from member_tiers where program_id = ${programId})
+      from member_tiers
+      where program_id = ${programId} and member_id <> all(${former}::text[]))
     select tier, case when keeps then null else bucket end as bucket, keeps, count(*) as n
     from m group by 1, 2, 3`.execute(db);
   const now = new Map<string, number>();

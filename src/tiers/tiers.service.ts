@@ -5,7 +5,7 @@ import { appendEvents, type NewEvent } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { localDateString } from '../ledger/expiry.core.ts';
 import { standingProblem } from '../members/members.core.ts';
-import { countMembers, enrollmentTimes } from '../members/members.service.ts';
+import { countMembers, enrollmentTimes, formerMembers } from '../members/members.service.ts';
 import { lockStandings } from '../members/members.standing.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
@@ -274,6 +274,7 @@ export async function previewLadder(
     open.map((t) => t.threshold),
     ladder.tiers.filter((t) => t.inviteOnly).map((t) => t.code),
     ladder.tiers.map((t) => t.code),
+    await formerMembers(deps, programId),
   );
   const members = await countMembers(deps, programId);
   const evaluated = [...spread.now.values()].reduce((a, b) => a + b, 0);

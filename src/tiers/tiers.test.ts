@@ -228,6 +228,24 @@ describe('ladder preview', () => {
       key: await t.key('imm', 'admin'),
     });
     expect(other.statusCode).toBe(404);
+
+    // An erased member keeps their tier row, as a record, but is no longer one of the members.
+    const gone = ms[4] as string;
+    const erased = await t.call({ method: 'POST', url: `/v1/members/${gone}/erase` });
+    expect(erased.statusCode, erased.body).toBe(200);
+    const after = await t.call({
+      method: 'POST',
+      url: `${base('pre')}/tiers/preview`,
+      payload: edited,
+    });
+    expect(after.json()).toEqual({
+      members: 4,
+      tiers: [
+        { code: 'member', name: 'Member', members: 2, now: 2 },
+        { code: 'silver', name: 'Silver', members: 2, now: 1 },
+        { code: 'gold', name: 'Gold', members: 0, now: 1 },
+      ],
+    });
   });
 });
 
