@@ -632,15 +632,17 @@ export async function balanceOf(
   return balanceView(account, lots, deps.clock.now(), config.timezone);
 }
 
+/** A member's lots in a ledger: every one, or (`openOnly`) those with points left. */
 export async function lotsOf(
   deps: Pick<Deps, 'db' | 'clock'>,
   ledger: string,
   memberId: string,
+  { openOnly = false }: { openOnly?: boolean } = {},
 ): Promise<(Lot & { usable: boolean })[]> {
   const account = await repo.findMemberAccount(deps.db, ledger, memberId);
   const now = deps.clock.now();
   return account
-    ? (await repo.listLots(deps.db, account.id, false)).map((l) => ({
+    ? (await repo.listLots(deps.db, account.id, openOnly)).map((l) => ({
         ...l,
         usable: isUsable(l, now),
       }))

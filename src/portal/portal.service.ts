@@ -112,7 +112,8 @@ export async function cardOf(deps: Deps, claims: PortalClaims): Promise<PortalCa
   const [program, balance, lots, history, ladder, view, benefits] = await Promise.all([
     getProgram(deps, programId),
     balanceOf(deps, ledger, memberId),
-    lotsOf(deps, ledger, memberId),
+    // Only lots with points left can expire: not the member's whole history of lots.
+    lotsOf(deps, ledger, memberId, { openOnly: true }),
     historyOf(deps, ledger, members, undefined, CARD_HISTORY),
     getLadder(deps, programId),
     tierOf(deps, programId, memberId),
