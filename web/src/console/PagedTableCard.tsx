@@ -2,7 +2,7 @@ import type { UseQueryResult } from '@tanstack/react-query';
 import { Card, Table, type TableProps } from 'antd';
 import type { ReactNode } from 'react';
 import { ErrorView } from './ErrorView.tsx';
-import { Pager, type useCursor } from './rules/Pager.tsx';
+import { Pager, type useCursor } from './Pager.tsx';
 
 /** A card with one page of a list the API reads by cursor, its error, and previous / next. */
 export function PagedTableCard<T extends object>({

@@ -90,3 +90,14 @@ export const shell = dict(
     no: 'No',
   },
 );
+
+/** Paging through a list by the API's cursor. */
+export const pager = dict(
+  { previous: '上一页', next: '下一页', page: (n: number) => `第 ${n} 页`, first: '回到第一页' },
+  {
+    previous: 'Previous',
+    next: 'Next',
+    page: (n: number) => `Page ${n}`,
+    first: 'Back to the first page',
+  },
+);

@@ -5,7 +5,7 @@ import type { components } from '../../api/schema';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { member as dictionary } from '../../i18n/members.ts';
 import { ErrorView } from '../ErrorView.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { Pager, useCursor } from '../Pager.tsx';
 import { useApi } from '../session.tsx';
 import { memberKey, signed } from './common.tsx';
 

@@ -19,7 +19,7 @@ import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { member as dictionary, labels } from '../../i18n/members.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { PagedTableCard } from '../PagedTableCard.tsx';
-import { useCursor } from '../rules/Pager.tsx';
+import { useCursor } from '../Pager.tsx';
 import { useApi } from '../session.tsx';
 import { type Ladder, type MemberTier, memberKey, signed } from './common.tsx';
 

@@ -25,7 +25,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { ErrorView } from '../ErrorView.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { Pager, useCursor } from '../Pager.tsx';
 import { useApi, useCan, useSession } from '../session.tsx';
 
 type Entry = components['schemas']['AuditEntry'];

@@ -24,7 +24,7 @@ import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { keys as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { Pager, useCursor } from '../Pager.tsx';
 import { type Role, useApi, useCan, useSession } from '../session.tsx';
 
 type ApiKey = components['schemas']['ApiKey'];

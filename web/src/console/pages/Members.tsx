@@ -28,7 +28,7 @@ import {
 } from '../member/common.tsx';
 import { EnrollModal } from '../member/EnrollModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { Pager, useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type SearchBy = 'memberId' | IdentifierType;

@@ -27,7 +27,7 @@ import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { programs as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../rules/Pager.tsx';
+import { Pager, useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Program = components['schemas']['Program'];

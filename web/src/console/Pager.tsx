@@ -1,8 +1,8 @@
 import { LeftOutlined, RightOutlined } from '@ant-design/icons';
 import { Button, Space, Typography } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
-import { pager } from '../../i18n/audit.ts';
-import { useT } from '../../i18n/i18n.tsx';
+import { pager } from '../i18n/console.ts';
+import { useT } from '../i18n/i18n.tsx';
 
 /**
  * Pages of a list read by the API's cursor: the cursors of the pages before, so one can go back.
