@@ -296,3 +296,20 @@ describe('console: members', () => {
     expect(b.problems).toEqual([]);
   });
 });
+
+describe('console: audit log, events and alerts', () => {
+  it('lists what operators did and the domain events, filterable', async () => {
+    const page = await b.page();
+    await signIn(page, b.adminKey);
+    await page.goto(`${b.base}/console/p/hotel/audit`);
+    // Earlier tests set the ladder and adjusted points: both are in the log.
+    await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(0);
+    await b.shot(page, 'audit-zh-CN');
+    await page.getByTestId('audit-tab-events').click();
+    await expect.poll(() => page.getByTestId('event-row').count()).toBeGreaterThan(0);
+    await page.getByTestId('audit-tab-alerts').click();
+    await page.getByTestId('filter-alert-open').waitFor();
+    await page.close();
+    expect(b.problems).toEqual([]);
+  });
+});
