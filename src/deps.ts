@@ -1,5 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { mergeCoalitionLevels } from './coalition/coalition.service.ts';
+import { matchOnEnroll } from './coalition/match.service.ts';
 import { createDb, type Db, type Trx } from './db/database.ts';
+import { mergeConversions } from './exchange/exchange.service.ts';
 import { mergeGrowth } from './growth/growth.service.ts';
 import { LedgerEngine } from './ledger/ledger.engine.ts';
 import { lockStandings } from './members/members.standing.ts';
@@ -20,9 +23,20 @@ export interface Deps {
    * rows moved (growth events and tiers): wired here so that members need not know them.
    */
   onMerge: MergeHook[];
+  /**
+   * What later modules do when a member enrolls in a program for the first time, in the
+   * enrollment's transaction after its row is written (status match: the tier they start at).
+   */
+  onEnroll: EnrollHook[];
 }
 
 export type MergeHook = (deps: Deps & { db: Trx }, fromId: string, intoId: string) => Promise<void>;
+
+export type EnrollHook = (
+  deps: Deps & { db: Trx },
+  programId: string,
+  memberId: string,
+) => Promise<void>;
 
 export interface DepsOptions {
   clock: Clock;
@@ -56,7 +70,8 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
       ids: o.ids,
       log: o.log,
       ledger,
-      onMerge: [mergeGrowth, mergePurchases],
+      onMerge: [mergeGrowth, mergePurchases, mergeCoalitionLevels, mergeConversions],
+      onEnroll: [matchOnEnroll],
     },
     async close() {
       await ledger.drain();

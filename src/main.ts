@@ -13,6 +13,7 @@ import { ROLES, type Role } from './keys/keys.core.ts';
 import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
 import { forgetLimits, sweepExpired } from './ledger/ledger.service.ts';
 import { reconcile } from './ledger/reconcile.ts';
+import { runOffers } from './offers/offers.service.ts';
 import { importPurchases, progressBar } from './purchases/purchases.import.ts';
 import { systemClock } from './shared/clock.ts';
 import { DomainError } from './shared/errors.ts';
@@ -135,6 +136,19 @@ async function start(config: Config, log: Logger): Promise<void> {
       });
   }, 60 * 1000);
   evaluator.unref();
+  // Cross-brand offers: purchases' events after each program's cursor; safe to run twice.
+  let offering = false;
+  const offerer = setInterval(() => {
+    if (offering) return;
+    offering = true;
+    runOffers(deps)
+      .then((r) => (r.granted || r.skipped) && log.info({ offers: r }, 'offers fired'))
+      .catch((err) => log.warn({ err }, 'offers run failed'))
+      .finally(() => {
+        offering = false;
+      });
+  }, 10 * 1000);
+  offerer.unref();
 
   let stoppingSince = 0;
   const stop = async (signal: string) => {
@@ -149,6 +163,7 @@ async function start(config: Config, log: Logger): Promise<void> {
     clearInterval(sweeper);
     clearInterval(expirer);
     clearInterval(evaluator);
+    clearInterval(offerer);
     try {
       await app.close(); // stops accepting, waits for in-flight requests
       await runtime.close(); // then the pool, then the embedded database

@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// Crash safety, as it happens in production: a stream of redemptions and adjustments against a
-// real server; the server and its database are killed with SIGKILL mid-stream; after a restart
+// Crash safety, as it happens in production: a stream of redemptions and adjustments (then one of
+// conversions between two programs) against a real server; the server and its database are killed with SIGKILL mid-stream; after a restart
 // every request that was answered 2xx is there exactly once, a retry of every request (answered
 // or not) applies it at most once, and reconcile is clean.
 
@@ -161,6 +161,136 @@ describe('crash: SIGKILL of the server and the database mid-stream', () => {
     };
     expect(report.checks.filter((c) => !c.held)).toEqual([]);
     // A clean stop, waited for: it stops the embedded PostgreSQL too, before its folder goes.
+    const server = child;
+    const exited = new Promise((resolve) => server?.once('exit', resolve));
+    server?.kill('SIGTERM');
+    await exited;
+    child = undefined;
+  }, 120_000);
+
+  it('keeps every acknowledged conversion applied once on both ledgers', async () => {
+    let base = await start();
+    for (const [id, perHub] of [
+      ['hotel-a', 10],
+      ['hotel-b', 4],
+    ] as const) {
+      expect((await call(`${base}/v1/programs`, 'POST', { id, name: id })).status).toBe(201);
+      const rate = await call(`${base}/v1/coalition/exchange/programs/${id}`, 'PUT', {
+        pointsPerHubUnit: perHub,
+        pointValueFen: 3,
+      });
+      expect(rate.status).toBe(200);
+    }
+    const pair = await call(`${base}/v1/coalition/exchange/pairs/hotel-a/hotel-b`, 'PUT', {
+      feePercent: 1,
+      feeMinimum: 1,
+      maxPoints: 1_000,
+      dailyLimit: 1_000_000_000,
+    });
+    expect(pair.status).toBe(200);
+    let memberId = '';
+    for (const program of ['hotel-a', 'hotel-b']) {
+      const enrolled = await call(`${base}/v1/programs/${program}/members`, 'POST', {
+        identifiers: [{ type: 'phone', value: '13912340000' }],
+        channel: 'app',
+      });
+      memberId = ((await enrolled.json()) as { id: string }).id;
+    }
+    const pointsOf = async (b: string, program: string) =>
+      (
+        (await (
+          await call(`${b}/v1/programs/${program}/members/${memberId}/points`, 'GET')
+        ).json()) as { balance: number }
+      ).balance;
+    const float = await call(
+      `${base}/v1/programs/hotel-a/members/${memberId}/points/adjustments`,
+      'POST',
+      { points: 10_000_000, reason: 'float' },
+    );
+    expect(float.status).toBe(201);
+
+    interface Conversion {
+      reference: string;
+      points: number;
+      acked?: { conversionId: string; debited: number; credited: number };
+    }
+    const sent: Conversion[] = [];
+    const convert = (b: string, c: Conversion) =>
+      call(`${b}/v1/members/${memberId}/conversions`, 'POST', {
+        from: 'hotel-a',
+        to: 'hotel-b',
+        points: c.points,
+        reference: c.reference,
+      });
+    let stop = false;
+    let n = 0;
+    const client = async () => {
+      while (!stop) {
+        const i = n++;
+        const c: Conversion = { reference: `cv-${i}`, points: 10 + (i % 37) };
+        sent.push(c);
+        try {
+          const res = await convert(base, c);
+          if (res.status === 201) c.acked = (await res.json()) as Conversion['acked'];
+        } catch {
+          return;
+        }
+      }
+    };
+    const clients = Array.from({ length: 16 }, client);
+    await new Promise((r) => setTimeout(r, 1500));
+    const pgPid = Number(
+      readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    process.kill(pgPid, 'SIGKILL');
+    child?.kill('SIGKILL');
+    stop = true;
+    await Promise.all(clients);
+    const acked = sent.filter((c) => c.acked);
+    expect(acked.length).toBeGreaterThan(50);
+    console.log(
+      `crash: ${acked.length} of ${sent.length} conversions answered 2xx before the kill`,
+    );
+
+    base = await start();
+    // Every conversion again, by its reference: answered ones replay, the others apply now.
+    let debited = 0;
+    let credited = 0;
+    for (let i = 0; i < sent.length; i += 16) {
+      await Promise.all(
+        sent.slice(i, i + 16).map(async (c) => {
+          const res = await convert(base, c);
+          expect(res.status, c.reference).toBe(201);
+          const body = (await res.json()) as NonNullable<Conversion['acked']>;
+          if (c.acked) expect(body, c.reference).toEqual(c.acked);
+          debited += body.debited;
+          credited += body.credited;
+        }),
+      );
+    }
+    expect(await pointsOf(base, 'hotel-a')).toBe(10_000_000 - debited);
+    expect(await pointsOf(base, 'hotel-b')).toBe(credited);
+    const seen = new Map<string, number>();
+    let cursor: string | null = null;
+    do {
+      const res: Response = await call(
+        `${base}/v1/members/${memberId}/conversions?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        'GET',
+      );
+      const body = (await res.json()) as {
+        data: { reference: string }[];
+        nextCursor: string | null;
+      };
+      for (const c of body.data) seen.set(c.reference, (seen.get(c.reference) ?? 0) + 1);
+      cursor = body.nextCursor;
+    } while (cursor);
+    for (const c of sent) expect(seen.get(c.reference), c.reference).toBe(1);
+
+    const report = (await (await call(`${base}/v1/ledger/reconcile`, 'GET')).json()) as {
+      checks: { name: string; held: boolean }[];
+    };
+    expect(report.checks.filter((c) => !c.held)).toEqual([]);
+    expect(report.checks.map((c) => c.name)).toContain('settlement_matches_conversions');
     const server = child;
     const exited = new Promise((resolve) => server?.once('exit', resolve));
     server?.kill('SIGTERM');

@@ -103,6 +103,76 @@ beforeAll(async () => {
       },
     })
   ).json().id;
+  // Coalition levels, A's member at one, and A's status match table naming it.
+  await t.call({
+    method: 'PUT',
+    url: '/v1/coalition/levels',
+    payload: [{ code: 'gold', name: 'Gold', rank: 2 }],
+  });
+  await t.call({
+    method: 'PUT',
+    url: `/v1/members/${fixtures.memberId}/coalition-level`,
+    payload: { level: 'gold', source: 'fuzz' },
+  });
+  await t.call({
+    method: 'PUT',
+    url: '/v1/programs/fuzz-a/tier-match',
+    payload: {
+      maxMatchTier: 'vip',
+      windowDays: 30,
+      rules: [{ coalitionLevel: 'gold', tier: 'vip' }],
+    },
+  });
+  // The exchange: A's member converts into a third program's points, so that A and C settle.
+  await t.program('fuzz-c');
+  await member(t, 'fuzz-c', '13200000001');
+  for (const id of ['fuzz-a', 'fuzz-c']) {
+    await t.call({
+      method: 'PUT',
+      url: `/v1/coalition/exchange/programs/${id}`,
+      payload: { pointsPerHubUnit: 1, pointValueFen: 1 },
+    });
+  }
+  Object.assign(fixtures, { from: 'fuzz-a', to: 'fuzz-c', a: 'fuzz-a', b: 'fuzz-c' });
+  await t.call({
+    method: 'PUT',
+    url: '/v1/coalition/exchange/pairs/fuzz-a/fuzz-c',
+    payload: { feePercent: 1, maxPoints: 100_000, dailyLimit: 1_000_000 },
+  });
+  await t.call({
+    method: 'POST',
+    url: `/v1/members/${fixtures.memberId}/conversions`,
+    payload: { from: 'fuzz-a', to: 'fuzz-c', points: 1_000, reference: 'fuzz' },
+  });
+  // The benefits pool and cross-brand offers: a benefit A contributed, an offer of A's.
+  fixtures.benefitId = (
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs/fuzz-a/pool-benefits',
+      payload: {
+        name: 'Lounge',
+        kind: 'lounge',
+        stock: 5,
+        costFen: 100,
+        eligibility: { any: true },
+      },
+    })
+  ).json().id;
+  fixtures.offerId = (
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs/fuzz-a/offers',
+      payload: {
+        name: 'Spend ¥89',
+        minSpendFen: 8900,
+        reward: { kind: 'points', programId: 'fuzz-c', points: 10 },
+        stock: 5,
+        startsAt: '2026-01-01T00:00:00Z',
+        endsAt: '2027-01-01T00:00:00Z',
+      },
+    })
+  ).json().id;
+  fixtures.period = t.clock.now().toISOString().slice(0, 7);
   for (const role of ['admin', 'integration', 'read'] as const) {
     keysOfB[role] = await t.key('fuzz-b', role);
   }
@@ -258,10 +328,15 @@ describe("the portal's routes open only the member their link names", () => {
         expect(res.statusCode, `${what}: ${res.body}`).toBe(401);
         expect(res.body).not.toContain(fixtures.memberId);
       }
+      // The reads answer the link's member; the writes (conversions, claims) need a body, and
+      // their own tests check whose points they move.
+      if (op.method !== 'GET') continue;
       const own = await send(op, { headers: { authorization: `Portal ${portalTokens.b}` } });
       expect(own.statusCode, `${what}: ${own.body}`).toBe(200);
       expect(own.body).toContain(memberOfB);
-      for (const id of [fixtures.memberId, fixtures.holdId, fixtures.purchaseId, 'fuzz-a"']) {
+      // The benefits pool is the coalition's: A's benefits are for B's members to claim too.
+      const shared = op.path === '/v1/portal/pool' ? [] : ['fuzz-a"'];
+      for (const id of [fixtures.memberId, fixtures.holdId, fixtures.purchaseId, ...shared]) {
         expect(own.body, what).not.toContain(id);
       }
       const a = await send(op, {});

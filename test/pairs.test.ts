@@ -78,6 +78,16 @@ const OPS: Record<string, Op> = {
       url: `/v1/programs/pair/members/${r.m}/tier`,
       payload: { code: 'silver', reason: 'pairs' },
     }),
+  // Status match locks the member's row, then their tier row, in a transaction of its own.
+  match: (r) => post(`/v1/programs/pair/members/${r.m}/tier/match`),
+  // A conversion locks the member's accounts in two ledgers and a limit counter in one batch.
+  convert: (r) =>
+    post(`/v1/members/${r.m}/conversions`, {
+      from: 'pair',
+      to: 'pair2',
+      points: 20,
+      reference: `cv-${r.m}`,
+    }),
 };
 
 const names = Object.keys(OPS);
@@ -127,6 +137,37 @@ beforeAll(async () => {
     payload: { mode: 'two_way', sources: [{ source: 'spend' }] },
   });
   expect(policy.statusCode, policy.body).toBe(200);
+  const levels = await t.call({
+    method: 'PUT',
+    url: '/v1/coalition/levels',
+    payload: [{ code: 'gold', name: 'Gold', rank: 1 }],
+  });
+  expect(levels.statusCode, levels.body).toBe(200);
+  const match = await t.call({
+    method: 'PUT',
+    url: '/v1/programs/pair/tier-match',
+    payload: {
+      maxMatchTier: 'silver',
+      windowDays: 30,
+      rules: [{ coalitionLevel: 'gold', tier: 'silver' }],
+    },
+  });
+  expect(match.statusCode, match.body).toBe(200);
+  await t.program('pair2');
+  for (const id of ['pair', 'pair2']) {
+    const rate = await t.call({
+      method: 'PUT',
+      url: `/v1/coalition/exchange/programs/${id}`,
+      payload: { pointsPerHubUnit: 2, pointValueFen: 1 },
+    });
+    expect(rate.statusCode, rate.body).toBe(200);
+  }
+  const exchange = await t.call({
+    method: 'PUT',
+    url: '/v1/coalition/exchange/pairs/pair/pair2',
+    payload: { feePercent: 5, maxPoints: 1_000, dailyLimit: 1_000 },
+  });
+  expect(exchange.statusCode, exchange.body).toBe(200);
 });
 afterAll(() => t.close());
 
@@ -138,7 +179,15 @@ describe('every pair of member operations at once', () => {
         const r: Round = { m: '', survivor: '', phone: phone(), hold: '', purchase: '' };
         r.m = await member(t, 'pair', r.phone);
         r.survivor = await member(t, 'pair', phone());
+        await member(t, 'pair2', r.phone);
         await adjust(t, 'pair', r.m, 100);
+        // A coalition level the match op matches (after enrollment, so that only the op does).
+        const level = await t.call({
+          method: 'PUT',
+          url: `/v1/members/${r.m}/coalition-level`,
+          payload: { level: 'gold', source: 'pairs' },
+        });
+        expect(level.statusCode, level.body).toBe(200);
         r.hold = (await post(`${pointsUrl('pair', r.m)}/holds`, { points: 10 })).json().id;
         r.purchase = `before-${r.m}`;
         const before = await post('/v1/programs/pair/purchases', {

@@ -21,6 +21,19 @@ export const AUDIT_ACTIONS = [
   'earning.rule_created',
   'earning.rule_changed',
   'earning.policy_set',
+  'coalition.levels_set',
+  'coalition.level_rules_set',
+  'coalition.member_level_set',
+  'tiers.match_table_set',
+  'pool.benefit_created',
+  'pool.benefit_changed',
+  'offer.created',
+  'offer.changed',
+  'exchange.rate_set',
+  'exchange.pair_set',
+  'exchange.pair_removed',
+  'settlement.closed',
+  'settlement.settled',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -18,6 +18,12 @@ import * as m0006 from './migrations/0006_growth_tiers.ts';
 import * as m0007 from './migrations/0007_purchases.ts';
 import * as m0008 from './migrations/0008_portal.ts';
 import * as m0009 from './migrations/0009_metrics.ts';
+import * as m0010 from './migrations/0010_exchange.ts';
+import * as m0011 from './migrations/0011_coalition_levels.ts';
+import * as m0012 from './migrations/0012_pool.ts';
+import * as m0013 from './migrations/0013_offers.ts';
+import * as m0014 from './migrations/0014_metrics_exchange.ts';
+import * as m0015 from './migrations/0015_ledger_checks_by_index.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -84,6 +90,12 @@ const migrations: Record<string, Migration> = {
   '0007_purchases': m0007,
   '0008_portal': m0008,
   '0009_metrics': m0009,
+  '0010_exchange': m0010,
+  '0011_coalition_levels': m0011,
+  '0012_pool': m0012,
+  '0013_offers': m0013,
+  '0014_metrics_exchange': m0014,
+  '0015_ledger_checks_by_index': m0015,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -32,6 +32,23 @@ export interface Database {
   purchases: PurchasesTable;
   purchase_returns: PurchaseReturnsTable;
   portal_secrets: PortalSecretsTable;
+  exchange_programs: ExchangeProgramsTable;
+  exchange_pairs: ExchangePairsTable;
+  conversions: ConversionsTable;
+  settlement_lines: SettlementLinesTable;
+  settlement_periods: SettlementPeriodsTable;
+  pool_benefits: PoolBenefitsTable;
+  pool_member_claims: PoolMemberClaimsTable;
+  pool_claims: PoolClaimsTable;
+  offers: OffersTable;
+  offer_member_grants: OfferMemberGrantsTable;
+  offer_grants: OfferGrantsTable;
+  offer_cursors: OfferCursorsTable;
+  coalition_levels: CoalitionLevelsTable;
+  coalition_level_rules: CoalitionLevelRulesTable;
+  member_coalition_levels: MemberCoalitionLevelsTable;
+  tier_match_tables: TierMatchTablesTable;
+  tier_matches: TierMatchesTable;
 }
 
 type Timestamp = Date;
@@ -144,7 +161,7 @@ export interface LedgerAccountsTable {
   id: string;
   ledger: string;
   program_id: string;
-  kind: 'member' | 'issuance' | 'redemption' | 'breakage' | 'adjustment';
+  kind: 'member' | 'issuance' | 'redemption' | 'breakage' | 'adjustment' | 'exchange' | 'fee';
   member_id: string | null;
   debits_pending: Int8;
   debits_posted: Int8;
@@ -392,4 +409,203 @@ export interface PortalSecretsTable {
   id: string;
   secret: Buffer;
   created_at: Timestamp;
+}
+
+/** A program in the coalition's exchange: its rate to the hub unit and its points' worth. */
+export interface ExchangeProgramsTable {
+  program_id: string;
+  points_per_hub_unit: Int8;
+  point_value_e4: Int8;
+  updated_at: Timestamp;
+}
+
+/** A direction of exchange the coalition approved, with its fee and limits in points of "from". */
+export interface ExchangePairsTable {
+  from_program_id: string;
+  to_program_id: string;
+  fee_bp: number;
+  fee_minimum: Int8;
+  min_points: Int8;
+  max_points: Int8;
+  daily_limit: Int8;
+  updated_at: Timestamp;
+}
+
+/** An applied conversion, with the rates it used. */
+export interface ConversionsTable {
+  id: string;
+  command_id: string;
+  member_id: string;
+  from_program_id: string;
+  to_program_id: string;
+  reference: string;
+  converted: Int8;
+  fee: Int8;
+  credited: Int8;
+  from_points_per_hub_unit: Int8;
+  to_points_per_hub_unit: Int8;
+  from_point_value_e4: Int8;
+  to_point_value_e4: Int8;
+  created_at: Timestamp;
+}
+
+/** What one party (a program id or 'coalition') owes another for one business row. */
+export interface SettlementLinesTable {
+  id: string;
+  kind: 'conversion' | 'fee' | 'pool' | 'offer';
+  source_id: string;
+  period: string;
+  debtor: string;
+  creditor: string;
+  points: Int8 | null;
+  amount_fen: Int8;
+  member_id: string | null;
+  detail: JsonColumn<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+/** A closed period's frozen statement. */
+export interface SettlementPeriodsTable {
+  period: string;
+  status: 'closed' | 'settled';
+  statement: JsonColumn<unknown>;
+  closed_at: Timestamp;
+  settled_at: Timestamp | null;
+}
+
+/** A level of the coalition (the payment platform's member levels); higher rank is higher. */
+export interface CoalitionLevelsTable {
+  code: string;
+  name: string;
+  rank: number;
+  updated_at: Timestamp;
+}
+
+/** A member holding at least `tier_at_least` in `program_id` has `level`. */
+export interface CoalitionLevelRulesTable {
+  position: number;
+  level: string;
+  program_id: string;
+  tier_at_least: string;
+  updated_at: Timestamp;
+}
+
+/** The level the coalition's integration set for a member. */
+export interface MemberCoalitionLevelsTable {
+  member_id: string;
+  level: string;
+  source: string;
+  valid_until: Date | null;
+  set_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** A program's status match table. */
+export interface TierMatchTablesTable {
+  program_id: string;
+  max_match_tier: string;
+  window_days: number;
+  rules: ColumnType<unknown, string, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** The status match a member had in a program (at most one). */
+export interface TierMatchesTable {
+  program_id: string;
+  member_id: string;
+  tier: string;
+  rule: ColumnType<unknown, string, string>;
+  matched_at: Timestamp;
+}
+
+// --- the benefits pool (0012) and cross-brand offers (0013) ---
+
+export interface PoolBenefitsTable {
+  id: string;
+  program_id: string;
+  name: string;
+  kind: 'lounge' | 'fast_track' | 'voucher' | 'membership' | 'other';
+  stock: number;
+  claimed: ColumnType<number, number | undefined, number>;
+  used: ColumnType<number, number | undefined, number>;
+  valid_from: Timestamp | null;
+  valid_until: Timestamp | null;
+  cost_fen: Int8;
+  per_member_limit: number;
+  eligibility: JsonColumn<unknown>;
+  charge_to: 'contributor' | 'home';
+  code_valid_days: number | null;
+  status: 'active' | 'paused' | 'closed';
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PoolMemberClaimsTable {
+  benefit_id: string;
+  member_id: string;
+  claimed: number;
+}
+
+export interface PoolClaimsTable {
+  id: string;
+  benefit_id: string;
+  member_id: string;
+  reference: string | null;
+  code: string;
+  status: 'claimed' | 'used';
+  expires_at: Timestamp | null;
+  sponsor_program_id: string | null;
+  claimed_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by_key: string | null;
+  charge_debtor: string | null;
+  charge_creditor: string | null;
+  charge_fen: Int8 | null;
+}
+
+export interface OffersTable {
+  id: string;
+  program_id: string;
+  name: string;
+  min_spend_fen: Int8;
+  reward: JsonColumn<unknown>;
+  reward_program_id: string;
+  stock: number;
+  granted: ColumnType<number, number | undefined, number>;
+  per_member_limit: number;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  cost_fen: Int8 | null;
+  status: 'active' | 'paused';
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OfferMemberGrantsTable {
+  offer_id: string;
+  member_id: string;
+  granted: number;
+}
+
+export interface OfferGrantsTable {
+  offer_id: string;
+  purchase_id: string;
+  id: string;
+  member_id: string;
+  status: 'reserved' | 'granted' | 'skipped';
+  reason: string | null;
+  detail: ColumnType<unknown, string | undefined, string>;
+  debtor: string | null;
+  creditor: string | null;
+  points: Int8 | null;
+  amount_fen: Int8 | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface OfferCursorsTable {
+  program_id: string;
+  last_sequence: Int8;
+  updated_at: Timestamp;
 }

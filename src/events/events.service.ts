@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'tier.downgrade_warning',
   'growth.spike',
   'benefit.used',
+  // A purchase recorded (src/purchases), in its ledger batch: what cross-brand offers fire from.
+  'purchase.recorded',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -99,4 +101,14 @@ export async function listEvents(
     occurredAt: r.occurred_at,
     data: r.data as Record<string, unknown>,
   }));
+}
+
+/** The last sequence number the program's events have reached (0 before any): where a new reader starts. */
+export async function lastSequence(db: Db, programId: string): Promise<number> {
+  const row = await db
+    .selectFrom('event_sequences')
+    .select('last')
+    .where('program_id', '=', programId)
+    .executeTakeFirst();
+  return Number(row?.last ?? 0);
 }

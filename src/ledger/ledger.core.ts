@@ -27,12 +27,19 @@ export interface LedgerConfig {
   status: 'active' | 'suspended';
 }
 
-export type SystemKind = 'issuance' | 'redemption' | 'breakage' | 'adjustment';
+/**
+ * A ledger's system accounts. `exchange`: points converted out of the program go in, points
+ * converted into it come out (what its brand settles with others); `fee`: exchange fees, the
+ * coalition's income.
+ */
+export type SystemKind = 'issuance' | 'redemption' | 'breakage' | 'adjustment' | 'exchange' | 'fee';
 export const SYSTEM_KINDS: readonly SystemKind[] = [
   'issuance',
   'redemption',
   'breakage',
   'adjustment',
+  'exchange',
+  'fee',
 ];
 
 /** Why points moved. */
@@ -47,6 +54,8 @@ export const TRANSFER_CODES = [
   'adjust',
   'merge',
   'reverse',
+  'convert',
+  'fee',
 ] as const;
 export type TransferCode = (typeof TRANSFER_CODES)[number];
 
@@ -123,6 +132,12 @@ export interface Draw {
 export interface Limit {
   key: string;
   max: number;
+  /**
+   * What the credit counts against this counter when not its points (a conversion's daily limit
+   * counts points of the program converted from). Only on a credit that is refused, not cut, at
+   * its limit.
+   */
+  count?: number;
   /** When the counter's period is over and it can be forgotten (a day's cap: that day's end). */
   forgetAfter?: Date | null;
 }
@@ -144,8 +159,11 @@ export type Command =
       type: 'credit';
       id: string;
       to: MemberRef;
-      /** issuance: the member earns (a benefit: refused when blocked); adjustment: an operator's correction. */
-      from: 'issuance' | 'adjustment';
+      /**
+       * issuance: the member earns (a benefit: refused when blocked); adjustment: an operator's
+       * correction; exchange: points converted in from another program (a benefit too).
+       */
+      from: 'issuance' | 'adjustment' | 'exchange';
       amount: number;
       code: TransferCode;
       reference: string | null;
@@ -172,9 +190,10 @@ export type Command =
       from: MemberRef;
       /**
        * redemption: the member spends (a benefit); adjustment: an operator's correction; issuance:
-       * earned points taken back (a return).
+       * earned points taken back (a return); exchange / fee: converted to another program, and the
+       * conversion's fee (benefits too).
        */
-      to: 'redemption' | 'adjustment' | 'issuance';
+      to: 'redemption' | 'adjustment' | 'issuance' | 'exchange' | 'fee';
       amount: number;
       code: TransferCode;
       reference: string | null;
@@ -722,19 +741,21 @@ function limited(
     for (const l of share.limits) {
       const k = `${c.to.ledger}|${l.key}`;
       const left = Math.max(0, l.max - (state.limits.get(k) ?? 0) - (used.get(k) ?? 0));
-      if (left >= amount) continue;
-      if (!c.partial) {
+      const counts = l.count ?? amount;
+      if (left >= counts) continue;
+      if (!c.partial || l.count !== undefined) {
         return reject(
           'limit_reached',
-          `Limit ${l.key} leaves ${left} of ${l.max}; ${share.amount} were asked for`,
+          `Limit ${l.key} leaves ${left} of ${l.max}; ${l.count ?? share.amount} were asked for`,
         );
       }
       amount = left;
     }
-    // A counter named twice by one share counts its amount once.
-    for (const key of new Set(share.limits.map((l) => l.key))) {
+    // A counter named twice by one share counts once.
+    const counted = new Map(share.limits.map((l) => [l.key, l.count ?? amount]));
+    for (const [key, by] of counted) {
       const k = `${c.to.ledger}|${key}`;
-      used.set(k, (used.get(k) ?? 0) + amount);
+      used.set(k, (used.get(k) ?? 0) + by);
     }
     amounts.push(amount);
   }
@@ -758,6 +779,8 @@ function policyExpiry(state: BatchState, ledger: string): Date | null {
   const config = configOf(state, ledger);
   return expiresAt(config.expiry, state.now, config.timezone);
 }
+
+const BUSINESS_DEBITS = new Set(['redemption', 'exchange', 'fee']);
 
 /**
  * Whether a command may apply at all, before it is tried: its ledgers exist, its members may do
@@ -787,10 +810,12 @@ export function admission(
     }
     return undefined;
   };
-  const part = (p: LinkedPart): Rejection | undefined =>
-    p.type === 'credit'
-      ? check(p.to, p.from === 'issuance' ? 'benefit' : 'member', p.from === 'issuance')
-      : check(p.from, p.to === 'redemption' ? 'benefit' : 'member', p.to === 'redemption');
+  // Earning, spending and converting are a member's business (refused when blocked, and in a
+  // suspended program); corrections and returns are not.
+  const part = (p: LinkedPart): Rejection | undefined => {
+    const business = p.type === 'credit' ? p.from !== 'adjustment' : BUSINESS_DEBITS.has(p.to);
+    return check(p.type === 'credit' ? p.to : p.from, business ? 'benefit' : 'member', business);
+  };
   switch (c.type) {
     case 'credit':
     case 'debit':

@@ -155,8 +155,11 @@ interface Movement {
 }
 
 export interface CreditInput extends Movement {
-  /** `issuance` (default): the member earns, a benefit; `adjustment`: an operator's correction. */
-  from?: 'issuance' | 'adjustment';
+  /**
+   * `issuance` (default): the member earns, a benefit; `adjustment`: an operator's correction;
+   * `exchange`: converted in from another program.
+   */
+  from?: 'issuance' | 'adjustment' | 'exchange';
   /** Points in a return window are pending until then. */
   pendingUntil?: Date | null;
   /** Counters the credit counts against (a daily cap), locked in the batch. */
@@ -170,9 +173,10 @@ export interface CreditInput extends Movement {
 export interface DebitInput extends Movement {
   /**
    * `redemption` (default): the member spends, a benefit; `adjustment`: an operator's correction;
-   * `issuance`: earned points taken back (a return).
+   * `issuance`: earned points taken back (a return); `exchange` / `fee`: converted out to another
+   * program, and the conversion's fee.
    */
-  to?: 'redemption' | 'adjustment' | 'issuance';
+  to?: 'redemption' | 'adjustment' | 'issuance' | 'exchange' | 'fee';
   /** Take what is available up to `points`, never below zero, rather than refuse. */
   atMost?: boolean;
   /** Lots to draw first (a purchase's own), or only (`only`), or only while pending. */

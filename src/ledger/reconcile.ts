@@ -91,6 +91,129 @@ const CHECKS: Check[] = [
       where a.kind = 'member' group by a.id
       having a.debits_pending <> coalesce(sum(h.amount), 0)`,
   },
+  {
+    name: 'conversions_match_ledgers',
+    description:
+      "Each conversion moved exactly its points on both programs' ledgers, and nothing else moved through an exchange or fee account",
+    query: sql`
+      with expected as (
+        select command_id, 'points:' || from_program_id as ledger, converted as sent, fee, 0::bigint as received
+        from conversions
+        union all
+        select command_id, 'points:' || to_program_id, 0, 0, credited from conversions
+      ), moved as (
+        select t.command_id, t.ledger,
+               coalesce(sum(t.amount) filter (where c.kind = 'exchange'), 0) as sent,
+               coalesce(sum(t.amount) filter (where c.kind = 'fee'), 0) as fee,
+               coalesce(sum(t.amount) filter (where d.kind = 'exchange'), 0) as received
+        from ledger_transfers t
+        join ledger_accounts d on d.id = t.debit_account_id
+        join ledger_accounts c on c.id = t.credit_account_id
+        where d.kind in ('exchange', 'fee') or c.kind in ('exchange', 'fee')
+        group by t.command_id, t.ledger
+      )
+      select coalesce(e.command_id, m.command_id) as command_id, coalesce(e.ledger, m.ledger) as ledger,
+             e.sent, m.sent as ledger_sent, e.fee, m.fee as ledger_fee, e.received, m.received as ledger_received
+      from expected e full join moved m on m.command_id = e.command_id and m.ledger = e.ledger
+      where e.command_id is null or m.command_id is null
+         or e.sent <> m.sent or e.fee <> m.fee or e.received <> m.received`,
+  },
+  {
+    name: 'settlement_matches_conversions',
+    description:
+      'Each conversion and its fee has its settlement line, to the fen at the point values it used, and no such line lacks its conversion',
+    query: sql`
+      with expected as (
+        select 'conversion' as kind, id as source_id, from_program_id as debtor, to_program_id as creditor,
+               credited as points, (credited * to_point_value_e4 + 5000) / 10000 as amount_fen,
+               to_char(created_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period
+        from conversions
+        union all
+        select 'fee', id, from_program_id, 'coalition', fee, (fee * from_point_value_e4 + 5000) / 10000,
+               to_char(created_at at time zone 'Asia/Shanghai', 'YYYY-MM')
+        from conversions where fee > 0
+      ), owed as (select * from expected where amount_fen > 0),
+      lines as (select * from settlement_lines where kind in ('conversion', 'fee'))
+      select coalesce(o.kind, l.kind) as kind, coalesce(o.source_id, l.source_id) as source_id,
+             o.amount_fen, l.amount_fen as line_amount_fen, o.debtor, l.debtor as line_debtor,
+             o.creditor, l.creditor as line_creditor, o.period, l.period as line_period
+      from owed o full join lines l on l.kind = o.kind and l.source_id = o.source_id
+      where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
+         or o.debtor <> l.debtor or o.creditor <> l.creditor or o.points <> l.points or o.period <> l.period`,
+  },
+  // The benefits pool (src/pool): a used code's charge is its settlement line; counters are counts.
+  {
+    name: 'settlement_matches_pool_uses',
+    description:
+      'Each charged use of a pool code has its settlement line, to the fen, and no pool line lacks its use',
+    query: sql`
+      with owed as (
+        select id as source_id, charge_debtor as debtor, charge_creditor as creditor, charge_fen as amount_fen,
+               to_char(used_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period
+        from pool_claims where charge_fen is not null
+      ), lines as (select * from settlement_lines where kind = 'pool')
+      select coalesce(o.source_id, l.source_id) as source_id, o.amount_fen, l.amount_fen as line_amount_fen,
+             o.debtor, l.debtor as line_debtor, o.creditor, l.creditor as line_creditor,
+             o.period, l.period as line_period
+      from owed o full join lines l on l.source_id = o.source_id
+      where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
+         or o.debtor <> l.debtor or o.creditor <> l.creditor or o.period <> l.period
+         or l.points is not null`,
+  },
+  {
+    name: 'pool_counters_match_claims',
+    description:
+      "Each pool benefit's claimed and used counts, and each member's claim count, equal its claims",
+    query: sql`
+      select 'benefit' as counter, b.id as benefit_id, null as member_id, b.claimed, b.used,
+             count(c.id) as claims, count(c.id) filter (where c.status = 'used') as uses
+      from pool_benefits b left join pool_claims c on c.benefit_id = b.id
+      group by b.id
+      having b.claimed <> count(c.id) or b.used <> count(c.id) filter (where c.status = 'used')
+      union all
+      select 'member', m.benefit_id, m.member_id, m.claimed, null,
+             (select count(*) from pool_claims c where c.benefit_id = m.benefit_id and c.member_id = m.member_id), null
+      from pool_member_claims m
+      where m.claimed <> (select count(*) from pool_claims c
+                          where c.benefit_id = m.benefit_id and c.member_id = m.member_id)`,
+  },
+  // Cross-brand offers (src/offers): a grant's cost is its settlement line; counters are counts.
+  {
+    name: 'settlement_matches_offer_grants',
+    description:
+      "Each granted offer reward has its settlement line (A owes B the reward's cost), to the fen, and no offer line lacks its grant",
+    query: sql`
+      with owed as (
+        select id as source_id, debtor, creditor, points, amount_fen,
+               to_char(updated_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period
+        from offer_grants where status = 'granted' and amount_fen is not null
+      ), lines as (select * from settlement_lines where kind = 'offer')
+      select coalesce(o.source_id, l.source_id) as source_id, o.amount_fen, l.amount_fen as line_amount_fen,
+             o.debtor, l.debtor as line_debtor, o.creditor, l.creditor as line_creditor,
+             o.points, l.points as line_points, o.period, l.period as line_period
+      from owed o full join lines l on l.source_id = o.source_id
+      where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
+         or o.debtor <> l.debtor or o.creditor <> l.creditor or o.period <> l.period
+         or o.points is distinct from l.points`,
+  },
+  {
+    name: 'offer_counters_match_grants',
+    description:
+      "Each offer's granted count, and each member's, equal its grants reserved or given (skipped ones count nothing)",
+    query: sql`
+      select 'offer' as counter, o.id as offer_id, null as member_id, o.granted,
+             count(g.id) filter (where g.status <> 'skipped') as grants
+      from offers o left join offer_grants g on g.offer_id = o.id
+      group by o.id
+      having o.granted <> count(g.id) filter (where g.status <> 'skipped')
+      union all
+      select 'member', m.offer_id, m.member_id, m.granted,
+             (select count(*) from offer_grants g where g.offer_id = m.offer_id
+                and g.member_id = m.member_id and g.status <> 'skipped')
+      from offer_member_grants m
+      where m.granted <> (select count(*) from offer_grants g where g.offer_id = m.offer_id
+                            and g.member_id = m.member_id and g.status <> 'skipped')`,
+  },
 ];
 
 export interface ReconcileReport {

@@ -120,6 +120,8 @@ export async function enroll(
       activatedAt: null,
       consents: input.consents ?? {},
     });
+    // Only a first enrollment is new to the program: enrolling again changes nothing there.
+    if (created) for (const hook of deps.onEnroll) await hook(tx, programId, id);
     return { id, created };
   });
   return { ...(await view(deps, programId, memberId.id)), created: memberId.created };

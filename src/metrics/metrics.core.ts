@@ -67,12 +67,22 @@ export interface DayFlows {
   expired: number;
   /** Net: operators' credits less their debits. */
   adjusted: number;
+  /** Net: points converted in from other programs less points (and fees) converted out. */
+  exchanged: number;
 }
 
 /** What members' balances changed by over a day: what they got less what left them. */
-export const netOf = (f: DayFlows) => f.issued - f.returned - f.redeemed - f.expired + f.adjusted;
+export const netOf = (f: DayFlows) =>
+  f.issued - f.returned - f.redeemed - f.expired + f.adjusted + f.exchanged;
 
-export const NO_FLOWS: DayFlows = { issued: 0, returned: 0, redeemed: 0, expired: 0, adjusted: 0 };
+export const NO_FLOWS: DayFlows = {
+  issued: 0,
+  returned: 0,
+  redeemed: 0,
+  expired: 0,
+  adjusted: 0,
+  exchanged: 0,
+};
 
 /** The period's sums of each day's figures. */
 export function totalsOf(days: (DayFlows & { enrolled: number })[]): DayFlows & {
@@ -87,6 +97,7 @@ export function totalsOf(days: (DayFlows & { enrolled: number })[]): DayFlows & 
     redeemed: sum((d) => d.redeemed),
     expired: sum((d) => d.expired),
     adjusted: sum((d) => d.adjusted),
+    exchanged: sum((d) => d.exchanged),
   };
 }
 

@@ -61,6 +61,7 @@ export async function pointFlows(
     redeemed: string;
     expired: string;
     adjusted: string;
+    exchanged: string;
     outstanding: string;
     total: string;
     held: string;
@@ -69,14 +70,16 @@ export async function pointFlows(
     flows as (
       select (f.bucket at time zone ${timezone})::date as day,
              sum(f.issued) as issued, sum(f.returned) as returned, sum(f.redeemed) as redeemed,
-             sum(f.expired) as expired, sum(f.adjusted_in - f.adjusted_out) as adjusted
+             sum(f.expired) as expired, sum(f.adjusted_in - f.adjusted_out) as adjusted,
+             sum(f.exchanged_in - f.exchanged_out) as exchanged
       from metrics_point_flows f
       where f.ledger = ${ledger}
         and f.bucket >= (select min(starts) from days) and f.bucket < (select max(ends) from days)
       group by 1
     ),
     later as (
-      select coalesce(sum(f.issued - f.returned - f.redeemed - f.expired + f.adjusted_in - f.adjusted_out), 0) as net
+      select coalesce(sum(f.issued - f.returned - f.redeemed - f.expired + f.adjusted_in - f.adjusted_out
+                          + f.exchanged_in - f.exchanged_out), 0) as net
       from metrics_point_flows f
       where f.ledger = ${ledger} and f.bucket >= (select max(ends) from days)
     ),
@@ -92,11 +95,12 @@ export async function pointFlows(
       select d.day, d.starts,
              coalesce(f.issued, 0) as issued, coalesce(f.returned, 0) as returned,
              coalesce(f.redeemed, 0) as redeemed, coalesce(f.expired, 0) as expired,
-             coalesce(f.adjusted, 0) as adjusted,
-             coalesce(f.issued - f.returned - f.redeemed - f.expired + f.adjusted, 0) as net
+             coalesce(f.adjusted, 0) as adjusted, coalesce(f.exchanged, 0) as exchanged,
+             coalesce(f.issued - f.returned - f.redeemed - f.expired + f.adjusted + f.exchanged, 0) as net
       from days d left join flows f on f.day = d.day
     )
     select s.day::text as day, s.starts, s.issued, s.returned, s.redeemed, s.expired, s.adjusted,
+           s.exchanged,
            n.total - l.net
              - coalesce(sum(s.net) over (order by s.day rows between 1 following and unbounded following), 0)
              as outstanding,
@@ -113,6 +117,7 @@ export async function pointFlows(
       redeemed: Number(r.redeemed),
       expired: Number(r.expired),
       adjusted: Number(r.adjusted),
+      exchanged: Number(r.exchanged),
       outstanding: Number(r.outstanding),
     })),
     total: Number(first?.total ?? 0),

@@ -37,6 +37,9 @@ const flows = {
   adjusted: points.describe(
     "Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative)",
   ),
+  exchanged: points.describe(
+    'Conversions between coalition programs, net: points converted in less points and fees converted out (may be negative)',
+  ),
 };
 
 export const metricsDaySchema = z
@@ -49,7 +52,7 @@ export const metricsDaySchema = z
     outstanding: points
       .nullable()
       .describe(
-        'What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted. Null for a day not yet begun',
+        'What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted + exchanged. Null for a day not yet begun',
       ),
   })
   .meta({ id: 'ProgramMetricsDay' });

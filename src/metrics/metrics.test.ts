@@ -77,6 +77,7 @@ const day = (d: string, figures: Partial<Day>): Day => ({
   redeemed: 0,
   expired: 0,
   adjusted: 0,
+  exchanged: 0,
   outstanding: 0,
   ...figures,
 });
@@ -236,6 +237,7 @@ describe('a program’s week, day by day (Asia/Shanghai)', () => {
       redeemed: 70,
       expired: 70,
       adjusted: 87,
+      exchanged: 0,
     });
     // Today's end is now: what members hold, which is the sum of their balances.
     expect(r.outstanding).toEqual({ total: d3 + 392, held: 0, asOf: '2026-06-04T16:30:00.000Z' });
@@ -351,6 +353,46 @@ describe('members merged away and erased', () => {
   });
 });
 
+describe('conversions between programs', () => {
+  it('counts points converted out and in, fee included, so each day’s liability still adds up', async () => {
+    await t.program('from');
+    await t.program('into');
+    t.clock.set('2026-08-01T02:00:00Z');
+    const number = phone();
+    const who = await member(t, 'from', number);
+    expect(await member(t, 'into', number)).toBe(who);
+    await adjust(t, 'from', who, 1000);
+    for (const [id, perHub] of [
+      ['from', 10],
+      ['into', 1],
+    ] as const) {
+      const res = await t.call({
+        method: 'PUT',
+        url: `/v1/coalition/exchange/programs/${id}`,
+        payload: { pointsPerHubUnit: perHub, pointValueFen: 1 },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    await t.call({
+      method: 'PUT',
+      url: '/v1/coalition/exchange/pairs/from/into',
+      payload: { feePercent: 10, maxPoints: 1000, dailyLimit: 1000 },
+    });
+    await post(`/v1/members/${who}/conversions`, {
+      from: 'from',
+      to: 'into',
+      points: 500,
+      reference: 'm1',
+    });
+    const out = await metrics('from', '?from=2026-08-01&to=2026-08-01');
+    expect(out.days).toEqual([
+      day('2026-08-01', { enrolled: 1, adjusted: 1000, exchanged: -550, outstanding: 450 }),
+    ]);
+    const into = await metrics('into', '?from=2026-08-01&to=2026-08-01');
+    expect(into.days[0]).toMatchObject({ exchanged: 50, outstanding: 50 });
+  });
+});
+
 describe('metrics: errors and other tenants', () => {
   it.each([
     ['?from=2026-06-05&to=2026-06-01', 'from'],
@@ -401,6 +443,7 @@ describe('metrics: errors and other tenants', () => {
       redeemed: 0,
       expired: 0,
       adjusted: 0,
+      exchanged: 0,
     });
     expect(r.outstanding.total).toBe(0);
     expect(r.topRules).toEqual([]);

@@ -150,6 +150,11 @@ export interface CardMovement {
 export const EXPIRING_SOON_DAYS = 90;
 /** How many of the latest movements the card lists. */
 export const CARD_HISTORY = 20;
+/** How many of the member's latest pool codes and conversions the portal lists. */
+export const POOL_CLAIMS = 20;
+export const PORTAL_CONVERSIONS = 20;
+/** The most pool benefits read to name a member's codes (a pool is a curated, short list). */
+export const POOL_BENEFITS = 1000;
 
 /**
  * Points that expire after `now` and within `days`, summed per expiry instant, soonest first.

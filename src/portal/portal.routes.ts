@@ -1,14 +1,29 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  askOf,
+  conversionSchema,
+  presentConversion,
+  quoteSchema,
+} from '../exchange/exchange.schemas.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireProgramRole } from '../keys/keys.core.ts';
 import { memberParams } from '../members/members.schemas.ts';
-import type { PortalClaims } from './portal.core.ts';
+import { claimResultSchema, presentClaim, presentClaimable } from '../pool/pool.schemas.ts';
+import { PORTAL_CONVERSIONS, type PortalClaims } from './portal.core.ts';
 import {
   createPortalLinkBody,
   portalCardSchema,
+  portalClaimBody,
+  portalConversionsSchema,
+  portalConvertBody,
+  portalExchangeSchema,
   portalLinkSchema,
+  portalPoolSchema,
+  portalQuoteBody,
   presentCard,
+  presentExchange,
 } from './portal.schemas.ts';
 import * as service from './portal.service.ts';
 
@@ -98,6 +113,149 @@ export const portalCardRoutes: FastifyPluginAsyncZod = async (app) => {
       // A member's own data, opened by a bearer token: no shared cache may keep it.
       reply.header('cache-control', 'no-store');
       return presentCard(await service.cardOf(request.deps, request.portal));
+    },
+  );
+
+  // The coalition, from the member's side: converting the link's program's points into another
+  // program's, and the benefits pool. Every one answers for the link's member only; a conversion
+  // always leaves the link's program.
+
+  app.get(
+    '/portal/exchange',
+    {
+      schema: {
+        tags,
+        summary: 'Where the member may convert their points: the approved pairs from the program',
+        security: portalSecurity,
+        response: { 200: portalExchangeSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return presentExchange(
+        request.portal.memberId,
+        await service.exchangeOf(request.deps, request.portal),
+      );
+    },
+  );
+
+  app.post(
+    '/portal/conversions/quote',
+    {
+      schema: {
+        tags,
+        summary: 'What converting would move now: debited, fee, credited; writes nothing',
+        security: portalSecurity,
+        body: portalQuoteBody,
+        response: { 200: quoteSchema, ...problems(401, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      return service.quoteFor(request.deps, request.portal, {
+        to: request.body.to,
+        ask: askOf(request.body),
+      });
+    },
+  );
+
+  app.post(
+    '/portal/conversions',
+    {
+      schema: {
+        tags,
+        summary: "Convert the member's points into another program's (once per requestId)",
+        description:
+          'The same conversion as `POST /v1/members/{memberId}/conversions`, from the link’s program. 201 when applied, 200 when the requestId was applied before (the first answer).',
+        security: portalSecurity,
+        body: portalConvertBody,
+        response: {
+          200: conversionSchema,
+          201: conversionSchema,
+          ...problems(401, 404, 409, 422),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { to, requestId } = request.body;
+      const c = await service.convertFor(request.deps, request.portal, {
+        to,
+        ask: askOf(request.body),
+        requestId,
+      });
+      reply.header('cache-control', 'no-store');
+      return reply.code(c.replayed ? 200 : 201).send(presentConversion(c));
+    },
+  );
+
+  app.get(
+    '/portal/conversions',
+    {
+      schema: {
+        tags,
+        summary: "The member's latest conversions that involve the program, newest first",
+        security: portalSecurity,
+        response: { 200: portalConversionsSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const data = await service.conversionsOf(request.deps, request.portal, PORTAL_CONVERSIONS);
+      return { memberId: request.portal.memberId, data: data.map(presentConversion) };
+    },
+  );
+
+  app.get(
+    '/portal/pool',
+    {
+      schema: {
+        tags,
+        summary: "The coalition's benefits the member may claim now, and the codes they hold",
+        security: portalSecurity,
+        response: { 200: portalPoolSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const pool = await service.poolOf(request.deps, request.portal);
+      return {
+        memberId: request.portal.memberId,
+        claimable: pool.claimable.map(presentClaimable),
+        claims: pool.claims.map((c) => ({
+          ...presentClaim(c),
+          benefitName: pool.names.get(c.benefitId) ?? null,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/portal/pool/:benefitId/claim',
+    {
+      schema: {
+        tags,
+        summary: 'Claim a pool benefit: a single-use code (once per requestId)',
+        description:
+          '409 `out_of_stock`, `limit_reached`, `not_eligible`, `benefit_unavailable`, `member_blocked`.',
+        security: portalSecurity,
+        params: z.object({ benefitId: z.string().max(200) }),
+        body: portalClaimBody,
+        response: { 200: claimResultSchema, 201: claimResultSchema, ...problems(401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const r = await service.claimFor(
+        request.deps,
+        request.portal,
+        request.params.benefitId,
+        request.body.requestId,
+      );
+      reply.header('cache-control', 'no-store');
+      return reply.code(r.replayed ? 200 : 201).send({
+        ...presentClaim(r.claim),
+        benefit: { name: r.benefit.name, kind: r.benefit.kind, programId: r.benefit.programId },
+        replayed: r.replayed,
+      });
     },
   );
 };

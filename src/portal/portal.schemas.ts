@@ -1,7 +1,10 @@
 import { z } from 'zod';
+import { conversionSchema } from '../exchange/exchange.schemas.ts';
 import { timestamp } from '../http/schemas.ts';
 import { TRANSFER_CODES } from '../ledger/ledger.core.ts';
+import { claimableSchema, claimSchema } from '../pool/pool.schemas.ts';
 import { MAX_TTL_MINUTES, type PortalCard } from './portal.core.ts';
+import type { PortalExchange } from './portal.service.ts';
 
 export const createPortalLinkBody = z
   .strictObject({
@@ -140,3 +143,115 @@ export function presentCard(c: PortalCard): z.infer<typeof portalCardSchema> {
     history: c.history.map((h) => ({ ...h, createdAt: h.createdAt.toISOString() })),
   };
 }
+
+// --- the coalition: converting points, and the benefits pool ---
+
+const askFields = {
+  to: z.string().min(1).max(200).describe('The program whose points the member receives'),
+  points: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000_000)
+    .optional()
+    .describe('Points of the link’s program to convert (the fee is on top)'),
+  receive: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000_000)
+    .optional()
+    .describe('Or: points of `to` wanted'),
+};
+const oneAsk = (b: { points?: number | undefined; receive?: number | undefined }) =>
+  (b.points === undefined) !== (b.receive === undefined);
+const oneAskMessage = { message: 'give exactly one of points and receive', path: ['points'] };
+
+export const portalQuoteBody = z
+  .strictObject(askFields)
+  .refine(oneAsk, oneAskMessage)
+  .meta({ id: 'PortalConversionQuoteBody' });
+
+const requestId = z
+  .uuid()
+  .describe(
+    'Made by the page once per confirmation: sending it again (a double tap, a retry) applies once',
+  );
+
+export const portalConvertBody = z
+  .strictObject({ ...askFields, requestId })
+  .refine(oneAsk, oneAskMessage)
+  .meta({ id: 'PortalConversionBody' });
+
+export const portalClaimBody = z.strictObject({ requestId }).meta({ id: 'PortalPoolClaimBody' });
+
+/** The member a portal answer is for: every answer names them, as the card does. */
+const portalMember = z.string().describe('The member the link is for');
+
+export const portalExchangeSchema = z
+  .object({
+    memberId: portalMember,
+    programId: z.string().describe('The link’s program: the points converted leave it'),
+    pointsName: z.string(),
+    available: z.number().int().describe('Points the member can spend now'),
+    targets: z
+      .array(
+        z.object({
+          programId: z.string(),
+          programName: z.string(),
+          pointsName: z.string(),
+          enrolled: z
+            .boolean()
+            .describe('The member is a member there: points can arrive only in a membership'),
+          feePercent: z.number(),
+          feeMinimum: z.number().int(),
+          minPoints: z.number().int(),
+          maxPoints: z.number().int(),
+          dailyLimit: z.number().int(),
+          rate: z.object({
+            fromPointsPerHubUnit: z.number().int(),
+            toPointsPerHubUnit: z.number().int(),
+          }),
+        }),
+      )
+      .describe('The programs the coalition lets these points convert into'),
+  })
+  .meta({ id: 'PortalExchange' });
+
+export function presentExchange(
+  memberId: string,
+  e: PortalExchange,
+): z.infer<typeof portalExchangeSchema> {
+  return {
+    memberId,
+    programId: e.programId,
+    pointsName: e.pointsName,
+    available: e.available,
+    targets: e.targets.map((t) => ({
+      programId: t.programId,
+      programName: t.programName,
+      pointsName: t.pointsName,
+      enrolled: t.enrolled,
+      feePercent: t.terms.feeBp / 100,
+      feeMinimum: t.terms.feeMinimum,
+      minPoints: t.terms.minPoints,
+      maxPoints: t.terms.maxPoints,
+      dailyLimit: t.terms.dailyLimit,
+      rate: t.rate,
+    })),
+  };
+}
+
+export const portalPoolSchema = z
+  .object({
+    memberId: portalMember,
+    claimable: z.array(claimableSchema).describe('What the member may claim now'),
+    claims: z
+      .array(claimSchema.extend({ benefitName: z.string().nullable() }))
+      .describe('The member’s latest codes, newest first'),
+  })
+  .meta({ id: 'PortalPool' });
+
+export const portalConversionsSchema = z
+  .object({ memberId: portalMember, data: z.array(conversionSchema) })
+  .meta({ id: 'PortalConversions' });

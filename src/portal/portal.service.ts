@@ -1,9 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
+import type { Ask, PairTerms } from '../exchange/exchange.core.ts';
+import {
+  type ConversionView,
+  convert,
+  listConversions,
+  listPairs,
+  listRates,
+  quoteConversion,
+} from '../exchange/exchange.service.ts';
+import type { Principal } from '../keys/keys.core.ts';
 import { pointsLedger } from '../ledger/ledger.core.ts';
 import { balanceOf, historyOf, lotsOf } from '../ledger/ledger.service.ts';
-import { checkMember, getMember, membersMergedInto } from '../members/members.service.ts';
+import {
+  checkMember,
+  getGlobalMember,
+  getMember,
+  membersMergedInto,
+} from '../members/members.service.ts';
+import type { PoolClaim } from '../pool/pool.core.ts';
+import {
+  type Claimable,
+  type ClaimResult,
+  claimableFor,
+  claimBenefit,
+  claimsOf,
+  listBenefits,
+} from '../pool/pool.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, notFound } from '../shared/errors.ts';
 import { benefitsFor, getLadder, tierOf } from '../tiers/tiers.service.ts';
@@ -15,6 +39,8 @@ import {
   expiringSoon,
   linkExpiry,
   openLink,
+  POOL_BENEFITS,
+  POOL_CLAIMS,
   type PortalCard,
   type PortalClaims,
   signLink,
@@ -175,4 +201,152 @@ export async function cardOf(deps: Deps, claims: PortalClaims): Promise<PortalCa
       createdAt: h.createdAt,
     })),
   };
+}
+
+// --- the coalition: converting points, and the benefits pool ---
+
+/**
+ * The link's program acting for its member. The exchange asks its caller to be an integration of
+ * the program the points leave; a link is that program's integration speaking for one member, so
+ * its conversions always leave the link's program and concern the link's member only.
+ */
+function principalOf(claims: PortalClaims): Principal {
+  return { keyId: 'portal-link', programId: claims.programId, role: 'integration' };
+}
+
+/** The member the link opens, still enrolled and not erased or merged away (else 404). */
+async function openMember(deps: Deps, claims: PortalClaims) {
+  const found = await getMember(deps, claims.programId, claims.memberId);
+  if (found.member.status !== 'active') throw notFound(`Member ${claims.memberId}`);
+  return found;
+}
+
+export interface ExchangeTarget {
+  programId: string;
+  programName: string;
+  pointsName: string;
+  /** The member is enrolled there (points can arrive only in a membership). */
+  enrolled: boolean;
+  terms: PairTerms;
+  rate: { fromPointsPerHubUnit: number; toPointsPerHubUnit: number };
+}
+
+export interface PortalExchange {
+  programId: string;
+  pointsName: string;
+  available: number;
+  targets: ExchangeTarget[];
+}
+
+/** Where the member may convert their points of the link's program: its approved pairs. */
+export async function exchangeOf(deps: Deps, claims: PortalClaims): Promise<PortalExchange> {
+  const { programId, memberId } = claims;
+  await openMember(deps, claims);
+  const [program, balance, pairs, rates, global] = await Promise.all([
+    getProgram(deps, programId),
+    balanceOf(deps, pointsLedger(programId), memberId),
+    listPairs(deps, principalOf(claims)),
+    listRates(deps, principalOf(claims)),
+    getGlobalMember(deps, memberId),
+  ]);
+  const rateOf = new Map(rates.map((r) => [r.programId, r.pointsPerHubUnit]));
+  const from = rateOf.get(programId);
+  const enrolled = new Set(
+    global.enrollments.filter((e) => e.status === 'active').map((e) => e.programId),
+  );
+  const outgoing = pairs.filter((p) => p.fromProgramId === programId);
+  const targets = await Promise.all(
+    outgoing.flatMap((terms) => {
+      const to = rateOf.get(terms.toProgramId);
+      if (from === undefined || to === undefined) return [];
+      return [
+        getProgram(deps, terms.toProgramId).then(
+          (p): ExchangeTarget => ({
+            programId: p.id,
+            programName: p.name,
+            pointsName: p.pointsName,
+            enrolled: enrolled.has(p.id),
+            terms,
+            rate: { fromPointsPerHubUnit: from, toPointsPerHubUnit: to },
+          }),
+        ),
+      ];
+    }),
+  );
+  return { programId, pointsName: program.pointsName, available: balance.available, targets };
+}
+
+/** What converting would move now, from the link's program; writes nothing. */
+export async function quoteFor(
+  deps: Deps,
+  claims: PortalClaims,
+  input: { to: string; ask: Ask },
+): Promise<Awaited<ReturnType<typeof quoteConversion>>> {
+  await openMember(deps, claims);
+  return quoteConversion(deps, principalOf(claims), claims.memberId, {
+    from: claims.programId,
+    to: input.to,
+    ask: input.ask,
+  });
+}
+
+/**
+ * Converts the member's points of the link's program. The page makes one id per confirmation,
+ * so a double tap or a retry after a lost answer applies once; it is kept as `portal:<id>`, which
+ * no integration's reference can be mistaken for.
+ */
+export async function convertFor(
+  deps: Deps,
+  claims: PortalClaims,
+  input: { to: string; ask: Ask; requestId: string },
+): Promise<ConversionView> {
+  await openMember(deps, claims);
+  return convert(deps, principalOf(claims), claims.memberId, {
+    from: claims.programId,
+    to: input.to,
+    ask: input.ask,
+    reference: `portal:${input.requestId}`,
+  });
+}
+
+/** The member's latest conversions that involve the link's program, newest first. */
+export async function conversionsOf(
+  deps: Deps,
+  claims: PortalClaims,
+  limit: number,
+): Promise<ConversionView[]> {
+  await openMember(deps, claims);
+  return listConversions(deps, principalOf(claims), claims.memberId, undefined, limit);
+}
+
+/** What the member may claim from the coalition's pool now, and the codes they hold. */
+export async function poolOf(
+  deps: Deps,
+  claims: PortalClaims,
+): Promise<{ claimable: Claimable[]; claims: PoolClaim[]; names: Map<string, string> }> {
+  await openMember(deps, claims);
+  const [claimable, held] = await Promise.all([
+    claimableFor(deps, claims.memberId),
+    claimsOf(deps, claims.memberId, undefined, POOL_CLAIMS),
+  ]);
+  // A code names its benefit; the pool is a short list the brands curate, read whole when a code
+  // names a benefit no longer claimable.
+  const names = new Map(claimable.map((c) => [c.benefit.id, c.benefit.name]));
+  if (held.some((c) => !names.has(c.benefitId))) {
+    for (const b of await listBenefits(deps, null, undefined, POOL_BENEFITS)) {
+      if (!names.has(b.id)) names.set(b.id, b.name);
+    }
+  }
+  return { claimable, claims: held, names };
+}
+
+/** Claims a pool benefit for the link's member; one per confirmation (`requestId`). */
+export async function claimFor(
+  deps: Deps,
+  claims: PortalClaims,
+  benefitId: string,
+  requestId: string,
+): Promise<ClaimResult> {
+  await openMember(deps, claims);
+  return claimBenefit(deps, claims.memberId, benefitId, { reference: `portal:${requestId}` });
 }

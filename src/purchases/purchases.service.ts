@@ -14,6 +14,7 @@ import {
   getEarningPolicy,
   lineLimits,
 } from '../earning/earning.service.ts';
+import { appendEvents } from '../events/events.service.ts';
 import { spendGrowth } from '../growth/growth.core.ts';
 import {
   type GrowthContext,
@@ -37,6 +38,7 @@ import { enroll, type MemberRef, type Purchaser, purchasers } from '../members/m
 import type { Program } from '../programs/programs.core.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
+import type { IdGenerator } from '../shared/ids.ts';
 import { multiplierOf } from '../tiers/tiers.core.ts';
 import { getLadder, type LadderContext, tierCodesOf } from '../tiers/tiers.service.ts';
 import * as repo from './purchases.repository.ts';
@@ -278,6 +280,8 @@ interface PurchaseRow {
   /** The parts' places in the linked command. */
   points: number | undefined;
   growth: GrowthPart;
+  /** For the `purchase.recorded` event's id. */
+  ids: IdGenerator;
   /** Filled in by the writer: the answer it recorded. */
   result?: PurchaseResult;
 }
@@ -362,6 +366,29 @@ const purchaseWriter: BatchWriter<PurchaseRow> = {
       byProgram.set(row.programId, list);
     }
     for (const [programId, list] of byProgram) await repo.insertPurchases(trx, programId, list);
+    // Each purchase recorded is an event in the outbox, committed with it: cross-brand offers
+    // (src/offers) fire from these, exactly once per purchase, whenever they get to them.
+    const ids = rows[0]?.row.ids;
+    if (ids) {
+      await appendEvents(
+        { ids },
+        trx,
+        [...byProgram].flatMap(([programId, list]) =>
+          list.map((p) => ({
+            type: 'purchase.recorded' as const,
+            programId,
+            memberId: p.memberId,
+            occurredAt: p.createdAt,
+            data: {
+              purchaseId: p.id,
+              amount: p.amount,
+              currency: p.currency,
+              occurredAt: p.occurredAt.toISOString(),
+            },
+          })),
+        ),
+      );
+    }
   },
 };
 
@@ -372,7 +399,13 @@ async function post(deps: Deps, ctx: ProgramContext, d: Decided): Promise<Purcha
   const reference = `purchase:${d.input.id}`;
   const occurredAt = new Date(d.input.occurredAt);
   const parts: LinkedPartInput[] = [];
-  const row: PurchaseRow = { programId, decided: d, points: undefined, growth: undefined };
+  const row: PurchaseRow = {
+    programId,
+    decided: d,
+    points: undefined,
+    growth: undefined,
+    ids: deps.ids,
+  };
   if (d.earning.points > 0) {
     row.points = parts.length;
     parts.push({

@@ -16,7 +16,12 @@ export type IdPrefix =
   | 'use'
   | 'alr'
   | 'evt'
-  | 'rul';
+  | 'pbn'
+  | 'pcl'
+  | 'ofr'
+  | 'ogr'
+  | 'rul'
+  | 'cnv';
 
 /** Makes a new prefixed id. Injected so tests can make ids they can predict. */
 export type IdGenerator = (prefix: IdPrefix) => string;

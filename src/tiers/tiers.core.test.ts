@@ -7,6 +7,7 @@ import {
   type Ladder,
   ladderProblems,
   type MemberTier,
+  match,
   qualifiedRank,
   scoreOf,
 } from './tiers.core.ts';
@@ -126,5 +127,40 @@ describe('scoreOf', () => {
         555,
       ),
     ).toBe(10 + 10 + 55);
+  });
+});
+
+describe('status match', () => {
+  const at = new Date('2026-06-01T04:00:00Z');
+
+  it('moves a member up to the matched tier with the ladder’s validity, why "match"', () => {
+    const d = match(ladder, member(), 'd', at, TZ);
+    expect(d?.state).toMatchObject({ tier: 'd', since: at, overridden: false });
+    expect(d?.state.validUntil).toEqual(addMonthsLocal(at, 12, TZ));
+    expect(d?.changes).toEqual([
+      { from: 'a', to: 'd', why: 'match', validUntil: addMonthsLocal(at, 12, TZ), at },
+    ]);
+    // Validity's end judges it like any tier: not qualified, one level down (past invite-only c).
+    const end = atValidityEnd(ladder, d?.state as MemberTier, TZ);
+    expect(end.state.tier).toBe('b');
+  });
+
+  it('never lowers a tier, never re-applies one held, and ignores a code the ladder lacks', () => {
+    expect(match(ladder, member({ tier: 'd' }), 'b', at, TZ)).toBeNull();
+    expect(match(ladder, member({ tier: 'b' }), 'b', at, TZ)).toBeNull();
+    expect(match(ladder, member(), 'a', at, TZ)).toBeNull();
+    expect(match(ladder, member(), 'gone', at, TZ)).toBeNull();
+  });
+
+  it('holds the tier on an immediate ladder until validity ends, then follows the basis', () => {
+    const immediate: Ladder = { ...ladder, evaluation: 'immediate' };
+    const d = match(immediate, member(), 'b', at, TZ);
+    expect(d?.state).toMatchObject({ tier: 'b', overridden: true });
+    // A change of basis in the meantime leaves it alone…
+    const later = new Date('2026-09-01T00:00:00Z');
+    expect(evaluate(immediate, d?.state as MemberTier, 10, later, TZ).state.tier).toBe('b');
+    // …and after its validity the basis decides again.
+    const after = new Date('2027-07-01T00:00:00Z');
+    expect(evaluate(immediate, d?.state as MemberTier, 10, after, TZ).state.tier).toBe('a');
   });
 });

@@ -329,6 +329,26 @@ export function override(
   return { ...d, state: { ...d.state, overridden: true } };
 }
 
+/**
+ * A status match (等级匹配): the member starts at `code` for the ladder's validity, as if they had
+ * just qualified for it — or nothing, when they hold it or a higher tier already (a match never
+ * lowers a tier) or the ladder has no such tier. On an immediate ladder, which follows the basis
+ * at every change, the matched tier is held as an override is, until its validity ends; a
+ * periodic ladder keeps it as any upgrade, and re-evaluates it when the validity ends.
+ */
+export function match(
+  l: Ladder,
+  m: MemberTier,
+  code: string,
+  at: Date,
+  timeZone: string,
+): Decision | null {
+  const rank = l.tiers.findIndex((t) => t.code === code);
+  if (rank <= 0 || rank <= rankOf(l, m.tier)) return null;
+  const d = moveTo(l, m, rank, 'match', at, addMonthsLocal(at, l.validityMonths, timeZone));
+  return l.evaluation === 'immediate' ? { ...d, state: { ...d.state, overridden: true } } : d;
+}
+
 /** The benefits a member has: the entry tier's (everyone's) and their own tier's. */
 export function benefitsOf(l: Ladder, code: string): Benefit[] {
   const own = tierAt(l, rankOf(l, code));

@@ -21,6 +21,7 @@ import {
   type Ladder,
   ladderProblems,
   type MemberTier,
+  match,
   multiplierOf,
   nextTier,
   override,
@@ -539,6 +540,34 @@ export function overrideTier(
     },
     { actor, action: 'tier.overridden', reason: input.reason },
   );
+}
+
+/**
+ * Status match (等级匹配): puts the member in tier `code` of the program, with the validity an
+ * upgrade to it would have and `why: "match"` in the history — unless they hold it or a higher
+ * tier already (a match never lowers a tier). In the caller's transaction (the enrollment's, or
+ * the match request's), after the member's own row is locked; whoever calls decides whether the
+ * member may be matched at all. Answers whether it moved the member.
+ */
+export async function matchTier(
+  deps: TxDeps,
+  programId: string,
+  memberId: string,
+  code: string,
+): Promise<boolean> {
+  const { ladder, timezone } = await ladderContext(deps, programId);
+  const states = await lockStates(deps, programId, ladder, [memberId]);
+  const state = states.get(memberId) as repo.MemberTierRow;
+  const now = deps.clock.now();
+  // Validity that ended before the scheduler got to it is settled first, as for an override.
+  const settled = evaluate(ladder, state, state.basis, now, timezone);
+  const d = match(ladder, settled.state, code, now, timezone);
+  const decision = {
+    state: d?.state ?? settled.state,
+    changes: [...settled.changes, ...(d?.changes ?? [])],
+  };
+  await writeDecisions(deps, programId, ladder, [{ memberId, decision }]);
+  return d !== null;
 }
 
 /**
