@@ -2477,7 +2477,7 @@ export interface paths {
                     cursor?: string;
                     programId?: string;
                     memberId?: string;
-                    action?: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set";
+                    action?: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "offer.created" | "offer.changed" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
                 };
                 header?: never;
                 path?: never;
@@ -4134,6 +4134,627 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/coalition/levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The coalition's member levels, highest first (any key) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Highest rank first */
+                            data: components["schemas"]["CoalitionLevel"][];
+                        };
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set the coalition's member levels (coalition admin; audited)
+         * @description The whole list. A level that members hold, a rule derives or a status match names cannot be removed (409 level_in_use).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CoalitionLevelsInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Highest rank first */
+                            data: components["schemas"]["CoalitionLevel"][];
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/level-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The rules that derive a member’s level from their tiers (coalition admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CoalitionLevelRule"][];
+                        };
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Set the rules that derive a member’s level from their tiers (coalition admin; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CoalitionLevelRulesInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CoalitionLevelRule"][];
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/coalition-level": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member's coalition level (the coalition, or a key of a program the member is enrolled in)
+         * @description A program key sees the level that counts; the coalition also sees the level set and the level derived.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MemberCoalitionLevel"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set a member's coalition level (the coalition admin's integration; audited)
+         * @description Setting what is set already changes nothing. 400 for a level the coalition has not defined.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SetMemberCoalitionLevelInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MemberCoalitionLevel"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/tier-match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The program's status match table (program read)
+         * @description 404 when the program offers no status match.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TierMatch"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set the status match table: coalition level → tier, tier elsewhere → tier (program admin; audited)
+         * @description A member new to the program starts at the highest tier a rule they meet gives, capped at maxMatchTier; members enrolled before the program first set its table are never matched.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SetTierMatchInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TierMatch"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/tier/match": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Match a member new to the program to a tier, within the window (integration)
+         * @description Never lowers a tier; a member matched already gets that match again (applied: false). 409 match_not_new for a member enrolled before the program offered status match, 409 match_window_closed after windowDays.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TierMatchOutcome"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/programs/{programId}/events": {
         parameters: {
             query?: never;
@@ -4148,7 +4769,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    type?: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used";
+                    type?: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded";
                     memberId?: string;
                     /** @description Only events after this sequence */
                     after?: number;
@@ -5502,6 +6123,2131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/coalition/exchange/programs/{programId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Put a program in the exchange: its rate to the hub unit and its points' worth (coalition admin; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ExchangeRateBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExchangeRate"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/exchange/programs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The programs in the exchange, with their rates (a program key: its own and its partners’) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ExchangeRate"][];
+                        };
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/exchange/pairs/{from}/{to}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Approve exchanging points of one program into another, with fee and limits (coalition admin; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    from: string;
+                    to: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ExchangePairBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExchangePair"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Withdraw a pair’s approval (coalition admin; audited) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    from: string;
+                    to: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/exchange/pairs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Approved pairs (a program key sees those of its program) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ExchangePair"][];
+                        };
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/conversions/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a conversion would move now; writes nothing (a key of `from`, or the coalition) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConversionQuoteBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConversionQuote"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (422) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/conversions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's conversions, newest first (a program key sees those its program is on) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Conversion"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Convert points of one program into another at the unified standard (a key of `from`, or the coalition)
+         * @description Both ledgers move in one command, or neither. The member receives the floor of what the points buy and pays exactly what buys it, plus the fee. Applied once per `from` and `reference`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConversionBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversion"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (422) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/settlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A period's statement: per pair, what each owes the other and the net (a program key sees its own pairs) */
+        get: {
+            parameters: {
+                query: {
+                    /** @description A month, YYYY-MM, in the coalition’s time zone */
+                    period: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SettlementStatement"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/settlements/{period}/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every line of a period the key may see, as CSV (fen as integers) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A month, YYYY-MM, in the coalition’s time zone */
+                    period: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/settlements/{period}/{a}/{b}/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lines between two parties in a period, as CSV (a program key: its own pairs) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A month, YYYY-MM, in the coalition’s time zone */
+                    period: string;
+                    a: string;
+                    b: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/settlements/{period}/{a}/{b}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The lines between two parties in a period, either way (a program key: its own pairs) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description A month, YYYY-MM, in the coalition’s time zone */
+                    period: string;
+                    a: string;
+                    b: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SettlementLine"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/settlements/{period}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close an ended period: its statement is frozen (coalition admin; audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A month, YYYY-MM, in the coalition’s time zone */
+                    period: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SettlementStatement"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/coalition/settlements/{period}/settle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark a closed period paid (coalition admin; audited) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A month, YYYY-MM, in the coalition’s time zone */
+                    period: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SettlementStatement"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/pool-benefits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A contributor's benefits, with stock left and claimed and used counts */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["PoolBenefit"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Contribute a benefit to the pool (program admin or coalition admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreatePoolBenefitInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolBenefit"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/pool-benefits/{benefitId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One contributed benefit */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    benefitId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolBenefit"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a benefit's stock, validity, limit or status (program admin) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    benefitId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdatePoolBenefitInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolBenefit"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/pool/benefits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every benefit in the pool, with stock (coalition admin) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["PoolBenefit"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the member may claim now (coalition key, or a key of a program they are in) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ClaimablePoolBenefit"][];
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/pool/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The member's pool claims and their codes, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["PoolClaim"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/pool/{benefitId}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a benefit for the member: a single-use code
+         * @description Idempotent with `Idempotency-Key` or a `reference`. 409 `out_of_stock`, `limit_reached`, `not_eligible`, `benefit_unavailable`, `member_blocked`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    memberId: string;
+                    benefitId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PoolClaimRequestInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolClaimResult"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolClaimResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pool/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Use a code, once (a key of the contributing program)
+         * @description 404 for a code unknown or of another program; 409 `code_already_used` or `code_expired`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PoolRedeemInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolRedemption"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The program's offers, with stock left */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Offer"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Make an offer: a purchase here gives a reward at another brand (program admin)
+         * @description Fires for purchases recorded from now on whose amount (CNY) is at least minSpendFen and whose time is within the dates. This program owes the reward’s brand its cost in settlement.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateOfferInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Offer"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/offers/{offerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One offer */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    offerId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Offer"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an offer's stock, limit, dates, threshold or status (program admin) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    offerId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateOfferInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Offer"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/programs/{programId}/offers/{offerId}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What each matching purchase got, or why it was skipped */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                    offerId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["OfferGrant"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portal/card": {
         parameters: {
             query?: never;
@@ -5559,6 +8305,397 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the member may convert their points: the approved pairs from the program */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalExchange"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/conversions/quote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What converting would move now: debited, fee, credited; writes nothing */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalConversionQuoteBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConversionQuote"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (422) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/conversions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The member's latest conversions that involve the program, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalConversions"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Convert the member's points into another program's (once per requestId)
+         * @description The same conversion as `POST /v1/members/{memberId}/conversions`, from the link’s program. 201 when applied, 200 when the requestId was applied before (the first answer).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalConversionBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversion"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversion"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (422) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/pool": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The coalition's benefits the member may claim now, and the codes they hold */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalPool"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/pool/{benefitId}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a pool benefit: a single-use code (once per requestId)
+         * @description 409 `out_of_stock`, `limit_reached`, `not_eligible`, `benefit_unavailable`, `member_blocked`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    benefitId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalPoolClaimBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolClaimResult"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PoolClaimResult"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5593,7 +8730,7 @@ export interface components {
             programId: string | null;
             memberId: string | null;
             /** @enum {string} */
-            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set";
+            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "offer.created" | "offer.changed" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
             before: unknown;
             after: unknown;
         };
@@ -5654,6 +8791,393 @@ export interface components {
             /** @enum {string} */
             status?: "active" | "suspended";
             pointsExpiry?: components["schemas"]["ExpiryPolicyInput"];
+        };
+        CoalitionLevelInput: {
+            /** @description Stable code, e.g. diamond */
+            code: string;
+            name: string;
+            /** @description Higher is higher; unique */
+            rank: number;
+        };
+        /** @description The whole list, in any order: rank orders it */
+        CoalitionLevelsInput: components["schemas"]["CoalitionLevelInput"][];
+        CoalitionLevelRuleInput: {
+            /** @description Stable code, e.g. diamond */
+            level: string;
+            when: {
+                /** @description A slug the operator picks, e.g. `hotel-a` */
+                programId: string;
+                /** @description A tier of that program; it or any tier above it */
+                tierAtLeast: string;
+            };
+        };
+        /** @description The whole list: a member has the highest level whose rule one of their tiers meets */
+        CoalitionLevelRulesInput: components["schemas"]["CoalitionLevelRuleInput"][];
+        SetMemberCoalitionLevelInput: {
+            /** @description A level of the coalition */
+            level: string;
+            /** @description Who says so, e.g. the payment platform: alipay */
+            source: string;
+            /**
+             * Format: date-time
+             * @description After this it no longer counts; absent: until set again
+             */
+            validUntil?: string;
+        };
+        MemberCoalitionLevelInput: {
+            memberId: string;
+            /** @description The level that counts: the one set (while valid) or the derived one, the higher */
+            level: {
+                code: string;
+                name: string;
+                rank: number;
+                /** @description The source it was set with, or `rule` when derived from a tier */
+                source: string;
+                validUntil: string | null;
+            } | null;
+            /** @description The level set by the coalition’s integration (coalition keys only) */
+            set?: {
+                level: string;
+                source: string;
+                validUntil: string | null;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                setAt: string;
+                /** @description Still valid, and the level still defined */
+                counted: boolean;
+            } | null;
+            /** @description The highest level the member’s tiers derive, and by which (coalition keys only) */
+            derived?: {
+                code: string;
+                name: string;
+                rank: number;
+                programId: string;
+                tier: string;
+            } | null;
+        };
+        IdentifierInputInput: {
+            /** @enum {string} */
+            type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
+            /** @description Phones become E.164 (a bare 11-digit mainland number is +86); emails lower-case */
+            value: string;
+        };
+        AddressInput: {
+            country?: string;
+            province?: string;
+            city?: string;
+            district?: string;
+            line?: string;
+            postalCode?: string;
+        };
+        EnrollmentInput: {
+            identifiers: components["schemas"]["IdentifierInputInput"][];
+            profile?: {
+                name?: string | null;
+                /** @description YYYY-MM-DD, not in the future */
+                birthday?: string | null;
+                gender?: ("female" | "male" | "other" | "undisclosed") | null;
+                address?: components["schemas"]["AddressInput"] | null;
+            };
+            /** @enum {string} */
+            channel: "pos" | "app" | "web" | "payment" | "import";
+            /** @description Consents given to this program, e.g. { "marketing": true } */
+            consents?: {
+                [key: string]: boolean;
+            };
+        };
+        MemberUpdateInput: {
+            name?: string | null;
+            /** @description YYYY-MM-DD, not in the future */
+            birthday?: string | null;
+            gender?: ("female" | "male" | "other" | "undisclosed") | null;
+            address?: components["schemas"]["AddressInput"] | null;
+            /** @description Consents given to this program, e.g. { "marketing": true } */
+            consents?: {
+                [key: string]: boolean;
+            };
+        };
+        ActivationInput: {
+            name?: string | null;
+            /** @description YYYY-MM-DD, not in the future */
+            birthday?: string | null;
+            gender?: ("female" | "male" | "other" | "undisclosed") | null;
+            address?: components["schemas"]["AddressInput"] | null;
+        } | null;
+        BlockReasonInput: {
+            reason: string;
+        };
+        ProfileInput: {
+            name: string | null;
+            birthday: string | null;
+            gender: ("female" | "male" | "other" | "undisclosed") | null;
+            address: components["schemas"]["AddressInput"] | null;
+        };
+        MemberInput: {
+            /** @description The global member id, the same in every program */
+            id: string;
+            programId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            enrolledAt: string;
+            /** @enum {string} */
+            channel: "pos" | "app" | "web" | "payment" | "import";
+            /** @enum {string} */
+            status: "active" | "blocked" | "erased" | "merged";
+            /** @description For a merged member: the member it now is */
+            mergedInto: string | null;
+            blockedReason: string | null;
+            activatedAt: string | null;
+            /** @description Global identifiers and this program's own */
+            identifiers: {
+                /** @enum {string} */
+                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
+                value: string;
+            }[];
+            profile: components["schemas"]["ProfileInput"];
+            consents: {
+                [key: string]: boolean;
+            };
+        };
+        ActivationResultInput: {
+            member: components["schemas"]["MemberInput"];
+            activated: boolean;
+            /** @description Fields the member had already given a brand */
+            prefilled: ("name" | "birthday" | "gender" | "address")[];
+            /** @description Fields still needed to activate */
+            missing: ("name" | "birthday" | "gender" | "address")[];
+        };
+        GlobalMemberInput: {
+            id: string;
+            /** @enum {string} */
+            status: "active" | "erased" | "merged";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            erasedAt: string | null;
+            mergedInto: string | null;
+            identifiers: {
+                /** @enum {string} */
+                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
+                value: string;
+                programId: string | null;
+            }[];
+            profile: components["schemas"]["ProfileInput"];
+            enrollments: {
+                programId: string;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                enrolledAt: string;
+                /** @enum {string} */
+                channel: "pos" | "app" | "web" | "payment" | "import";
+                /** @enum {string} */
+                status: "active" | "blocked";
+                blockedReason: string | null;
+                activatedAt: string | null;
+                consents: {
+                    [key: string]: boolean;
+                };
+            }[];
+        };
+        BenefitInput: {
+            /** @description Stable code, e.g. gold */
+            code: string;
+            name: string;
+            /**
+             * @description multiplier: earn × value; quota: count uses per period; flag: on
+             * @enum {string}
+             */
+            kind: "multiplier" | "quota" | "flag";
+            /** @description A multiplier, e.g. 1.5 */
+            value?: number;
+            quota?: {
+                count: number;
+                /** @enum {string} */
+                period: "month" | "year";
+            };
+        };
+        TierLadderInput: {
+            /**
+             * @description growth value, or the composite score
+             * @enum {string}
+             */
+            basis: "growth" | "score";
+            /**
+             * @description immediate: follows the basis both ways; periodic: up at once, down at validity end
+             * @enum {string}
+             */
+            evaluation: "immediate" | "periodic";
+            /** @default 12 */
+            validityMonths: number;
+            /**
+             * @default to_qualified
+             * @enum {string}
+             */
+            downgrade: "to_qualified" | "one_level";
+            /** @default 30 */
+            warningDays: number;
+            /** @description Lowest first; thresholds strictly increase from 0 (the entry tier, everyone’s) */
+            tiers: {
+                /** @description Stable code, e.g. gold */
+                code: string;
+                name: string;
+                threshold: number;
+                /** @default false */
+                inviteOnly: boolean;
+                /** @default [] */
+                benefits: components["schemas"]["BenefitInput"][];
+            }[];
+            /** @description With basis score: floor(Σ weight × min(measure, cap)) over the window */
+            score?: {
+                /** @default 12 */
+                windowMonths: number;
+                components: {
+                    /** @description A growth source, or credit */
+                    source: string;
+                    /** @enum {string} */
+                    measure: "sum" | "count" | "days";
+                    weight: number;
+                    cap?: number;
+                }[];
+            };
+        };
+        MemberTierInput: {
+            tier: {
+                code: string;
+                name: string;
+            };
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            since: string;
+            /** @description When it is evaluated again; null: no end */
+            validUntil: string | null;
+            overridden: boolean;
+            /** @description The growth value or score the tier stands on */
+            basis: number;
+            next: {
+                code: string;
+                name: string;
+                needed: number;
+            } | null;
+            /** @description Invite-only tiers the member reaches */
+            eligible: string[];
+        };
+        TierChangeInput: {
+            id: string;
+            from: string | null;
+            to: string;
+            /** @enum {string} */
+            why: "upgrade" | "downgrade" | "renewal" | "invite" | "override" | "merge" | "match" | "ladder";
+            validUntil: string | null;
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            at: string;
+        };
+        MemberBenefitInput: {
+            /** @description Stable code, e.g. gold */
+            code: string;
+            name: string;
+            /**
+             * @description multiplier: earn × value; quota: count uses per period; flag: on
+             * @enum {string}
+             */
+            kind: "multiplier" | "quota" | "flag";
+            /** @description A multiplier, e.g. 1.5 */
+            value?: number;
+            quota?: {
+                count: number;
+                /** @enum {string} */
+                period: "month" | "year";
+            };
+            /** @description Quota: uses left this period */
+            left?: number;
+            period?: string;
+        };
+        BenefitUseInput: {
+            id: string;
+            benefit: string;
+            period: string;
+            left: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            usedAt: string;
+        };
+        TierLadderPreviewInput: {
+            /** @description The members of the program now */
+            members: number;
+            tiers: {
+                code: string;
+                name: string;
+                /** @description Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs */
+                members: number;
+                /** @description Members who sit in this tier now */
+                now: number;
+            }[];
+        };
+        TierMatchRuleInput: {
+            /** @description A level of the coalition; it or any level above it */
+            coalitionLevel: string;
+            /** @description The tier of this program it matches */
+            tier: string;
+        } | {
+            /** @description Another program of the coalition */
+            programId: string;
+            /** @description A tier there; it or any tier above it */
+            tier: string;
+            /** @description The tier of this program it matches */
+            matchTier: string;
+        };
+        SetTierMatchInput: {
+            /** @description No match lands above this tier */
+            maxMatchTier: string;
+            /** @description A member may ask for a match this many days after enrolling */
+            windowDays: number;
+            rules: components["schemas"]["TierMatchRuleInput"][];
+        };
+        TierMatchInput: {
+            programId: string;
+            maxMatchTier: string;
+            windowDays: number;
+            rules: components["schemas"]["TierMatchRuleInput"][];
+            /**
+             * Format: date-time
+             * @description When the program first offered status match: members enrolled before are never matched
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        TierMatchOutcomeInput: {
+            /** @description This request moved the member's tier */
+            applied: boolean;
+            /** @description The match the member has had in the program; null: none */
+            match: {
+                tier: string;
+                rule: components["schemas"]["TierMatchRuleInput"];
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                matchedAt: string;
+            } | null;
+            tier: components["schemas"]["MemberTierInput"];
         };
         EarningConditionsInput: {
             /** @description Tier codes the member must hold */
@@ -5792,7 +9316,7 @@ export interface components {
             /** @description The event's number in its program: 1, 2, 3… in commit order */
             sequence: number;
             /** @enum {string} */
-            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used";
+            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded";
             programId: string;
             memberId: string | null;
             /**
@@ -5804,134 +9328,105 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        IdentifierInputInput: {
-            /** @enum {string} */
-            type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
-            /** @description Phones become E.164 (a bare 11-digit mainland number is +86); emails lower-case */
-            value: string;
+        ExchangeRateBodyInput: {
+            /** @description How many of the program’s points make one hub unit */
+            pointsPerHubUnit: number;
+            /** @description What one of its points is worth in fen to settle (up to 4 decimal places: 0.5 is half a fen) */
+            pointValueFen: number;
         };
-        AddressInput: {
-            country?: string;
-            province?: string;
-            city?: string;
-            district?: string;
-            line?: string;
-            postalCode?: string;
-        };
-        EnrollmentInput: {
-            identifiers: components["schemas"]["IdentifierInputInput"][];
-            profile?: {
-                name?: string | null;
-                /** @description YYYY-MM-DD, not in the future */
-                birthday?: string | null;
-                gender?: ("female" | "male" | "other" | "undisclosed") | null;
-                address?: components["schemas"]["AddressInput"] | null;
-            };
-            /** @enum {string} */
-            channel: "pos" | "app" | "web" | "payment" | "import";
-            /** @description Consents given to this program, e.g. { "marketing": true } */
-            consents?: {
-                [key: string]: boolean;
-            };
-        };
-        MemberUpdateInput: {
-            name?: string | null;
-            /** @description YYYY-MM-DD, not in the future */
-            birthday?: string | null;
-            gender?: ("female" | "male" | "other" | "undisclosed") | null;
-            address?: components["schemas"]["AddressInput"] | null;
-            /** @description Consents given to this program, e.g. { "marketing": true } */
-            consents?: {
-                [key: string]: boolean;
-            };
-        };
-        ActivationInput: {
-            name?: string | null;
-            /** @description YYYY-MM-DD, not in the future */
-            birthday?: string | null;
-            gender?: ("female" | "male" | "other" | "undisclosed") | null;
-            address?: components["schemas"]["AddressInput"] | null;
-        } | null;
-        BlockReasonInput: {
-            reason: string;
-        };
-        ProfileInput: {
-            name: string | null;
-            birthday: string | null;
-            gender: ("female" | "male" | "other" | "undisclosed") | null;
-            address: components["schemas"]["AddressInput"] | null;
-        };
-        MemberInput: {
-            /** @description The global member id, the same in every program */
-            id: string;
+        ExchangeRateInput: {
             programId: string;
+            pointsPerHubUnit: number;
+            pointValueFen: number;
+        };
+        ExchangePairBodyInput: {
+            /** @description Fee as a percentage of the points converted, rounded up */
+            feePercent: number;
             /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
+             * @description Least fee, points
+             * @default 0
              */
-            enrolledAt: string;
-            /** @enum {string} */
-            channel: "pos" | "app" | "web" | "payment" | "import";
-            /** @enum {string} */
-            status: "active" | "blocked" | "erased" | "merged";
-            /** @description For a merged member: the member it now is */
-            mergedInto: string | null;
-            blockedReason: string | null;
-            activatedAt: string | null;
-            /** @description Global identifiers and this program's own */
-            identifiers: {
-                /** @enum {string} */
-                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
-                value: string;
-            }[];
-            profile: components["schemas"]["ProfileInput"];
-            consents: {
-                [key: string]: boolean;
+            feeMinimum: number;
+            /**
+             * @description Fewest points converted at once
+             * @default 1
+             */
+            minPoints: number;
+            /** @description Most points converted at once */
+            maxPoints: number;
+            /** @description Most points a member converts in this direction per day */
+            dailyLimit: number;
+        };
+        ExchangePairInput: {
+            from: string;
+            to: string;
+            feePercent: number;
+            feeMinimum: number;
+            minPoints: number;
+            maxPoints: number;
+            dailyLimit: number;
+        };
+        ConversionQuoteBodyInput: {
+            /** @description The program whose points the member gives */
+            from: string;
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of `from` to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted; the fewest points of `from` that buy at least that many */
+            receive?: number;
+        };
+        ConversionBodyInput: {
+            /** @description The program whose points the member gives */
+            from: string;
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of `from` to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted; the fewest points of `from` that buy at least that many */
+            receive?: number;
+            /** @description Your id for this conversion: a repeat with it applies once */
+            reference: string;
+        };
+        ConversionQuoteInput: {
+            /** @description Points of `from` that buy what is credited */
+            converted: number;
+            /** @description Points of `from` on top, to the coalition */
+            fee: number;
+            /** @description What leaves the member: converted + fee */
+            debited: number;
+            /** @description Points of `to` the member receives */
+            credited: number;
+            rate: {
+                fromPointsPerHubUnit: number;
+                toPointsPerHubUnit: number;
             };
+            /** @description Points of `from` the member may still convert in this direction today */
+            dailyRemaining: number;
         };
-        ActivationResultInput: {
-            member: components["schemas"]["MemberInput"];
-            activated: boolean;
-            /** @description Fields the member had already given a brand */
-            prefilled: ("name" | "birthday" | "gender" | "address")[];
-            /** @description Fields still needed to activate */
-            missing: ("name" | "birthday" | "gender" | "address")[];
-        };
-        GlobalMemberInput: {
-            id: string;
-            /** @enum {string} */
-            status: "active" | "erased" | "merged";
+        ConversionInput: {
+            conversionId: string;
+            memberId: string;
+            from: string;
+            to: string;
+            reference: string;
+            /** @description Points of `from` that buy what is credited */
+            converted: number;
+            /** @description Points of `from` on top, to the coalition */
+            fee: number;
+            /** @description What leaves the member: converted + fee */
+            debited: number;
+            /** @description Points of `to` the member receives */
+            credited: number;
+            rate: {
+                fromPointsPerHubUnit: number;
+                toPointsPerHubUnit: number;
+            };
             /**
              * Format: date-time
              * @description RFC 3339 time, UTC
              */
             createdAt: string;
-            erasedAt: string | null;
-            mergedInto: string | null;
-            identifiers: {
-                /** @enum {string} */
-                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
-                value: string;
-                programId: string | null;
-            }[];
-            profile: components["schemas"]["ProfileInput"];
-            enrollments: {
-                programId: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339 time, UTC
-                 */
-                enrolledAt: string;
-                /** @enum {string} */
-                channel: "pos" | "app" | "web" | "payment" | "import";
-                /** @enum {string} */
-                status: "active" | "blocked";
-                blockedReason: string | null;
-                activatedAt: string | null;
-                consents: {
-                    [key: string]: boolean;
-                };
-            }[];
         };
         GrowthPolicyInput: {
             /**
@@ -6084,7 +9579,7 @@ export interface components {
         PointsMovementInput: {
             id: string;
             /** @enum {string} */
-            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse";
+            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse" | "convert" | "fee";
             /** @description Signed: + credited to the member, − taken */
             points: number;
             balanceAfter: number | null;
@@ -6192,7 +9687,9 @@ export interface components {
             expired: number;
             /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
             adjusted: number;
-            /** @description What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted. Null for a day not yet begun */
+            /** @description Conversions between coalition programs, net: points converted in less points and fees converted out (may be negative) */
+            exchanged: number;
+            /** @description What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted + exchanged. Null for a day not yet begun */
             outstanding: number | null;
         };
         ProgramMetricsInput: {
@@ -6224,6 +9721,8 @@ export interface components {
                 expired: number;
                 /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
                 adjusted: number;
+                /** @description Conversions between coalition programs, net: points converted in less points and fees converted out (may be negative) */
+                exchanged: number;
             };
             /** @description The liability now */
             outstanding: {
@@ -6255,6 +9754,298 @@ export interface components {
                 /** @description Purchases on which it credited points */
                 purchases: number;
             }[];
+        };
+        /** @description Brand B's reward: its points, its tier for some days, or a benefit of the pool */
+        OfferRewardInput: {
+            /** @constant */
+            kind: "points";
+            /** @description A slug the operator picks, e.g. `hotel-a` */
+            programId: string;
+            points: number;
+        } | {
+            /** @constant */
+            kind: "tier";
+            /** @description A slug the operator picks, e.g. `hotel-a` */
+            programId: string;
+            tier: string;
+            days: number;
+        } | {
+            /** @constant */
+            kind: "pool";
+            benefitId: string;
+        };
+        CreateOfferInput: {
+            /** @description Your own id for the offer; one is made when left out */
+            id?: string;
+            name: string;
+            /** @description A purchase of at least this much (fen, CNY) fires the offer */
+            minSpendFen: number;
+            reward: components["schemas"]["OfferRewardInput"];
+            /** @description How many rewards the offer gives in all */
+            stock: number;
+            /** @description Default 1 */
+            perMemberLimit?: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt: string;
+            /** @description For a tier reward: what B charges A per grant */
+            costFen?: number;
+        };
+        UpdateOfferInput: {
+            name?: string;
+            minSpendFen?: number;
+            /** @description Never below what was granted */
+            stock?: number;
+            perMemberLimit?: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt?: string;
+            costFen?: number;
+            /** @enum {string} */
+            status?: "active" | "paused";
+        };
+        OfferInput: {
+            id: string;
+            /** @description Brand A, where the purchase happens */
+            programId: string;
+            name: string;
+            minSpendFen: number;
+            reward: components["schemas"]["OfferRewardInput"];
+            /** @description Brand B, where the reward is given */
+            rewardProgramId: string;
+            stock: number;
+            granted: number;
+            stockLeft: number;
+            perMemberLimit: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt: string;
+            costFen: number | null;
+            /** @enum {string} */
+            status: "active" | "paused";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        OfferGrantInput: {
+            id: string;
+            offerId: string;
+            purchaseId: string;
+            memberId: string;
+            /** @enum {string} */
+            status: "reserved" | "granted" | "skipped";
+            /** @description Why it was skipped */
+            reason: string | null;
+            detail: {
+                [key: string]: unknown;
+            };
+            charge: {
+                debtor: string;
+                creditor: string;
+                points: number | null;
+                amountFen: number;
+            } | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        /** @description Who may claim: `{ "any": true }`, a coalition level or above, or a tier or above in one program */
+        PoolEligibilityInput: {
+            /** @constant */
+            any: true;
+        } | {
+            coalitionLevelAtLeast: string;
+        } | {
+            /** @description A slug the operator picks, e.g. `hotel-a` */
+            programId: string;
+            tierAtLeast: string;
+        };
+        CreatePoolBenefitInput: {
+            /** @description Your own id for the benefit; one is made when left out */
+            id?: string;
+            name: string;
+            /** @enum {string} */
+            kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+            /** @description How many codes may be claimed in all */
+            stock: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validFrom?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validUntil?: string;
+            /** @description What one use costs, in fen: what settlement charges */
+            costFen: number;
+            /** @description Default 1 */
+            perMemberLimit?: number;
+            eligibility: components["schemas"]["PoolEligibilityInput"];
+            /**
+             * @description Who pays for a use: the contributor (to the coalition; default) or the member's home program (to the contributor)
+             * @enum {string}
+             */
+            chargeTo?: "contributor" | "home";
+            /** @description A code expires this many days after its claim (never after validUntil) */
+            codeValidDays?: number;
+        };
+        UpdatePoolBenefitInput: {
+            name?: string;
+            /** @description Never below what was claimed */
+            stock?: number;
+            validFrom?: string | null;
+            validUntil?: string | null;
+            perMemberLimit?: number;
+            codeValidDays?: number | null;
+            /** @enum {string} */
+            status?: "active" | "paused" | "closed";
+        };
+        PoolBenefitInput: {
+            id: string;
+            /** @description The contributing program */
+            programId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+            stock: number;
+            stockLeft: number;
+            claimed: number;
+            used: number;
+            validFrom: string | null;
+            validUntil: string | null;
+            costFen: number;
+            perMemberLimit: number;
+            eligibility: components["schemas"]["PoolEligibilityInput"];
+            /** @enum {string} */
+            chargeTo: "contributor" | "home";
+            codeValidDays: number | null;
+            /** @enum {string} */
+            status: "active" | "paused" | "closed";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        ClaimablePoolBenefitInput: {
+            benefitId: string;
+            programId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+            validUntil: string | null;
+            codeValidDays: number | null;
+            /** @description How many more this member may claim now */
+            left: number;
+        };
+        PoolClaimRequestInput: {
+            /** @description Your business key: a repeat with it answers the first claim */
+            reference?: string;
+        } | null;
+        PoolClaimInput: {
+            id: string;
+            benefitId: string;
+            memberId: string;
+            reference: string | null;
+            /** @description The single-use code: four groups of four, the last character a check */
+            code: string;
+            /** @enum {string} */
+            status: "claimed" | "used";
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            claimedAt: string;
+            usedAt: string | null;
+            sponsorProgramId: string | null;
+        };
+        PoolClaimResultInput: {
+            id: string;
+            benefitId: string;
+            memberId: string;
+            reference: string | null;
+            /** @description The single-use code: four groups of four, the last character a check */
+            code: string;
+            /** @enum {string} */
+            status: "claimed" | "used";
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            claimedAt: string;
+            usedAt: string | null;
+            sponsorProgramId: string | null;
+            benefit: {
+                name: string;
+                /** @enum {string} */
+                kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+                programId: string;
+            };
+            replayed: boolean;
+        };
+        PoolRedeemInput: {
+            code: string;
+        };
+        PoolRedemptionInput: {
+            claimId: string;
+            benefitId: string;
+            benefit: string;
+            memberId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            usedAt: string;
+            /** @description The settlement line the use wrote, if any */
+            charge: {
+                debtor: string;
+                creditor: string;
+                amountFen: number;
+            } | null;
         };
         CreatePortalLinkInput: {
             /** @description How many minutes the link opens the page for: 1 to 1440, 15 by default */
@@ -6334,7 +10125,7 @@ export interface components {
              * @description What kind of movement: earn, redeem, adjust, expire…
              * @enum {string}
              */
-            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse";
+            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse" | "convert" | "fee";
             /** @description The integration’s reference, e.g. an order number */
             reference: string | null;
             /**
@@ -6383,6 +10174,91 @@ export interface components {
             benefits: components["schemas"]["PortalBenefitInput"][];
             /** @description The latest 20 points movements, newest first */
             history: components["schemas"]["PortalMovementInput"][];
+        };
+        PortalConversionQuoteBodyInput: {
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of the link’s program to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted */
+            receive?: number;
+        };
+        PortalConversionBodyInput: {
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of the link’s program to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted */
+            receive?: number;
+            /**
+             * Format: uuid
+             * @description Made by the page once per confirmation: sending it again (a double tap, a retry) applies once
+             */
+            requestId: string;
+        };
+        PortalPoolClaimBodyInput: {
+            /**
+             * Format: uuid
+             * @description Made by the page once per confirmation: sending it again (a double tap, a retry) applies once
+             */
+            requestId: string;
+        };
+        PortalExchangeInput: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The link’s program: the points converted leave it */
+            programId: string;
+            pointsName: string;
+            /** @description Points the member can spend now */
+            available: number;
+            /** @description The programs the coalition lets these points convert into */
+            targets: {
+                programId: string;
+                programName: string;
+                pointsName: string;
+                /** @description The member is a member there: points can arrive only in a membership */
+                enrolled: boolean;
+                feePercent: number;
+                feeMinimum: number;
+                minPoints: number;
+                maxPoints: number;
+                dailyLimit: number;
+                rate: {
+                    fromPointsPerHubUnit: number;
+                    toPointsPerHubUnit: number;
+                };
+            }[];
+        };
+        PortalPoolInput: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description What the member may claim now */
+            claimable: components["schemas"]["ClaimablePoolBenefitInput"][];
+            /** @description The member’s latest codes, newest first */
+            claims: {
+                id: string;
+                benefitId: string;
+                memberId: string;
+                reference: string | null;
+                /** @description The single-use code: four groups of four, the last character a check */
+                code: string;
+                /** @enum {string} */
+                status: "claimed" | "used";
+                expiresAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                claimedAt: string;
+                usedAt: string | null;
+                sponsorProgramId: string | null;
+                benefitName: string | null;
+            }[];
+        };
+        PortalConversionsInput: {
+            /** @description The member the link is for */
+            memberId: string;
+            data: components["schemas"]["ConversionInput"][];
         };
         PurchaseInput: {
             /** @description The brand’s order number: the purchase’s idempotency key */
@@ -6567,147 +10443,45 @@ export interface components {
                 changed: boolean;
             };
         };
-        BenefitInput: {
-            /** @description Stable code, e.g. gold */
-            code: string;
-            name: string;
-            /**
-             * @description multiplier: earn × value; quota: count uses per period; flag: on
-             * @enum {string}
-             */
-            kind: "multiplier" | "quota" | "flag";
-            /** @description A multiplier, e.g. 1.5 */
-            value?: number;
-            quota?: {
-                count: number;
-                /** @enum {string} */
-                period: "month" | "year";
-            };
+        SettlementPairInput: {
+            /** @description A party: a program id, or "coalition" */
+            a: string;
+            b: string;
+            /** @description Fen */
+            aOwesB: number;
+            /** @description Fen */
+            bOwesA: number;
+            /** @description Fen: positive, a pays b; negative, b pays a */
+            net: number;
+            lines: number;
         };
-        TierLadderInput: {
-            /**
-             * @description growth value, or the composite score
-             * @enum {string}
-             */
-            basis: "growth" | "score";
-            /**
-             * @description immediate: follows the basis both ways; periodic: up at once, down at validity end
-             * @enum {string}
-             */
-            evaluation: "immediate" | "periodic";
-            /** @default 12 */
-            validityMonths: number;
-            /**
-             * @default to_qualified
-             * @enum {string}
-             */
-            downgrade: "to_qualified" | "one_level";
-            /** @default 30 */
-            warningDays: number;
-            /** @description Lowest first; thresholds strictly increase from 0 (the entry tier, everyone’s) */
-            tiers: {
-                /** @description Stable code, e.g. gold */
-                code: string;
-                name: string;
-                threshold: number;
-                /** @default false */
-                inviteOnly: boolean;
-                /** @default [] */
-                benefits: components["schemas"]["BenefitInput"][];
-            }[];
-            /** @description With basis score: floor(Σ weight × min(measure, cap)) over the window */
-            score?: {
-                /** @default 12 */
-                windowMonths: number;
-                components: {
-                    /** @description A growth source, or credit */
-                    source: string;
-                    /** @enum {string} */
-                    measure: "sum" | "count" | "days";
-                    weight: number;
-                    cap?: number;
-                }[];
-            };
-        };
-        MemberTierInput: {
-            tier: {
-                code: string;
-                name: string;
-            };
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            since: string;
-            /** @description When it is evaluated again; null: no end */
-            validUntil: string | null;
-            overridden: boolean;
-            /** @description The growth value or score the tier stands on */
-            basis: number;
-            next: {
-                code: string;
-                name: string;
-                needed: number;
-            } | null;
-            /** @description Invite-only tiers the member reaches */
-            eligible: string[];
-        };
-        TierChangeInput: {
-            id: string;
-            from: string | null;
-            to: string;
-            /** @enum {string} */
-            why: "upgrade" | "downgrade" | "renewal" | "invite" | "override" | "merge" | "match" | "ladder";
-            validUntil: string | null;
-            reason: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            at: string;
-        };
-        MemberBenefitInput: {
-            /** @description Stable code, e.g. gold */
-            code: string;
-            name: string;
-            /**
-             * @description multiplier: earn × value; quota: count uses per period; flag: on
-             * @enum {string}
-             */
-            kind: "multiplier" | "quota" | "flag";
-            /** @description A multiplier, e.g. 1.5 */
-            value?: number;
-            quota?: {
-                count: number;
-                /** @enum {string} */
-                period: "month" | "year";
-            };
-            /** @description Quota: uses left this period */
-            left?: number;
-            period?: string;
-        };
-        BenefitUseInput: {
-            id: string;
-            benefit: string;
+        SettlementStatementInput: {
             period: string;
-            left: number;
+            /** @enum {string} */
+            status: "open" | "closed" | "settled";
+            closedAt: string | null;
+            settledAt: string | null;
+            pairs: components["schemas"]["SettlementPairInput"][];
+        };
+        SettlementLineInput: {
+            id: string;
+            /** @enum {string} */
+            kind: "conversion" | "fee" | "pool" | "offer";
+            /** @description The conversion, pool use or offer grant the line is for */
+            sourceId: string;
+            debtor: string;
+            creditor: string;
+            points: number | null;
+            amountFen: number;
+            memberId: string | null;
+            detail: {
+                [key: string]: unknown;
+            };
             /**
              * Format: date-time
              * @description RFC 3339 time, UTC
              */
-            usedAt: string;
-        };
-        TierLadderPreviewInput: {
-            /** @description The members of the program now */
-            members: number;
-            tiers: {
-                code: string;
-                name: string;
-                /** @description Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs */
-                members: number;
-                /** @description Members who sit in this tier now */
-                now: number;
-            }[];
+            createdAt: string;
         };
         Problem: {
             /** @description A URI naming the kind of problem */
@@ -6739,7 +10513,7 @@ export interface components {
             programId: string | null;
             memberId: string | null;
             /** @enum {string} */
-            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set";
+            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "offer.created" | "offer.changed" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
             before: unknown;
             after: unknown;
         };
@@ -6800,6 +10574,388 @@ export interface components {
             /** @enum {string} */
             status?: "active" | "suspended";
             pointsExpiry?: components["schemas"]["ExpiryPolicy"];
+        };
+        CoalitionLevel: {
+            /** @description Stable code, e.g. diamond */
+            code: string;
+            name: string;
+            /** @description Higher is higher; unique */
+            rank: number;
+        };
+        /** @description The whole list, in any order: rank orders it */
+        CoalitionLevels: components["schemas"]["CoalitionLevel"][];
+        CoalitionLevelRule: {
+            /** @description Stable code, e.g. diamond */
+            level: string;
+            when: {
+                /** @description A slug the operator picks, e.g. `hotel-a` */
+                programId: string;
+                /** @description A tier of that program; it or any tier above it */
+                tierAtLeast: string;
+            };
+        };
+        /** @description The whole list: a member has the highest level whose rule one of their tiers meets */
+        CoalitionLevelRules: components["schemas"]["CoalitionLevelRule"][];
+        SetMemberCoalitionLevel: {
+            /** @description A level of the coalition */
+            level: string;
+            /** @description Who says so, e.g. the payment platform: alipay */
+            source: string;
+            /**
+             * Format: date-time
+             * @description After this it no longer counts; absent: until set again
+             */
+            validUntil?: string;
+        };
+        MemberCoalitionLevel: {
+            memberId: string;
+            /** @description The level that counts: the one set (while valid) or the derived one, the higher */
+            level: {
+                code: string;
+                name: string;
+                rank: number;
+                /** @description The source it was set with, or `rule` when derived from a tier */
+                source: string;
+                validUntil: string | null;
+            } | null;
+            /** @description The level set by the coalition’s integration (coalition keys only) */
+            set?: {
+                level: string;
+                source: string;
+                validUntil: string | null;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                setAt: string;
+                /** @description Still valid, and the level still defined */
+                counted: boolean;
+            } | null;
+            /** @description The highest level the member’s tiers derive, and by which (coalition keys only) */
+            derived?: {
+                code: string;
+                name: string;
+                rank: number;
+                programId: string;
+                tier: string;
+            } | null;
+        };
+        IdentifierInput: unknown;
+        Address: {
+            country?: string;
+            province?: string;
+            city?: string;
+            district?: string;
+            line?: string;
+            postalCode?: string;
+        };
+        Enrollment: {
+            identifiers: components["schemas"]["IdentifierInput"][];
+            profile?: {
+                name?: string | null;
+                /** @description YYYY-MM-DD, not in the future */
+                birthday?: string | null;
+                gender?: ("female" | "male" | "other" | "undisclosed") | null;
+                address?: components["schemas"]["Address"] | null;
+            };
+            /** @enum {string} */
+            channel: "pos" | "app" | "web" | "payment" | "import";
+            /** @description Consents given to this program, e.g. { "marketing": true } */
+            consents?: {
+                [key: string]: boolean;
+            };
+        };
+        MemberUpdate: {
+            name?: string | null;
+            /** @description YYYY-MM-DD, not in the future */
+            birthday?: string | null;
+            gender?: ("female" | "male" | "other" | "undisclosed") | null;
+            address?: components["schemas"]["Address"] | null;
+            /** @description Consents given to this program, e.g. { "marketing": true } */
+            consents?: {
+                [key: string]: boolean;
+            };
+        };
+        Activation: {
+            name?: string | null;
+            /** @description YYYY-MM-DD, not in the future */
+            birthday?: string | null;
+            gender?: ("female" | "male" | "other" | "undisclosed") | null;
+            address?: components["schemas"]["Address"] | null;
+        } | null;
+        BlockReason: {
+            reason: string;
+        };
+        Profile: {
+            name: string | null;
+            birthday: string | null;
+            gender: ("female" | "male" | "other" | "undisclosed") | null;
+            address: components["schemas"]["Address"] | null;
+        };
+        Member: {
+            /** @description The global member id, the same in every program */
+            id: string;
+            programId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            enrolledAt: string;
+            /** @enum {string} */
+            channel: "pos" | "app" | "web" | "payment" | "import";
+            /** @enum {string} */
+            status: "active" | "blocked" | "erased" | "merged";
+            /** @description For a merged member: the member it now is */
+            mergedInto: string | null;
+            blockedReason: string | null;
+            activatedAt: string | null;
+            /** @description Global identifiers and this program's own */
+            identifiers: {
+                /** @enum {string} */
+                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
+                value: string;
+            }[];
+            profile: components["schemas"]["Profile"];
+            consents: {
+                [key: string]: boolean;
+            };
+        };
+        ActivationResult: {
+            member: components["schemas"]["Member"];
+            activated: boolean;
+            /** @description Fields the member had already given a brand */
+            prefilled: ("name" | "birthday" | "gender" | "address")[];
+            /** @description Fields still needed to activate */
+            missing: ("name" | "birthday" | "gender" | "address")[];
+        };
+        GlobalMember: {
+            id: string;
+            /** @enum {string} */
+            status: "active" | "erased" | "merged";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            erasedAt: string | null;
+            mergedInto: string | null;
+            identifiers: {
+                /** @enum {string} */
+                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
+                value: string;
+                programId: string | null;
+            }[];
+            profile: components["schemas"]["Profile"];
+            enrollments: {
+                programId: string;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                enrolledAt: string;
+                /** @enum {string} */
+                channel: "pos" | "app" | "web" | "payment" | "import";
+                /** @enum {string} */
+                status: "active" | "blocked";
+                blockedReason: string | null;
+                activatedAt: string | null;
+                consents: {
+                    [key: string]: boolean;
+                };
+            }[];
+        };
+        Benefit: {
+            /** @description Stable code, e.g. gold */
+            code: string;
+            name: string;
+            /**
+             * @description multiplier: earn × value; quota: count uses per period; flag: on
+             * @enum {string}
+             */
+            kind: "multiplier" | "quota" | "flag";
+            /** @description A multiplier, e.g. 1.5 */
+            value?: number;
+            quota?: {
+                count: number;
+                /** @enum {string} */
+                period: "month" | "year";
+            };
+        };
+        TierLadder: {
+            /**
+             * @description growth value, or the composite score
+             * @enum {string}
+             */
+            basis: "growth" | "score";
+            /**
+             * @description immediate: follows the basis both ways; periodic: up at once, down at validity end
+             * @enum {string}
+             */
+            evaluation: "immediate" | "periodic";
+            /** @default 12 */
+            validityMonths: number;
+            /**
+             * @default to_qualified
+             * @enum {string}
+             */
+            downgrade: "to_qualified" | "one_level";
+            /** @default 30 */
+            warningDays: number;
+            /** @description Lowest first; thresholds strictly increase from 0 (the entry tier, everyone’s) */
+            tiers: {
+                /** @description Stable code, e.g. gold */
+                code: string;
+                name: string;
+                threshold: number;
+                /** @default false */
+                inviteOnly: boolean;
+                /** @default [] */
+                benefits: components["schemas"]["Benefit"][];
+            }[];
+            /** @description With basis score: floor(Σ weight × min(measure, cap)) over the window */
+            score?: {
+                /** @default 12 */
+                windowMonths: number;
+                components: {
+                    /** @description A growth source, or credit */
+                    source: string;
+                    /** @enum {string} */
+                    measure: "sum" | "count" | "days";
+                    weight: number;
+                    cap?: number;
+                }[];
+            };
+        };
+        MemberTier: {
+            tier: {
+                code: string;
+                name: string;
+            };
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            since: string;
+            /** @description When it is evaluated again; null: no end */
+            validUntil: string | null;
+            overridden: boolean;
+            /** @description The growth value or score the tier stands on */
+            basis: number;
+            next: {
+                code: string;
+                name: string;
+                needed: number;
+            } | null;
+            /** @description Invite-only tiers the member reaches */
+            eligible: string[];
+        };
+        TierChange: {
+            id: string;
+            from: string | null;
+            to: string;
+            /** @enum {string} */
+            why: "upgrade" | "downgrade" | "renewal" | "invite" | "override" | "merge" | "match" | "ladder";
+            validUntil: string | null;
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            at: string;
+        };
+        MemberBenefit: {
+            /** @description Stable code, e.g. gold */
+            code: string;
+            name: string;
+            /**
+             * @description multiplier: earn × value; quota: count uses per period; flag: on
+             * @enum {string}
+             */
+            kind: "multiplier" | "quota" | "flag";
+            /** @description A multiplier, e.g. 1.5 */
+            value?: number;
+            quota?: {
+                count: number;
+                /** @enum {string} */
+                period: "month" | "year";
+            };
+            /** @description Quota: uses left this period */
+            left?: number;
+            period?: string;
+        };
+        BenefitUse: {
+            id: string;
+            benefit: string;
+            period: string;
+            left: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            usedAt: string;
+        };
+        TierLadderPreview: {
+            /** @description The members of the program now */
+            members: number;
+            tiers: {
+                code: string;
+                name: string;
+                /** @description Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs */
+                members: number;
+                /** @description Members who sit in this tier now */
+                now: number;
+            }[];
+        };
+        TierMatchRule: {
+            /** @description A level of the coalition; it or any level above it */
+            coalitionLevel: string;
+            /** @description The tier of this program it matches */
+            tier: string;
+        } | {
+            /** @description Another program of the coalition */
+            programId: string;
+            /** @description A tier there; it or any tier above it */
+            tier: string;
+            /** @description The tier of this program it matches */
+            matchTier: string;
+        };
+        SetTierMatch: {
+            /** @description No match lands above this tier */
+            maxMatchTier: string;
+            /** @description A member may ask for a match this many days after enrolling */
+            windowDays: number;
+            rules: components["schemas"]["TierMatchRule"][];
+        };
+        TierMatch: {
+            programId: string;
+            maxMatchTier: string;
+            windowDays: number;
+            rules: components["schemas"]["TierMatchRule"][];
+            /**
+             * Format: date-time
+             * @description When the program first offered status match: members enrolled before are never matched
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        TierMatchOutcome: {
+            /** @description This request moved the member's tier */
+            applied: boolean;
+            /** @description The match the member has had in the program; null: none */
+            match: {
+                tier: string;
+                rule: components["schemas"]["TierMatchRule"];
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                matchedAt: string;
+            } | null;
+            tier: components["schemas"]["MemberTier"];
         };
         EarningConditions: {
             /** @description Tier codes the member must hold */
@@ -6938,7 +11094,7 @@ export interface components {
             /** @description The event's number in its program: 1, 2, 3… in commit order */
             sequence: number;
             /** @enum {string} */
-            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used";
+            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded";
             programId: string;
             memberId: string | null;
             /**
@@ -6950,129 +11106,105 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        IdentifierInput: unknown;
-        Address: {
-            country?: string;
-            province?: string;
-            city?: string;
-            district?: string;
-            line?: string;
-            postalCode?: string;
+        ExchangeRateBody: {
+            /** @description How many of the program’s points make one hub unit */
+            pointsPerHubUnit: number;
+            /** @description What one of its points is worth in fen to settle (up to 4 decimal places: 0.5 is half a fen) */
+            pointValueFen: number;
         };
-        Enrollment: {
-            identifiers: components["schemas"]["IdentifierInput"][];
-            profile?: {
-                name?: string | null;
-                /** @description YYYY-MM-DD, not in the future */
-                birthday?: string | null;
-                gender?: ("female" | "male" | "other" | "undisclosed") | null;
-                address?: components["schemas"]["Address"] | null;
-            };
-            /** @enum {string} */
-            channel: "pos" | "app" | "web" | "payment" | "import";
-            /** @description Consents given to this program, e.g. { "marketing": true } */
-            consents?: {
-                [key: string]: boolean;
-            };
-        };
-        MemberUpdate: {
-            name?: string | null;
-            /** @description YYYY-MM-DD, not in the future */
-            birthday?: string | null;
-            gender?: ("female" | "male" | "other" | "undisclosed") | null;
-            address?: components["schemas"]["Address"] | null;
-            /** @description Consents given to this program, e.g. { "marketing": true } */
-            consents?: {
-                [key: string]: boolean;
-            };
-        };
-        Activation: {
-            name?: string | null;
-            /** @description YYYY-MM-DD, not in the future */
-            birthday?: string | null;
-            gender?: ("female" | "male" | "other" | "undisclosed") | null;
-            address?: components["schemas"]["Address"] | null;
-        } | null;
-        BlockReason: {
-            reason: string;
-        };
-        Profile: {
-            name: string | null;
-            birthday: string | null;
-            gender: ("female" | "male" | "other" | "undisclosed") | null;
-            address: components["schemas"]["Address"] | null;
-        };
-        Member: {
-            /** @description The global member id, the same in every program */
-            id: string;
+        ExchangeRate: {
             programId: string;
+            pointsPerHubUnit: number;
+            pointValueFen: number;
+        };
+        ExchangePairBody: {
+            /** @description Fee as a percentage of the points converted, rounded up */
+            feePercent: number;
             /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
+             * @description Least fee, points
+             * @default 0
              */
-            enrolledAt: string;
-            /** @enum {string} */
-            channel: "pos" | "app" | "web" | "payment" | "import";
-            /** @enum {string} */
-            status: "active" | "blocked" | "erased" | "merged";
-            /** @description For a merged member: the member it now is */
-            mergedInto: string | null;
-            blockedReason: string | null;
-            activatedAt: string | null;
-            /** @description Global identifiers and this program's own */
-            identifiers: {
-                /** @enum {string} */
-                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
-                value: string;
-            }[];
-            profile: components["schemas"]["Profile"];
-            consents: {
-                [key: string]: boolean;
+            feeMinimum: number;
+            /**
+             * @description Fewest points converted at once
+             * @default 1
+             */
+            minPoints: number;
+            /** @description Most points converted at once */
+            maxPoints: number;
+            /** @description Most points a member converts in this direction per day */
+            dailyLimit: number;
+        };
+        ExchangePair: {
+            from: string;
+            to: string;
+            feePercent: number;
+            feeMinimum: number;
+            minPoints: number;
+            maxPoints: number;
+            dailyLimit: number;
+        };
+        ConversionQuoteBody: {
+            /** @description The program whose points the member gives */
+            from: string;
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of `from` to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted; the fewest points of `from` that buy at least that many */
+            receive?: number;
+        };
+        ConversionBody: {
+            /** @description The program whose points the member gives */
+            from: string;
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of `from` to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted; the fewest points of `from` that buy at least that many */
+            receive?: number;
+            /** @description Your id for this conversion: a repeat with it applies once */
+            reference: string;
+        };
+        ConversionQuote: {
+            /** @description Points of `from` that buy what is credited */
+            converted: number;
+            /** @description Points of `from` on top, to the coalition */
+            fee: number;
+            /** @description What leaves the member: converted + fee */
+            debited: number;
+            /** @description Points of `to` the member receives */
+            credited: number;
+            rate: {
+                fromPointsPerHubUnit: number;
+                toPointsPerHubUnit: number;
             };
+            /** @description Points of `from` the member may still convert in this direction today */
+            dailyRemaining: number;
         };
-        ActivationResult: {
-            member: components["schemas"]["Member"];
-            activated: boolean;
-            /** @description Fields the member had already given a brand */
-            prefilled: ("name" | "birthday" | "gender" | "address")[];
-            /** @description Fields still needed to activate */
-            missing: ("name" | "birthday" | "gender" | "address")[];
-        };
-        GlobalMember: {
-            id: string;
-            /** @enum {string} */
-            status: "active" | "erased" | "merged";
+        Conversion: {
+            conversionId: string;
+            memberId: string;
+            from: string;
+            to: string;
+            reference: string;
+            /** @description Points of `from` that buy what is credited */
+            converted: number;
+            /** @description Points of `from` on top, to the coalition */
+            fee: number;
+            /** @description What leaves the member: converted + fee */
+            debited: number;
+            /** @description Points of `to` the member receives */
+            credited: number;
+            rate: {
+                fromPointsPerHubUnit: number;
+                toPointsPerHubUnit: number;
+            };
             /**
              * Format: date-time
              * @description RFC 3339 time, UTC
              */
             createdAt: string;
-            erasedAt: string | null;
-            mergedInto: string | null;
-            identifiers: {
-                /** @enum {string} */
-                type: "phone" | "email" | "wechat_openid" | "alipay_user_id" | "card_number" | "external_id";
-                value: string;
-                programId: string | null;
-            }[];
-            profile: components["schemas"]["Profile"];
-            enrollments: {
-                programId: string;
-                /**
-                 * Format: date-time
-                 * @description RFC 3339 time, UTC
-                 */
-                enrolledAt: string;
-                /** @enum {string} */
-                channel: "pos" | "app" | "web" | "payment" | "import";
-                /** @enum {string} */
-                status: "active" | "blocked";
-                blockedReason: string | null;
-                activatedAt: string | null;
-                consents: {
-                    [key: string]: boolean;
-                };
-            }[];
         };
         GrowthPolicy: {
             /**
@@ -7225,7 +11357,7 @@ export interface components {
         PointsMovement: {
             id: string;
             /** @enum {string} */
-            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse";
+            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse" | "convert" | "fee";
             /** @description Signed: + credited to the member, − taken */
             points: number;
             balanceAfter: number | null;
@@ -7333,7 +11465,9 @@ export interface components {
             expired: number;
             /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
             adjusted: number;
-            /** @description What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted. Null for a day not yet begun */
+            /** @description Conversions between coalition programs, net: points converted in less points and fees converted out (may be negative) */
+            exchanged: number;
+            /** @description What members held at the end of the day (for today: now): the day before’s + issued − returned − redeemed − expired + adjusted + exchanged. Null for a day not yet begun */
             outstanding: number | null;
         };
         ProgramMetrics: {
@@ -7365,6 +11499,8 @@ export interface components {
                 expired: number;
                 /** @description Operators' manual adjustments, net: credits from the adjustment account less debits to it (may be negative) */
                 adjusted: number;
+                /** @description Conversions between coalition programs, net: points converted in less points and fees converted out (may be negative) */
+                exchanged: number;
             };
             /** @description The liability now */
             outstanding: {
@@ -7396,6 +11532,298 @@ export interface components {
                 /** @description Purchases on which it credited points */
                 purchases: number;
             }[];
+        };
+        /** @description Brand B's reward: its points, its tier for some days, or a benefit of the pool */
+        OfferReward: {
+            /** @constant */
+            kind: "points";
+            /** @description A slug the operator picks, e.g. `hotel-a` */
+            programId: string;
+            points: number;
+        } | {
+            /** @constant */
+            kind: "tier";
+            /** @description A slug the operator picks, e.g. `hotel-a` */
+            programId: string;
+            tier: string;
+            days: number;
+        } | {
+            /** @constant */
+            kind: "pool";
+            benefitId: string;
+        };
+        CreateOffer: {
+            /** @description Your own id for the offer; one is made when left out */
+            id?: string;
+            name: string;
+            /** @description A purchase of at least this much (fen, CNY) fires the offer */
+            minSpendFen: number;
+            reward: components["schemas"]["OfferReward"];
+            /** @description How many rewards the offer gives in all */
+            stock: number;
+            /** @description Default 1 */
+            perMemberLimit?: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt: string;
+            /** @description For a tier reward: what B charges A per grant */
+            costFen?: number;
+        };
+        UpdateOffer: {
+            name?: string;
+            minSpendFen?: number;
+            /** @description Never below what was granted */
+            stock?: number;
+            perMemberLimit?: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt?: string;
+            costFen?: number;
+            /** @enum {string} */
+            status?: "active" | "paused";
+        };
+        Offer: {
+            id: string;
+            /** @description Brand A, where the purchase happens */
+            programId: string;
+            name: string;
+            minSpendFen: number;
+            reward: components["schemas"]["OfferReward"];
+            /** @description Brand B, where the reward is given */
+            rewardProgramId: string;
+            stock: number;
+            granted: number;
+            stockLeft: number;
+            perMemberLimit: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt: string;
+            costFen: number | null;
+            /** @enum {string} */
+            status: "active" | "paused";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        OfferGrant: {
+            id: string;
+            offerId: string;
+            purchaseId: string;
+            memberId: string;
+            /** @enum {string} */
+            status: "reserved" | "granted" | "skipped";
+            /** @description Why it was skipped */
+            reason: string | null;
+            detail: {
+                [key: string]: unknown;
+            };
+            charge: {
+                debtor: string;
+                creditor: string;
+                points: number | null;
+                amountFen: number;
+            } | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        /** @description Who may claim: `{ "any": true }`, a coalition level or above, or a tier or above in one program */
+        PoolEligibility: {
+            /** @constant */
+            any: true;
+        } | {
+            coalitionLevelAtLeast: string;
+        } | {
+            /** @description A slug the operator picks, e.g. `hotel-a` */
+            programId: string;
+            tierAtLeast: string;
+        };
+        CreatePoolBenefit: {
+            /** @description Your own id for the benefit; one is made when left out */
+            id?: string;
+            name: string;
+            /** @enum {string} */
+            kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+            /** @description How many codes may be claimed in all */
+            stock: number;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validFrom?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validUntil?: string;
+            /** @description What one use costs, in fen: what settlement charges */
+            costFen: number;
+            /** @description Default 1 */
+            perMemberLimit?: number;
+            eligibility: components["schemas"]["PoolEligibility"];
+            /**
+             * @description Who pays for a use: the contributor (to the coalition; default) or the member's home program (to the contributor)
+             * @enum {string}
+             */
+            chargeTo?: "contributor" | "home";
+            /** @description A code expires this many days after its claim (never after validUntil) */
+            codeValidDays?: number;
+        };
+        UpdatePoolBenefit: {
+            name?: string;
+            /** @description Never below what was claimed */
+            stock?: number;
+            validFrom?: string | null;
+            validUntil?: string | null;
+            perMemberLimit?: number;
+            codeValidDays?: number | null;
+            /** @enum {string} */
+            status?: "active" | "paused" | "closed";
+        };
+        PoolBenefit: {
+            id: string;
+            /** @description The contributing program */
+            programId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+            stock: number;
+            stockLeft: number;
+            claimed: number;
+            used: number;
+            validFrom: string | null;
+            validUntil: string | null;
+            costFen: number;
+            perMemberLimit: number;
+            eligibility: components["schemas"]["PoolEligibility"];
+            /** @enum {string} */
+            chargeTo: "contributor" | "home";
+            codeValidDays: number | null;
+            /** @enum {string} */
+            status: "active" | "paused" | "closed";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        ClaimablePoolBenefit: {
+            benefitId: string;
+            programId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+            validUntil: string | null;
+            codeValidDays: number | null;
+            /** @description How many more this member may claim now */
+            left: number;
+        };
+        PoolClaimRequest: {
+            /** @description Your business key: a repeat with it answers the first claim */
+            reference?: string;
+        } | null;
+        PoolClaim: {
+            id: string;
+            benefitId: string;
+            memberId: string;
+            reference: string | null;
+            /** @description The single-use code: four groups of four, the last character a check */
+            code: string;
+            /** @enum {string} */
+            status: "claimed" | "used";
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            claimedAt: string;
+            usedAt: string | null;
+            sponsorProgramId: string | null;
+        };
+        PoolClaimResult: {
+            id: string;
+            benefitId: string;
+            memberId: string;
+            reference: string | null;
+            /** @description The single-use code: four groups of four, the last character a check */
+            code: string;
+            /** @enum {string} */
+            status: "claimed" | "used";
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            claimedAt: string;
+            usedAt: string | null;
+            sponsorProgramId: string | null;
+            benefit: {
+                name: string;
+                /** @enum {string} */
+                kind: "lounge" | "fast_track" | "voucher" | "membership" | "other";
+                programId: string;
+            };
+            replayed: boolean;
+        };
+        PoolRedeem: {
+            code: string;
+        };
+        PoolRedemption: {
+            claimId: string;
+            benefitId: string;
+            benefit: string;
+            memberId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            usedAt: string;
+            /** @description The settlement line the use wrote, if any */
+            charge: {
+                debtor: string;
+                creditor: string;
+                amountFen: number;
+            } | null;
         };
         CreatePortalLink: {
             /** @description How many minutes the link opens the page for: 1 to 1440, 15 by default */
@@ -7475,7 +11903,7 @@ export interface components {
              * @description What kind of movement: earn, redeem, adjust, expire…
              * @enum {string}
              */
-            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse";
+            code: "earn" | "redeem" | "hold" | "capture" | "release" | "expire" | "refund" | "adjust" | "merge" | "reverse" | "convert" | "fee";
             /** @description The integration’s reference, e.g. an order number */
             reference: string | null;
             /**
@@ -7524,6 +11952,91 @@ export interface components {
             benefits: components["schemas"]["PortalBenefit"][];
             /** @description The latest 20 points movements, newest first */
             history: components["schemas"]["PortalMovement"][];
+        };
+        PortalConversionQuoteBody: {
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of the link’s program to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted */
+            receive?: number;
+        };
+        PortalConversionBody: {
+            /** @description The program whose points the member receives */
+            to: string;
+            /** @description Points of the link’s program to convert (the fee is on top) */
+            points?: number;
+            /** @description Or: points of `to` wanted */
+            receive?: number;
+            /**
+             * Format: uuid
+             * @description Made by the page once per confirmation: sending it again (a double tap, a retry) applies once
+             */
+            requestId: string;
+        };
+        PortalPoolClaimBody: {
+            /**
+             * Format: uuid
+             * @description Made by the page once per confirmation: sending it again (a double tap, a retry) applies once
+             */
+            requestId: string;
+        };
+        PortalExchange: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The link’s program: the points converted leave it */
+            programId: string;
+            pointsName: string;
+            /** @description Points the member can spend now */
+            available: number;
+            /** @description The programs the coalition lets these points convert into */
+            targets: {
+                programId: string;
+                programName: string;
+                pointsName: string;
+                /** @description The member is a member there: points can arrive only in a membership */
+                enrolled: boolean;
+                feePercent: number;
+                feeMinimum: number;
+                minPoints: number;
+                maxPoints: number;
+                dailyLimit: number;
+                rate: {
+                    fromPointsPerHubUnit: number;
+                    toPointsPerHubUnit: number;
+                };
+            }[];
+        };
+        PortalPool: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description What the member may claim now */
+            claimable: components["schemas"]["ClaimablePoolBenefit"][];
+            /** @description The member’s latest codes, newest first */
+            claims: {
+                id: string;
+                benefitId: string;
+                memberId: string;
+                reference: string | null;
+                /** @description The single-use code: four groups of four, the last character a check */
+                code: string;
+                /** @enum {string} */
+                status: "claimed" | "used";
+                expiresAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                claimedAt: string;
+                usedAt: string | null;
+                sponsorProgramId: string | null;
+                benefitName: string | null;
+            }[];
+        };
+        PortalConversions: {
+            /** @description The member the link is for */
+            memberId: string;
+            data: components["schemas"]["Conversion"][];
         };
         Purchase: {
             /** @description The brand’s order number: the purchase’s idempotency key */
@@ -7708,147 +12221,45 @@ export interface components {
                 changed: boolean;
             };
         };
-        Benefit: {
-            /** @description Stable code, e.g. gold */
-            code: string;
-            name: string;
-            /**
-             * @description multiplier: earn × value; quota: count uses per period; flag: on
-             * @enum {string}
-             */
-            kind: "multiplier" | "quota" | "flag";
-            /** @description A multiplier, e.g. 1.5 */
-            value?: number;
-            quota?: {
-                count: number;
-                /** @enum {string} */
-                period: "month" | "year";
-            };
+        SettlementPair: {
+            /** @description A party: a program id, or "coalition" */
+            a: string;
+            b: string;
+            /** @description Fen */
+            aOwesB: number;
+            /** @description Fen */
+            bOwesA: number;
+            /** @description Fen: positive, a pays b; negative, b pays a */
+            net: number;
+            lines: number;
         };
-        TierLadder: {
-            /**
-             * @description growth value, or the composite score
-             * @enum {string}
-             */
-            basis: "growth" | "score";
-            /**
-             * @description immediate: follows the basis both ways; periodic: up at once, down at validity end
-             * @enum {string}
-             */
-            evaluation: "immediate" | "periodic";
-            /** @default 12 */
-            validityMonths: number;
-            /**
-             * @default to_qualified
-             * @enum {string}
-             */
-            downgrade: "to_qualified" | "one_level";
-            /** @default 30 */
-            warningDays: number;
-            /** @description Lowest first; thresholds strictly increase from 0 (the entry tier, everyone’s) */
-            tiers: {
-                /** @description Stable code, e.g. gold */
-                code: string;
-                name: string;
-                threshold: number;
-                /** @default false */
-                inviteOnly: boolean;
-                /** @default [] */
-                benefits: components["schemas"]["Benefit"][];
-            }[];
-            /** @description With basis score: floor(Σ weight × min(measure, cap)) over the window */
-            score?: {
-                /** @default 12 */
-                windowMonths: number;
-                components: {
-                    /** @description A growth source, or credit */
-                    source: string;
-                    /** @enum {string} */
-                    measure: "sum" | "count" | "days";
-                    weight: number;
-                    cap?: number;
-                }[];
-            };
-        };
-        MemberTier: {
-            tier: {
-                code: string;
-                name: string;
-            };
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            since: string;
-            /** @description When it is evaluated again; null: no end */
-            validUntil: string | null;
-            overridden: boolean;
-            /** @description The growth value or score the tier stands on */
-            basis: number;
-            next: {
-                code: string;
-                name: string;
-                needed: number;
-            } | null;
-            /** @description Invite-only tiers the member reaches */
-            eligible: string[];
-        };
-        TierChange: {
-            id: string;
-            from: string | null;
-            to: string;
-            /** @enum {string} */
-            why: "upgrade" | "downgrade" | "renewal" | "invite" | "override" | "merge" | "match" | "ladder";
-            validUntil: string | null;
-            reason: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            at: string;
-        };
-        MemberBenefit: {
-            /** @description Stable code, e.g. gold */
-            code: string;
-            name: string;
-            /**
-             * @description multiplier: earn × value; quota: count uses per period; flag: on
-             * @enum {string}
-             */
-            kind: "multiplier" | "quota" | "flag";
-            /** @description A multiplier, e.g. 1.5 */
-            value?: number;
-            quota?: {
-                count: number;
-                /** @enum {string} */
-                period: "month" | "year";
-            };
-            /** @description Quota: uses left this period */
-            left?: number;
-            period?: string;
-        };
-        BenefitUse: {
-            id: string;
-            benefit: string;
+        SettlementStatement: {
             period: string;
-            left: number;
+            /** @enum {string} */
+            status: "open" | "closed" | "settled";
+            closedAt: string | null;
+            settledAt: string | null;
+            pairs: components["schemas"]["SettlementPair"][];
+        };
+        SettlementLine: {
+            id: string;
+            /** @enum {string} */
+            kind: "conversion" | "fee" | "pool" | "offer";
+            /** @description The conversion, pool use or offer grant the line is for */
+            sourceId: string;
+            debtor: string;
+            creditor: string;
+            points: number | null;
+            amountFen: number;
+            memberId: string | null;
+            detail: {
+                [key: string]: unknown;
+            };
             /**
              * Format: date-time
              * @description RFC 3339 time, UTC
              */
-            usedAt: string;
-        };
-        TierLadderPreview: {
-            /** @description The members of the program now */
-            members: number;
-            tiers: {
-                code: string;
-                name: string;
-                /** @description Members who would sit in this tier under the ladder previewed: by the basis each was last evaluated with; invite-only tiers and overrides keep theirs */
-                members: number;
-                /** @description Members who sit in this tier now */
-                now: number;
-            }[];
+            createdAt: string;
         };
     };
     responses: never;

@@ -1,12 +1,17 @@
 import {
+  AccountBookOutlined,
+  ApartmentOutlined,
   AuditOutlined,
   CrownOutlined,
   DashboardOutlined,
   GiftOutlined,
   KeyOutlined,
   LogoutOutlined,
+  RiseOutlined,
   ShopOutlined,
+  SwapOutlined,
   TeamOutlined,
+  TrophyOutlined,
 } from '@ant-design/icons';
 import { useQuery } from '@tanstack/react-query';
 import { Button, Layout, Menu, Select, Space, Tag, Typography } from 'antd';
@@ -56,7 +61,43 @@ export function Shell() {
         ]
       : []),
   ];
-  const selected = items
+  // The coalition's pages: all of them for the coalition admin; a brand sees its own settlements
+  // and the benefits it contributes.
+  const coalitionItems = can.coalitionAdmin
+    ? [
+        { key: '/coalition/levels', icon: <TrophyOutlined />, label: t.nav.levels },
+        { key: '/coalition/exchange', icon: <SwapOutlined />, label: t.nav.exchange },
+        { key: '/coalition/pool', icon: <RiseOutlined />, label: t.nav.pool },
+        { key: '/coalition/settlements', icon: <AccountBookOutlined />, label: t.nav.settlements },
+      ]
+    : principal?.programId
+      ? [
+          { key: '/coalition/pool', icon: <RiseOutlined />, label: t.nav.pool },
+          {
+            key: '/coalition/settlements',
+            icon: <AccountBookOutlined />,
+            label: t.nav.settlements,
+          },
+        ]
+      : [];
+  const menu = [
+    ...items,
+    ...(coalitionItems.length > 0
+      ? [
+          {
+            key: 'coalition',
+            type: 'group' as const,
+            label: (
+              <span>
+                <ApartmentOutlined /> {t.nav.coalition}
+              </span>
+            ),
+            children: coalitionItems,
+          },
+        ]
+      : []),
+  ];
+  const selected = [...items, ...coalitionItems]
     .map((i) => i.key)
     .filter((k) => location.pathname.startsWith(k))
     .sort((a, b) => b.length - a.length)
@@ -69,7 +110,7 @@ export function Shell() {
         <Menu
           mode="inline"
           selectedKeys={selected}
-          items={items}
+          items={menu}
           onClick={({ key }) => navigate(key)}
           style={{ borderInlineEnd: 'none' }}
         />

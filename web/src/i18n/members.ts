@@ -25,6 +25,8 @@ export const labels = dict(
       adjust: '人工调整',
       merge: '会员合并',
       reverse: '退货冲回',
+      convert: '积分互通',
+      fee: '互通手续费',
     },
     why: {
       upgrade: '升级',
@@ -78,6 +80,8 @@ export const labels = dict(
       adjust: 'Adjustment',
       merge: 'Merge',
       reverse: 'Return reversal',
+      convert: 'Conversion',
+      fee: 'Exchange fee',
     },
     why: {
       upgrade: 'Upgrade',

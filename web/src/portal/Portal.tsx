@@ -6,17 +6,26 @@ import {
   ProgressBar,
   Segmented,
   SpinLoading,
+  Tabs,
   Tag,
 } from 'antd-mobile';
 import enUS from 'antd-mobile/es/locales/en-US';
 import zhCN from 'antd-mobile/es/locales/zh-CN';
 import { QRCodeSVG } from 'qrcode.react';
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { apiClient, problemOf } from '../api/client.ts';
 import type { paths } from '../api/schema';
 import { FONT_FAMILY } from '../font.ts';
 import { LANG_NAMES, LANGS, type Lang, useFormat, useLang, useT } from '../i18n/i18n.tsx';
-import { portal } from '../i18n/portal.ts';
+import { portal, portalCoalition } from '../i18n/portal.ts';
+
+// The coalition's pages load when opened, so the card's first page stays small.
+const ExchangeView = lazy(() =>
+  import('./Coalition.tsx').then((m) => ({ default: m.ExchangeView })),
+);
+const PoolView = lazy(() => import('./Coalition.tsx').then((m) => ({ default: m.PoolView })));
+const TABS = ['card', 'exchange', 'pool'] as const;
+type Tab = (typeof TABS)[number];
 
 type Card = paths['/v1/portal/card']['get']['responses'][200]['content']['application/json'];
 
@@ -25,20 +34,22 @@ const tokenOf = (hash: string) => /^#\/t\/([A-Za-z0-9_.-]+)$/.exec(hash)?.[1];
 
 type State =
   | { kind: 'loading' }
-  | { kind: 'card'; card: Card }
+  | { kind: 'card'; card: Card; token: string }
   | { kind: 'refused'; code: 'expired' | 'invalid' | 'gone' | 'failed' };
 
 /** The member's own page, opened from a brand's signed link: one member, in one program. */
 export function Portal() {
   const { lang } = useLang();
   const [state, setState] = useState<State>({ kind: 'loading' });
-  const load = useCallback(async () => {
+  const [tab, setTab] = useState<Tab>('card');
+  /** Reads the card; `quiet` keeps the page as it is meanwhile (after a conversion). */
+  const load = useCallback(async (quiet = false) => {
     const token = tokenOf(location.hash);
     if (!token) return setState({ kind: 'refused', code: 'invalid' });
-    setState({ kind: 'loading' });
+    if (quiet !== true) setState({ kind: 'loading' });
     const api = apiClient(() => `Portal ${token}`);
     const answer = await api.GET('/v1/portal/card').catch(() => undefined);
-    if (answer?.data) return setState({ kind: 'card', card: answer.data });
+    if (answer?.data) return setState({ kind: 'card', card: answer.data, token });
     const problem =
       answer && problemOf({ problem: { ...answer.error, status: answer.response.status } });
     setState({
@@ -54,9 +65,10 @@ export function Portal() {
     });
   }, []);
   useEffect(() => {
-    void load();
-    addEventListener('hashchange', load);
-    return () => removeEventListener('hashchange', load);
+    const reload = () => void load();
+    reload();
+    addEventListener('hashchange', reload);
+    return () => removeEventListener('hashchange', reload);
   }, [load]);
 
   return (
@@ -67,9 +79,33 @@ export function Portal() {
         </div>
         {state.kind === 'loading' && <Loading />}
         {state.kind === 'refused' && <Refused code={state.code} retry={load} />}
-        {state.kind === 'card' && <CardView card={state.card} />}
+        {state.kind === 'card' && (
+          <>
+            <PortalTabs tab={tab} onChange={setTab} />
+            {tab === 'card' && <CardView card={state.card} />}
+            <Suspense fallback={<Loading />}>
+              {tab === 'exchange' && (
+                <ExchangeView token={state.token} onChanged={() => void load(true)} />
+              )}
+              {tab === 'pool' && <PoolView token={state.token} />}
+            </Suspense>
+          </>
+        )}
       </div>
     </ConfigProvider>
+  );
+}
+
+function PortalTabs({ tab, onChange }: { tab: Tab; onChange: (tab: Tab) => void }) {
+  const t = useT(portalCoalition).tabs;
+  return (
+    <div className="tabs">
+      <Tabs activeKey={tab} onChange={(k) => onChange(k as Tab)} data-testid="portal-tabs">
+        {TABS.map((k) => (
+          <Tabs.Tab key={k} title={<span data-testid={`portal-tab-${k}`}>{t[k]}</span>} />
+        ))}
+      </Tabs>
+    </div>
   );
 }
 

@@ -25,6 +25,8 @@ const CODE_COLOR: Record<Code, string> = {
   adjust: 'purple',
   merge: 'geekblue',
   reverse: 'volcano',
+  convert: 'magenta',
+  fee: 'default',
 };
 
 const num = { align: 'right' as const };

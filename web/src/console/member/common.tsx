@@ -4,6 +4,7 @@ import { useCallback, useRef } from 'react';
 import type { components } from '../../api/schema';
 import { useT } from '../../i18n/i18n.tsx';
 import { labels } from '../../i18n/members.ts';
+import { uuid } from '../../uuid.ts';
 
 export type Member = components['schemas']['Member'];
 export type MemberStatus = Member['status'];
@@ -56,16 +57,6 @@ export function useRefreshMember(programId: string, memberId: string) {
       ]),
     [queries, programId, memberId],
   );
-}
-
-function uuid(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  // randomUUID needs a secure context; the console may be served over plain http on a LAN.
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**

@@ -19,10 +19,12 @@ import {
 import type { ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { problemOf, unwrap } from '../../api/client.ts';
+import { coalition } from '../../i18n/coalition.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { member as dictionary, labels } from '../../i18n/members.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { MemberActions } from '../member/Actions.tsx';
+import { CoalitionTab } from '../member/CoalitionTab.tsx';
 import { memberKey, type Points, StatusTag } from '../member/common.tsx';
 import { Overview } from '../member/Overview.tsx';
 import { PointsTab } from '../member/PointsTab.tsx';
@@ -30,7 +32,7 @@ import { PurchasesTab } from '../member/PurchasesTab.tsx';
 import { TierTab } from '../member/TierTab.tsx';
 import { useApi } from '../session.tsx';
 
-const TABS = ['overview', 'points', 'tier', 'purchases'] as const;
+const TABS = ['overview', 'points', 'tier', 'purchases', 'coalition'] as const;
 type Tab = (typeof TABS)[number];
 
 /** One member of a program: who they are, their points, tier and purchases, and what staff may do. */
@@ -38,6 +40,7 @@ export default function Member() {
   const { programId = '', memberId = '' } = useParams();
   const t = useT(dictionary);
   const l = useT(labels);
+  const c = useT(coalition);
   const f = useFormat();
   const api = useApi();
   const navigate = useNavigate();
@@ -247,6 +250,11 @@ export default function Member() {
               key: 'purchases',
               label: t.tabs.purchases,
               children: <PurchasesTab programId={programId} memberId={m.id} />,
+            },
+            {
+              key: 'coalition',
+              label: c.member.tab,
+              children: <CoalitionTab programId={programId} memberId={m.id} />,
             },
           ]}
           data-testid="member-tabs"

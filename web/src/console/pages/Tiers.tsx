@@ -27,6 +27,7 @@ import { tiers as dictionary } from '../../i18n/tiers.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { PageHeader } from '../PageHeader.tsx';
 import { useApi, useCan } from '../session.tsx';
+import { TierMatch } from '../tiers/TierMatch.tsx';
 
 type Ladder =
   paths['/v1/programs/{programId}/tiers']['put']['requestBody']['content']['application/json'];
@@ -236,6 +237,7 @@ export default function Tiers() {
         )}
       </Space>
       {preview.data && <PreviewTable preview={preview.data} />}
+      <TierMatch programId={programId} ladder={ladder.data} />
     </Space>
   );
 }
