@@ -8,7 +8,6 @@ import {
   Col,
   Form,
   InputNumber,
-  Modal,
   Popconfirm,
   Row,
   Select,
@@ -25,6 +24,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { usePartyName, usePrograms } from '../coalition/common.tsx';
 import { ErrorView } from '../ErrorView.tsx';
+import { FormModal } from '../FormModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
 import { useApi, useCan } from '../session.tsx';
 
@@ -257,7 +257,7 @@ function RateModal({
   onClose: () => void;
 }) {
   const t = useT(coalition).exchange;
-  const s = useT(shell);
+  const _s = useT(shell);
   const api = useApi();
   const name = usePartyName();
   const queries = useQueryClient();
@@ -278,37 +278,29 @@ function RateModal({
     },
   });
   return (
-    <Modal
-      open
+    <FormModal
+      form={form}
       title={`${t.setRate} · ${name(programId)}`}
-      okText={s.save}
-      cancelText={s.cancel}
-      onOk={() => form.submit()}
-      onCancel={onClose}
-      confirmLoading={save.isPending}
-      okButtonProps={{ 'data-testid': 'rate-submit' }}
+      okTestId="rate-submit"
+      pending={save.isPending}
+      error={save.error}
+      initialValues={rate ?? { pointsPerHubUnit: 100, pointValueFen: 1 }}
+      onFinish={(v) => save.mutate(v)}
+      onClose={onClose}
     >
-      <Form
-        form={form}
-        layout="vertical"
-        initialValues={rate ?? { pointsPerHubUnit: 100, pointValueFen: 1 }}
-        onFinish={(v) => save.mutate(v)}
-      >
-        <Form.Item name="pointsPerHubUnit" label={t.pointsPerHubUnit} rules={[{ required: true }]}>
-          <InputNumber min={1} precision={0} style={{ width: '100%' }} data-testid="rate-perhub" />
-        </Form.Item>
-        <Form.Item name="pointValueFen" label={t.pointValueFen} rules={[{ required: true }]}>
-          <InputNumber
-            min={0.0001}
-            step={0.1}
-            precision={4}
-            style={{ width: '100%' }}
-            data-testid="rate-value"
-          />
-        </Form.Item>
-      </Form>
-      {save.error && <ErrorView error={save.error} />}
-    </Modal>
+      <Form.Item name="pointsPerHubUnit" label={t.pointsPerHubUnit} rules={[{ required: true }]}>
+        <InputNumber min={1} precision={0} style={{ width: '100%' }} data-testid="rate-perhub" />
+      </Form.Item>
+      <Form.Item name="pointValueFen" label={t.pointValueFen} rules={[{ required: true }]}>
+        <InputNumber
+          min={0.0001}
+          step={0.1}
+          precision={4}
+          style={{ width: '100%' }}
+          data-testid="rate-value"
+        />
+      </Form.Item>
+    </FormModal>
   );
 }
 
@@ -322,7 +314,7 @@ function PairModal({
   onClose: () => void;
 }) {
   const t = useT(coalition).exchange;
-  const s = useT(shell);
+  const _s = useT(shell);
   const api = useApi();
   const name = usePartyName();
   const queries = useQueryClient();
@@ -352,60 +344,52 @@ function PairModal({
     </Col>
   );
   return (
-    <Modal
-      open
+    <FormModal
+      form={form}
       title={pair ? t.editPair : t.addPair}
-      okText={s.save}
-      cancelText={s.cancel}
-      onOk={() => form.submit()}
-      onCancel={onClose}
-      confirmLoading={save.isPending}
-      okButtonProps={{ 'data-testid': 'pair-submit' }}
+      okTestId="pair-submit"
+      pending={save.isPending}
       width={600}
-    >
-      <Form
-        form={form}
-        layout="vertical"
-        initialValues={
-          pair ?? {
-            feePercent: 2,
-            feeMinimum: 0,
-            minPoints: 100,
-            maxPoints: 100_000,
-            dailyLimit: 200_000,
-          }
+      error={save.error}
+      initialValues={
+        pair ?? {
+          feePercent: 2,
+          feeMinimum: 0,
+          minPoints: 100,
+          maxPoints: 100_000,
+          dailyLimit: 200_000,
         }
-        onFinish={(v) => save.mutate(v)}
-      >
-        <Row gutter={16}>
-          <Col span={12}>
-            <Form.Item name="from" label={t.from} rules={[{ required: true }]}>
-              <Select
-                showSearch={{ optionFilterProp: 'label' }}
-                disabled={!!pair}
-                options={options}
-                data-testid="pair-from"
-              />
-            </Form.Item>
-          </Col>
-          <Col span={12}>
-            <Form.Item name="to" label={t.to} rules={[{ required: true }]}>
-              <Select
-                showSearch={{ optionFilterProp: 'label' }}
-                disabled={!!pair}
-                options={options.filter((o) => o.value !== from)}
-                data-testid="pair-to"
-              />
-            </Form.Item>
-          </Col>
-          {number('feePercent', t.feePercent, 'pair-fee')}
-          {number('feeMinimum', t.feeMinimum, 'pair-fee-minimum')}
-          {number('minPoints', t.minPoints, 'pair-min', 1)}
-          {number('maxPoints', t.maxPoints, 'pair-max', 1)}
-          {number('dailyLimit', t.dailyLimit, 'pair-daily', 1)}
-        </Row>
-      </Form>
-      {save.error && <ErrorView error={save.error} />}
-    </Modal>
+      }
+      onFinish={(v) => save.mutate(v)}
+      onClose={onClose}
+    >
+      <Row gutter={16}>
+        <Col span={12}>
+          <Form.Item name="from" label={t.from} rules={[{ required: true }]}>
+            <Select
+              showSearch={{ optionFilterProp: 'label' }}
+              disabled={!!pair}
+              options={options}
+              data-testid="pair-from"
+            />
+          </Form.Item>
+        </Col>
+        <Col span={12}>
+          <Form.Item name="to" label={t.to} rules={[{ required: true }]}>
+            <Select
+              showSearch={{ optionFilterProp: 'label' }}
+              disabled={!!pair}
+              options={options.filter((o) => o.value !== from)}
+              data-testid="pair-to"
+            />
+          </Form.Item>
+        </Col>
+        {number('feePercent', t.feePercent, 'pair-fee')}
+        {number('feeMinimum', t.feeMinimum, 'pair-fee-minimum')}
+        {number('minPoints', t.minPoints, 'pair-min', 1)}
+        {number('maxPoints', t.maxPoints, 'pair-max', 1)}
+        {number('dailyLimit', t.dailyLimit, 'pair-daily', 1)}
+      </Row>
+    </FormModal>
   );
 }

@@ -23,6 +23,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { keys as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
+import { FormModal } from '../FormModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../Pager.tsx';
 import { type Role, useApi, useCan, useSession } from '../session.tsx';
@@ -220,39 +221,32 @@ function CreateKey({
   const role = Form.useWatch('role', form);
 
   return (
-    <Modal
-      open
+    <FormModal
+      form={form}
       title={t.create}
       okText={s.create}
-      cancelText={s.cancel}
-      onOk={() => form.submit()}
-      onCancel={onClose}
-      confirmLoading={create.isPending}
-      okButtonProps={{ 'data-testid': 'key-submit' }}
+      okTestId="key-submit"
+      pending={create.isPending}
+      error={create.error}
+      initialValues={{ role: 'integration' }}
+      onFinish={(v) => create.mutate(v)}
+      onClose={onClose}
     >
-      <Form
-        form={form}
-        layout="vertical"
-        initialValues={{ role: 'integration' }}
-        onFinish={(v) => create.mutate(v)}
+      <Form.Item
+        name="role"
+        label={t.role}
+        rules={[{ required: true }]}
+        extra={role && t.roleHelp[role]}
       >
-        <Form.Item
-          name="role"
-          label={t.role}
-          rules={[{ required: true }]}
-          extra={role && t.roleHelp[role]}
-        >
-          <Select
-            data-testid="key-role"
-            options={ROLES.map((r) => ({ value: r, label: s.role[r] }))}
-          />
-        </Form.Item>
-        <Form.Item name="name" label={t.name}>
-          <Input placeholder={t.namePlaceholder} maxLength={100} data-testid="key-name" />
-        </Form.Item>
-      </Form>
-      {create.error && <ErrorView error={create.error} />}
-    </Modal>
+        <Select
+          data-testid="key-role"
+          options={ROLES.map((r) => ({ value: r, label: s.role[r] }))}
+        />
+      </Form.Item>
+      <Form.Item name="name" label={t.name}>
+        <Input placeholder={t.namePlaceholder} maxLength={100} data-testid="key-name" />
+      </Form.Item>
+    </FormModal>
   );
 }
 

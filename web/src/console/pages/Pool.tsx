@@ -9,7 +9,6 @@ import {
   Form,
   Input,
   InputNumber,
-  Modal,
   Progress,
   Row,
   Select,
@@ -27,6 +26,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { usePartyName, useProgramOptions } from '../coalition/common.tsx';
 import { ErrorView } from '../ErrorView.tsx';
+import { FormModal } from '../FormModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../Pager.tsx';
 import { useApi, useCan, useSession } from '../session.tsx';
@@ -289,149 +289,137 @@ function Contribute({ own, onClose }: { own: string | null; onClose: () => void 
     },
   });
   return (
-    <Modal
-      open
+    <FormModal
+      form={form}
       title={t.create}
       okText={s.create}
-      cancelText={s.cancel}
-      onOk={() => form.submit()}
-      onCancel={onClose}
-      confirmLoading={create.isPending}
-      okButtonProps={{ 'data-testid': 'pool-submit' }}
+      okTestId="pool-submit"
+      pending={create.isPending}
       width={680}
+      error={create.error}
+      initialValues={{
+        programId: own ?? undefined,
+        kind: 'lounge',
+        stock: 100,
+        costFen: 60,
+        perMemberLimit: 1,
+        who: 'any',
+        chargeTo: 'contributor',
+      }}
+      onFinish={(v) => create.mutate(v)}
+      onClose={onClose}
     >
-      <Form
-        form={form}
-        layout="vertical"
-        initialValues={{
-          programId: own ?? undefined,
-          kind: 'lounge',
-          stock: 100,
-          costFen: 60,
-          perMemberLimit: 1,
-          who: 'any',
-          chargeTo: 'contributor',
-        }}
-        onFinish={(v) => create.mutate(v)}
-      >
-        <Row gutter={16}>
-          <Col span={12}>
-            <Form.Item name="programId" label={t.contributor} rules={[{ required: true }]}>
-              {own ? (
-                <Input disabled />
-              ) : (
-                <Select showSearch options={programs} data-testid="pool-program" />
-              )}
-            </Form.Item>
-          </Col>
-          <Col span={12}>
-            <Form.Item name="id" label={t.id}>
-              <Input maxLength={64} data-testid="pool-id" />
-            </Form.Item>
-          </Col>
-          <Col span={12}>
-            <Form.Item name="name" label={t.name} rules={[{ required: true }]}>
-              <Input maxLength={200} data-testid="pool-name" />
-            </Form.Item>
-          </Col>
-          <Col span={12}>
-            <Form.Item name="kind" label={t.kind} rules={[{ required: true }]}>
-              <Select options={KINDS.map((k) => ({ value: k, label: t.kinds[k] }))} />
-            </Form.Item>
-          </Col>
-          <Col span={8}>
-            <Form.Item name="stock" label={t.stock} rules={[{ required: true }]}>
-              <InputNumber
-                min={0}
-                precision={0}
-                style={{ width: '100%' }}
-                data-testid="pool-stock"
-              />
-            </Form.Item>
-          </Col>
-          <Col span={8}>
-            <Form.Item name="costFen" label={t.cost} rules={[{ required: true }]}>
-              <InputNumber min={0} precision={2} prefix="¥" style={{ width: '100%' }} />
-            </Form.Item>
-          </Col>
-          <Col span={8}>
-            <Form.Item name="perMemberLimit" label={t.perMemberLimit} rules={[{ required: true }]}>
-              <InputNumber min={1} max={1000} precision={0} style={{ width: '100%' }} />
-            </Form.Item>
-          </Col>
-          <Col span={12}>
-            <Form.Item name="who" label={t.eligibilityKind}>
+      <Row gutter={16}>
+        <Col span={12}>
+          <Form.Item name="programId" label={t.contributor} rules={[{ required: true }]}>
+            {own ? (
+              <Input disabled />
+            ) : (
+              <Select showSearch options={programs} data-testid="pool-program" />
+            )}
+          </Form.Item>
+        </Col>
+        <Col span={12}>
+          <Form.Item name="id" label={t.id}>
+            <Input maxLength={64} data-testid="pool-id" />
+          </Form.Item>
+        </Col>
+        <Col span={12}>
+          <Form.Item name="name" label={t.name} rules={[{ required: true }]}>
+            <Input maxLength={200} data-testid="pool-name" />
+          </Form.Item>
+        </Col>
+        <Col span={12}>
+          <Form.Item name="kind" label={t.kind} rules={[{ required: true }]}>
+            <Select options={KINDS.map((k) => ({ value: k, label: t.kinds[k] }))} />
+          </Form.Item>
+        </Col>
+        <Col span={8}>
+          <Form.Item name="stock" label={t.stock} rules={[{ required: true }]}>
+            <InputNumber min={0} precision={0} style={{ width: '100%' }} data-testid="pool-stock" />
+          </Form.Item>
+        </Col>
+        <Col span={8}>
+          <Form.Item name="costFen" label={t.cost} rules={[{ required: true }]}>
+            <InputNumber min={0} precision={2} prefix="¥" style={{ width: '100%' }} />
+          </Form.Item>
+        </Col>
+        <Col span={8}>
+          <Form.Item name="perMemberLimit" label={t.perMemberLimit} rules={[{ required: true }]}>
+            <InputNumber min={1} max={1000} precision={0} style={{ width: '100%' }} />
+          </Form.Item>
+        </Col>
+        <Col span={12}>
+          <Form.Item name="who" label={t.eligibilityKind}>
+            <Select
+              options={[
+                { value: 'any', label: t.eligibilityAny },
+                { value: 'level', label: t.eligibilityLevel },
+                { value: 'tier', label: t.eligibilityTier },
+              ]}
+            />
+          </Form.Item>
+        </Col>
+        <Col span={12}>
+          {who === 'level' && (
+            <Form.Item name="level" label={t.level} rules={[{ required: true }]}>
               <Select
-                options={[
-                  { value: 'any', label: t.eligibilityAny },
-                  { value: 'level', label: t.eligibilityLevel },
-                  { value: 'tier', label: t.eligibilityTier },
-                ]}
+                options={(levels.data?.data ?? []).map((l) => ({
+                  value: l.code,
+                  label: `${l.name} (${l.code})`,
+                }))}
               />
             </Form.Item>
-          </Col>
-          <Col span={12}>
-            {who === 'level' && (
-              <Form.Item name="level" label={t.level} rules={[{ required: true }]}>
-                <Select
-                  options={(levels.data?.data ?? []).map((l) => ({
-                    value: l.code,
-                    label: `${l.name} (${l.code})`,
-                  }))}
-                />
+          )}
+          {who === 'tier' && (
+            <Space.Compact style={{ width: '100%' }}>
+              <Form.Item
+                name="tierProgram"
+                label={t.contributor}
+                rules={[{ required: true }]}
+                style={{ width: '60%' }}
+              >
+                {own ? <Input /> : <Select showSearch options={programs} />}
               </Form.Item>
-            )}
-            {who === 'tier' && (
-              <Space.Compact style={{ width: '100%' }}>
-                <Form.Item
-                  name="tierProgram"
-                  label={t.contributor}
-                  rules={[{ required: true }]}
-                  style={{ width: '60%' }}
-                >
-                  {own ? <Input /> : <Select showSearch options={programs} />}
-                </Form.Item>
-                <Form.Item
-                  name="tier"
-                  label={t.tier}
-                  rules={[{ required: true }]}
-                  style={{ width: '40%' }}
-                >
-                  <Input />
-                </Form.Item>
-              </Space.Compact>
-            )}
-          </Col>
-          <Col span={8}>
-            <Form.Item name="chargeTo" label={t.chargeTo}>
-              <Select
-                options={[
-                  { value: 'contributor', label: t.chargeContributor },
-                  { value: 'home', label: t.chargeHome },
-                ]}
-              />
-            </Form.Item>
-          </Col>
-          <Col span={8}>
-            <Form.Item name="validUntil" label={t.validUntil}>
-              <DatePicker style={{ width: '100%' }} disabledDate={(d) => d.isBefore(dayjs())} />
-            </Form.Item>
-          </Col>
-          <Col span={8}>
-            <Form.Item name="codeValidDays" label={t.codeValidDays}>
-              <InputNumber min={1} max={3650} precision={0} style={{ width: '100%' }} />
-            </Form.Item>
-          </Col>
-        </Row>
-      </Form>
-      {create.error && <ErrorView error={create.error} />}
-    </Modal>
+              <Form.Item
+                name="tier"
+                label={t.tier}
+                rules={[{ required: true }]}
+                style={{ width: '40%' }}
+              >
+                <Input />
+              </Form.Item>
+            </Space.Compact>
+          )}
+        </Col>
+        <Col span={8}>
+          <Form.Item name="chargeTo" label={t.chargeTo}>
+            <Select
+              options={[
+                { value: 'contributor', label: t.chargeContributor },
+                { value: 'home', label: t.chargeHome },
+              ]}
+            />
+          </Form.Item>
+        </Col>
+        <Col span={8}>
+          <Form.Item name="validUntil" label={t.validUntil}>
+            <DatePicker style={{ width: '100%' }} disabledDate={(d) => d.isBefore(dayjs())} />
+          </Form.Item>
+        </Col>
+        <Col span={8}>
+          <Form.Item name="codeValidDays" label={t.codeValidDays}>
+            <InputNumber min={1} max={3650} precision={0} style={{ width: '100%' }} />
+          </Form.Item>
+        </Col>
+      </Row>
+    </FormModal>
   );
 }
 
 function EditBenefit({ benefit, onClose }: { benefit: Benefit; onClose: () => void }) {
   const t = useT(coalition).pool;
-  const s = useT(shell);
+  const _s = useT(shell);
   const api = useApi();
   const queries = useQueryClient();
   const { message } = App.useApp();
@@ -469,45 +457,37 @@ function EditBenefit({ benefit, onClose }: { benefit: Benefit; onClose: () => vo
     },
   });
   return (
-    <Modal
-      open
+    <FormModal
+      form={form}
       title={`${t.editTitle} · ${benefit.name}`}
-      okText={s.save}
-      cancelText={s.cancel}
-      onOk={() => form.submit()}
-      onCancel={onClose}
-      confirmLoading={save.isPending}
-      okButtonProps={{ 'data-testid': 'pool-edit-submit' }}
+      okTestId="pool-edit-submit"
+      pending={save.isPending}
+      error={save.error}
+      initialValues={{
+        name: benefit.name,
+        stock: benefit.stock,
+        perMemberLimit: benefit.perMemberLimit,
+        status: benefit.status,
+        validUntil: benefit.validUntil ? dayjs(benefit.validUntil) : null,
+      }}
+      onFinish={(v) => save.mutate(v)}
+      onClose={onClose}
     >
-      <Form
-        form={form}
-        layout="vertical"
-        initialValues={{
-          name: benefit.name,
-          stock: benefit.stock,
-          perMemberLimit: benefit.perMemberLimit,
-          status: benefit.status,
-          validUntil: benefit.validUntil ? dayjs(benefit.validUntil) : null,
-        }}
-        onFinish={(v) => save.mutate(v)}
-      >
-        <Form.Item name="name" label={t.name} rules={[{ required: true }]}>
-          <Input maxLength={200} />
-        </Form.Item>
-        <Form.Item name="stock" label={t.stock} extra={`${t.claimed}: ${benefit.claimed}`}>
-          <InputNumber min={benefit.claimed} precision={0} style={{ width: '100%' }} />
-        </Form.Item>
-        <Form.Item name="perMemberLimit" label={t.perMemberLimit}>
-          <InputNumber min={1} max={1000} precision={0} style={{ width: '100%' }} />
-        </Form.Item>
-        <Form.Item name="validUntil" label={t.validUntil}>
-          <DatePicker style={{ width: '100%' }} />
-        </Form.Item>
-        <Form.Item name="status" label={t.status}>
-          <Select options={STATUSES.map((x) => ({ value: x, label: t.statuses[x] }))} />
-        </Form.Item>
-      </Form>
-      {save.error && <ErrorView error={save.error} />}
-    </Modal>
+      <Form.Item name="name" label={t.name} rules={[{ required: true }]}>
+        <Input maxLength={200} />
+      </Form.Item>
+      <Form.Item name="stock" label={t.stock} extra={`${t.claimed}: ${benefit.claimed}`}>
+        <InputNumber min={benefit.claimed} precision={0} style={{ width: '100%' }} />
+      </Form.Item>
+      <Form.Item name="perMemberLimit" label={t.perMemberLimit}>
+        <InputNumber min={1} max={1000} precision={0} style={{ width: '100%' }} />
+      </Form.Item>
+      <Form.Item name="validUntil" label={t.validUntil}>
+        <DatePicker style={{ width: '100%' }} />
+      </Form.Item>
+      <Form.Item name="status" label={t.status}>
+        <Select options={STATUSES.map((x) => ({ value: x, label: t.statuses[x] }))} />
+      </Form.Item>
+    </FormModal>
   );
 }

@@ -10,7 +10,6 @@ import {
   Form,
   Input,
   InputNumber,
-  Modal,
   Row,
   Select,
   Space,
@@ -26,6 +25,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { programs as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
+import { FormModal } from '../FormModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
 import { Pager, useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
@@ -359,56 +359,49 @@ function CreateProgram({ onClose }: { onClose: () => void }) {
   });
 
   return (
-    <Modal
-      open
+    <FormModal<ProgramValues>
+      form={form}
       title={t.create}
       okText={s.create}
-      cancelText={s.cancel}
-      onOk={() => form.submit()}
-      onCancel={onClose}
-      confirmLoading={create.isPending}
-      okButtonProps={{ 'data-testid': 'program-submit' }}
+      okTestId="program-submit"
+      pending={create.isPending}
       width={600}
+      error={create.error}
+      initialValues={{ timezone: DEFAULT_TIMEZONE, pointsExpiry: { kind: 'never' } }}
+      onFinish={(v) => create.mutate(v)}
+      onClose={onClose}
     >
-      <Form<ProgramValues>
-        form={form}
-        layout="vertical"
-        initialValues={{ timezone: DEFAULT_TIMEZONE, pointsExpiry: { kind: 'never' } }}
-        onFinish={(v) => create.mutate(v)}
-      >
-        <Row gutter={12}>
-          <Col span={10}>
-            <Form.Item
-              name="id"
-              label={t.id}
-              tooltip={t.idHelp}
-              rules={[{ required: true }, { pattern: PROGRAM_ID, message: t.idInvalid }]}
-            >
-              <Input data-testid="program-id" maxLength={63} />
-            </Form.Item>
-          </Col>
-          <Col span={14}>
-            <Form.Item name="name" label={t.name} rules={[{ required: true, whitespace: true }]}>
-              <Input data-testid="program-name" maxLength={200} />
-            </Form.Item>
-          </Col>
-        </Row>
-        <Row gutter={12}>
-          <Col span={10}>
-            <Form.Item name="pointsName" label={t.pointsName} tooltip={t.pointsNameHelp}>
-              <Input maxLength={50} data-testid="program-points-name" />
-            </Form.Item>
-          </Col>
-          <Col span={14}>
-            <Form.Item name="timezone" label={t.timezone} rules={[{ required: true }]}>
-              <TimeZoneSelect />
-            </Form.Item>
-          </Col>
-        </Row>
-        <ExpiryFields />
-      </Form>
-      {create.error && <ErrorView error={create.error} />}
-    </Modal>
+      <Row gutter={12}>
+        <Col span={10}>
+          <Form.Item
+            name="id"
+            label={t.id}
+            tooltip={t.idHelp}
+            rules={[{ required: true }, { pattern: PROGRAM_ID, message: t.idInvalid }]}
+          >
+            <Input data-testid="program-id" maxLength={63} />
+          </Form.Item>
+        </Col>
+        <Col span={14}>
+          <Form.Item name="name" label={t.name} rules={[{ required: true, whitespace: true }]}>
+            <Input data-testid="program-name" maxLength={200} />
+          </Form.Item>
+        </Col>
+      </Row>
+      <Row gutter={12}>
+        <Col span={10}>
+          <Form.Item name="pointsName" label={t.pointsName} tooltip={t.pointsNameHelp}>
+            <Input maxLength={50} data-testid="program-points-name" />
+          </Form.Item>
+        </Col>
+        <Col span={14}>
+          <Form.Item name="timezone" label={t.timezone} rules={[{ required: true }]}>
+            <TimeZoneSelect />
+          </Form.Item>
+        </Col>
+      </Row>
+      <ExpiryFields />
+    </FormModal>
   );
 }
 
