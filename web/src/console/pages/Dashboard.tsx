@@ -149,6 +149,17 @@ function Charts({ metrics }: { metrics: Metrics }) {
           data: metrics.days.map((d) => d.expired),
           itemStyle: { color: '#9ca3af' },
         },
+        // Conversions with other coalition programs, net: below zero when more left than came in.
+        ...(metrics.days.some((d) => d.exchanged !== 0)
+          ? [
+              {
+                name: t.exchanged,
+                type: 'bar' as const,
+                data: metrics.days.map((d) => d.exchanged),
+                itemStyle: { color: '#8b5cf6' },
+              },
+            ]
+          : []),
       ],
     };
     const liability: ChartOption = {
