@@ -174,6 +174,20 @@ describe('console: settlements and the member’s conversions', () => {
     await poll(() => conversions.textContent()).toContain('+5,000');
     expect(await conversions.textContent()).toContain('browser-1');
     await page.getByTestId('coalition-level-none').waitFor();
+    // The coalition admin sets the member's level by hand (as its integration would).
+    const levels = await b.call({
+      method: 'PUT',
+      url: '/v1/coalition/levels',
+      payload: [{ code: 'l5', name: '钻石会员', rank: 5 }],
+    });
+    expect(levels.statusCode, levels.body).toBe(200);
+    await page.getByTestId('coalition-level-set').click();
+    await page.getByTestId('coalition-level-select').click();
+    await page.locator('.ant-select-item-option').first().click();
+    await page.getByTestId('coalition-level-submit').click();
+    await poll(() => page.getByTestId('coalition-level').textContent()).toBe('钻石会员');
+    const set = await b.call({ method: 'GET', url: `/v1/members/${m}/coalition-level` });
+    expect(set.json().level).toMatchObject({ code: 'l5', source: 'console' });
     await b.shot(page, 'member-coalition-zh-CN');
     await page.close();
     expect(b.problems).toEqual([]);

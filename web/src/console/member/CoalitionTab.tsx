@@ -1,15 +1,31 @@
 import { TrophyOutlined } from '@ant-design/icons';
-import { useQuery } from '@tanstack/react-query';
-import { Card, Descriptions, Empty, Space, Tag, Typography } from 'antd';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  App,
+  Button,
+  Card,
+  DatePicker,
+  Descriptions,
+  Empty,
+  Form,
+  Input,
+  Select,
+  Space,
+  Tag,
+  Typography,
+} from 'antd';
+import type { Dayjs } from 'dayjs';
+import { useState } from 'react';
 import { unwrap } from '../../api/client.ts';
 import type { components } from '../../api/schema';
 import { coalition } from '../../i18n/coalition.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { usePartyName } from '../coalition/common.tsx';
 import { ErrorView } from '../ErrorView.tsx';
+import { FormModal } from '../FormModal.tsx';
 import { PagedTableCard } from '../PagedTableCard.tsx';
 import { useCursor } from '../Pager.tsx';
-import { useApi } from '../session.tsx';
+import { useApi, useCan } from '../session.tsx';
 import { memberKey } from './common.tsx';
 
 type Conversion = components['schemas']['Conversion'];
@@ -55,10 +71,22 @@ export function CoalitionTab({ programId, memberId }: { programId: string; membe
       ),
   });
 
+  const can = useCan();
+  const [setting, setSetting] = useState(false);
   const l = level.data;
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
-      <Card title={t.level} loading={level.isLoading}>
+      <Card
+        title={t.level}
+        loading={level.isLoading}
+        extra={
+          can.coalitionAdmin && (
+            <Button onClick={() => setSetting(true)} data-testid="coalition-level-set">
+              {t.setLevel}
+            </Button>
+          )
+        }
+      >
         {level.error ? (
           <ErrorView error={level.error} retry={() => level.refetch()} />
         ) : l?.level ? (
@@ -87,6 +115,7 @@ export function CoalitionTab({ programId, memberId }: { programId: string; membe
           />
         )}
       </Card>
+      {setting && <SetLevel memberId={memberId} queryKey={key} onClose={() => setSetting(false)} />}
 
       <PagedTableCard<Conversion>
         title={t.conversions}
@@ -150,5 +179,76 @@ export function CoalitionTab({ programId, memberId }: { programId: string; membe
         ]}
       />
     </Space>
+  );
+}
+
+interface LevelValues {
+  level: string;
+  source: string;
+  validUntil?: Dayjs | null;
+}
+
+/** The coalition admin sets a member's level by hand, as its integration would (audited). */
+function SetLevel({
+  memberId,
+  queryKey,
+  onClose,
+}: {
+  memberId: string;
+  queryKey: readonly unknown[];
+  onClose: () => void;
+}) {
+  const t = useT(coalition).member;
+  const api = useApi();
+  const queries = useQueryClient();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<LevelValues>();
+  const levels = useQuery({
+    queryKey: ['coalition', 'levels'],
+    queryFn: async () => unwrap(await api.GET('/v1/coalition/levels')),
+  });
+  const save = useMutation({
+    mutationFn: async (v: LevelValues) =>
+      unwrap(
+        await api.PUT('/v1/members/{memberId}/coalition-level', {
+          params: { path: { memberId } },
+          body: {
+            level: v.level,
+            source: v.source,
+            ...(v.validUntil && { validUntil: v.validUntil.endOf('day').toISOString() }),
+          },
+        }),
+      ),
+    onSuccess: async () => {
+      message.success(t.setLevelSaved);
+      await queries.invalidateQueries({ queryKey: [...queryKey, 'coalition-level'] });
+      onClose();
+    },
+  });
+  return (
+    <FormModal<LevelValues>
+      form={form}
+      title={t.setLevel}
+      okTestId="coalition-level-submit"
+      pending={save.isPending}
+      error={save.error}
+      initialValues={{ source: 'console' }}
+      onFinish={(v) => save.mutate(v)}
+      onClose={onClose}
+    >
+      <Form.Item name="level" label={t.level} rules={[{ required: true }]}>
+        <Select
+          data-testid="coalition-level-select"
+          loading={levels.isLoading}
+          options={(levels.data?.data ?? []).map((x) => ({ value: x.code, label: x.name }))}
+        />
+      </Form.Item>
+      <Form.Item name="source" label={t.setLevelSource} rules={[{ required: true }]}>
+        <Input maxLength={100} />
+      </Form.Item>
+      <Form.Item name="validUntil" label={t.validUntil}>
+        <DatePicker style={{ width: '100%' }} />
+      </Form.Item>
+    </FormModal>
   );
 }
