@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type BrowserContext, createBrowserContext } from './browser.ts';
-import { adjust, member, points } from './ledger-helpers.ts';
+import { adjust, joinExchange, member, PAIR_TERMS, points } from './ledger-helpers.ts';
 
 // The coalition in a real Chromium: the coalition admin's exchange and settlements, the member
 // page's conversions, and a member converting points and claiming a pool benefit in the portal.
@@ -39,30 +39,10 @@ async function signIn(page: Page, key: string) {
 
 /** The rates and the pair the first test sets through the console, set again (PUT is idempotent). */
 async function exchangeSet() {
-  for (const [id, perHub, value] of [
-    ['hotel-a', 100, 5],
-    ['hotel-b', 50, 8],
-  ] as const) {
-    ok(
-      await b.call({
-        method: 'PUT',
-        url: `/v1/coalition/exchange/programs/${id}`,
-        payload: { pointsPerHubUnit: perHub, pointValueFen: value },
-      }),
-    );
-  }
-  ok(
-    await b.call({
-      method: 'PUT',
-      url: '/v1/coalition/exchange/pairs/hotel-a/hotel-b',
-      payload: {
-        feePercent: 2,
-        feeMinimum: 10,
-        minPoints: 100,
-        maxPoints: 50_000,
-        dailyLimit: 30_000,
-      },
-    }),
+  await joinExchange(
+    (o) => b.call(o),
+    { 'hotel-a': [100, 5], 'hotel-b': [50, 8] },
+    { 'hotel-a>hotel-b': PAIR_TERMS },
   );
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from './harness.ts';
-import { adjust, expectReconciled, member, points } from './ledger-helpers.ts';
+import { adjust, expectReconciled, joinExchange, member, points } from './ledger-helpers.ts';
 
 // The seed's scenario, end to end through the API: a payment platform's member at its highest
 // level joins hotel A and starts at A's matching tier; converts 10,000 hotel-A points into
@@ -46,25 +46,12 @@ beforeAll(async () => {
     { code: 'l4', name: '铂金会员', rank: 4 },
     { code: 'l3', name: '黄金会员', rank: 3 },
   ]);
-  await ok('PUT', '/v1/coalition/exchange/programs/hotel-a', {
-    pointsPerHubUnit: 100,
-    pointValueFen: 5,
-  });
-  await ok('PUT', '/v1/coalition/exchange/programs/hotel-b', {
-    pointsPerHubUnit: 50,
-    pointValueFen: 8,
-  });
-  for (const [from, to] of [
-    ['hotel-a', 'hotel-b'],
-    ['hotel-b', 'hotel-a'],
-  ]) {
-    await ok('PUT', `/v1/coalition/exchange/pairs/${from}/${to}`, {
-      feePercent: 1,
-      minPoints: 100,
-      maxPoints: 50_000,
-      dailyLimit: 50_000,
-    });
-  }
+  const terms = { feePercent: 1, minPoints: 100, maxPoints: 50_000, dailyLimit: 50_000 };
+  await joinExchange(
+    t.call,
+    { 'hotel-a': [100, 5], 'hotel-b': [50, 8] },
+    { 'hotel-a>hotel-b': terms, 'hotel-b>hotel-a': terms },
+  );
   // Hotel A matches the platform's top level to platinum, but gives no more than gold.
   await ok('PUT', '/v1/programs/hotel-a/tier-match', {
     maxMatchTier: 'gold',

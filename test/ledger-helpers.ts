@@ -51,3 +51,47 @@ export async function expectReconciled(t: TestContext): Promise<void> {
   const broken = report.checks.filter((c: { held: boolean }) => !c.held);
   expect(broken, JSON.stringify(broken)).toEqual([]);
 }
+
+/** What `joinExchange` needs of a caller: the test app's `call`, or the browser tests' API. */
+type Caller = (o: {
+  method: 'PUT';
+  url: string;
+  payload: object;
+}) => Promise<{ statusCode: number; body: string }>;
+
+/** The terms most exchange tests use: a 2% fee (at least 10), 100 to 50,000 at once, 30,000 a day. */
+export const PAIR_TERMS = {
+  feePercent: 2,
+  feeMinimum: 10,
+  minPoints: 100,
+  maxPoints: 50_000,
+  dailyLimit: 30_000,
+};
+
+/**
+ * Puts programs in the coalition's exchange — `rates`: program → [points per hub unit, point
+ * value in fen] — and approves each pair, `from>to`, with its terms (as the coalition admin).
+ */
+export async function joinExchange(
+  call: Caller,
+  rates: Record<string, readonly [number, number]>,
+  pairs: Record<string, object> = {},
+): Promise<void> {
+  for (const [id, [pointsPerHubUnit, pointValueFen]] of Object.entries(rates)) {
+    const res = await call({
+      method: 'PUT',
+      url: `/v1/coalition/exchange/programs/${id}`,
+      payload: { pointsPerHubUnit, pointValueFen },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+  for (const [pair, terms] of Object.entries(pairs)) {
+    const [from, to] = pair.split('>');
+    const res = await call({
+      method: 'PUT',
+      url: `/v1/coalition/exchange/pairs/${from}/${to}`,
+      payload: terms,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  }
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from './harness.ts';
-import { adjust, expectReconciled, member, pointsUrl } from './ledger-helpers.ts';
+import { adjust, expectReconciled, joinExchange, member, pointsUrl } from './ledger-helpers.ts';
 
 // Every pair of operations on one member, run at the same time, round after round: no 5xx, no
 // deadlock (PostgreSQL counts them), no points left on a member merged away, and the ledger
@@ -154,20 +154,11 @@ beforeAll(async () => {
   });
   expect(match.statusCode, match.body).toBe(200);
   await t.program('pair2');
-  for (const id of ['pair', 'pair2']) {
-    const rate = await t.call({
-      method: 'PUT',
-      url: `/v1/coalition/exchange/programs/${id}`,
-      payload: { pointsPerHubUnit: 2, pointValueFen: 1 },
-    });
-    expect(rate.statusCode, rate.body).toBe(200);
-  }
-  const exchange = await t.call({
-    method: 'PUT',
-    url: '/v1/coalition/exchange/pairs/pair/pair2',
-    payload: { feePercent: 5, maxPoints: 1_000, dailyLimit: 1_000 },
-  });
-  expect(exchange.statusCode, exchange.body).toBe(200);
+  await joinExchange(
+    t.call,
+    { pair: [2, 1], pair2: [2, 1] },
+    { 'pair>pair2': { feePercent: 5, maxPoints: 1_000, dailyLimit: 1_000 } },
+  );
 });
 afterAll(() => t.close());
 

@@ -1,7 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
-import { adjust, expectReconciled, member, points } from '../../test/ledger-helpers.ts';
+import {
+  adjust,
+  expectReconciled,
+  joinExchange,
+  member,
+  PAIR_TERMS,
+  points,
+} from '../../test/ledger-helpers.ts';
 import { recordSettlement } from '../settlement/settlement.service.ts';
 
 // The coalition's exchange: rates and pairs, conversions across two ledgers, and what the brands
@@ -28,30 +35,11 @@ beforeAll(async () => {
   aKey = await t.key('hotel-a', 'integration');
   bKey = await t.key('hotel-b', 'admin');
   shopKey = await t.key('shop', 'admin');
-  for (const [id, perHub, value] of [
-    ['hotel-a', 100, 5],
-    ['hotel-b', 50, 8],
-    ['shop', 1, 0.5],
-  ] as const) {
-    const res = await t.call({
-      method: 'PUT',
-      url: `/v1/coalition/exchange/programs/${id}`,
-      payload: { pointsPerHubUnit: perHub, pointValueFen: value },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-  }
-  const pair = await t.call({
-    method: 'PUT',
-    url: '/v1/coalition/exchange/pairs/hotel-a/hotel-b',
-    payload: {
-      feePercent: 2,
-      feeMinimum: 10,
-      minPoints: 100,
-      maxPoints: 50_000,
-      dailyLimit: 30_000,
-    },
-  });
-  expect(pair.statusCode, pair.body).toBe(200);
+  await joinExchange(
+    t.call,
+    { 'hotel-a': [100, 5], 'hotel-b': [50, 8], shop: [1, 0.5] },
+    { 'hotel-a>hotel-b': PAIR_TERMS },
+  );
   await adjust(t, 'hotel-a', m, 100_000);
 });
 

@@ -2,7 +2,14 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
-import { adjust, expectReconciled, member, points, pointsUrl } from '../../test/ledger-helpers.ts';
+import {
+  adjust,
+  expectReconciled,
+  joinExchange,
+  member,
+  points,
+  pointsUrl,
+} from '../../test/ledger-helpers.ts';
 import type { createRuleBody } from '../earning/earning.schemas.ts';
 import { pointsLedger } from '../ledger/ledger.core.ts';
 import { credit, sweepExpired } from '../ledger/ledger.service.ts';
@@ -362,22 +369,11 @@ describe('conversions between programs', () => {
     const who = await member(t, 'from', number);
     expect(await member(t, 'into', number)).toBe(who);
     await adjust(t, 'from', who, 1000);
-    for (const [id, perHub] of [
-      ['from', 10],
-      ['into', 1],
-    ] as const) {
-      const res = await t.call({
-        method: 'PUT',
-        url: `/v1/coalition/exchange/programs/${id}`,
-        payload: { pointsPerHubUnit: perHub, pointValueFen: 1 },
-      });
-      expect(res.statusCode, res.body).toBe(200);
-    }
-    await t.call({
-      method: 'PUT',
-      url: '/v1/coalition/exchange/pairs/from/into',
-      payload: { feePercent: 10, maxPoints: 1000, dailyLimit: 1000 },
-    });
+    await joinExchange(
+      t.call,
+      { from: [10, 1], into: [1, 1] },
+      { 'from>into': { feePercent: 10, maxPoints: 1000, dailyLimit: 1000 } },
+    );
     await post(`/v1/members/${who}/conversions`, {
       from: 'from',
       to: 'into',

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
-import { adjust, expectReconciled, member, points } from '../../test/ledger-helpers.ts';
+import {
+  adjust,
+  expectReconciled,
+  joinExchange,
+  member,
+  PAIR_TERMS,
+  points,
+} from '../../test/ledger-helpers.ts';
 
 // The member portal's side of the coalition: a member converts the link's program's points into
 // another program's, and claims benefits from the pool — with the link's token, for the link's
@@ -56,36 +63,11 @@ beforeAll(async () => {
   m = await member(t, 'hotel-a', '13600000001');
   expect(await member(t, 'hotel-b', '13600000001')).toBe(m);
   other = await member(t, 'hotel-a', '13600000002');
-  for (const [id, perHub, value] of [
-    ['hotel-a', 100, 5],
-    ['hotel-b', 50, 8],
-    ['cafe', 10, 1],
-  ] as const) {
-    const res = await t.call({
-      method: 'PUT',
-      url: `/v1/coalition/exchange/programs/${id}`,
-      payload: { pointsPerHubUnit: perHub, pointValueFen: value },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-  }
-  for (const [from, to] of [
-    ['hotel-a', 'hotel-b'],
-    ['hotel-a', 'cafe'],
-    ['hotel-b', 'cafe'],
-  ]) {
-    const res = await t.call({
-      method: 'PUT',
-      url: `/v1/coalition/exchange/pairs/${from}/${to}`,
-      payload: {
-        feePercent: 2,
-        feeMinimum: 10,
-        minPoints: 100,
-        maxPoints: 50_000,
-        dailyLimit: 30_000,
-      },
-    });
-    expect(res.statusCode, res.body).toBe(200);
-  }
+  await joinExchange(
+    t.call,
+    { 'hotel-a': [100, 5], 'hotel-b': [50, 8], cafe: [10, 1] },
+    { 'hotel-a>hotel-b': PAIR_TERMS, 'hotel-a>cafe': PAIR_TERMS, 'hotel-b>cafe': PAIR_TERMS },
+  );
   await adjust(t, 'hotel-a', m, 20_000);
   await adjust(t, 'hotel-a', other, 5_000);
   [tokenA, tokenB, otherToken] = await Promise.all([
