@@ -179,11 +179,15 @@ describe('console: settlements and the member’s conversions', () => {
     await page.goto(`${b.base}/console/coalition/settlements?period=2020-01`);
     const status = page.getByTestId('settlement-status');
     await poll(() => status.textContent()).toBe('Open');
+    // Each confirmation is its own dialog: the first must be gone (it fades out) before the
+    // second's button is the one clicked.
+    const confirm = page.locator('.ant-modal-confirm');
     await page.getByTestId('settlement-close').click();
-    await page.locator('.ant-modal-confirm .ant-btn-primary').click();
+    await confirm.locator('.ant-btn-primary').click();
     await poll(() => status.textContent()).toBe('Closed');
+    await poll(() => confirm.count()).toBe(0);
     await page.getByTestId('settlement-settle').click();
-    await page.locator('.ant-modal-confirm .ant-btn-primary').click();
+    await confirm.locator('.ant-btn-primary').click();
     await poll(() => status.textContent()).toBe('Settled');
     const res = await b.call({ method: 'GET', url: '/v1/coalition/settlements?period=2020-01' });
     expect(res.json().status).toBe('settled');
