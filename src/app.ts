@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { coalitionRoutes } from './coalition/coalition.routes.ts';
+import { couponsRoutes } from './coupons/coupons.routes.ts';
 import type { Deps } from './deps.ts';
 import { earningRoutes } from './earning/earning.routes.ts';
 import { eventsRoutes } from './events/events.routes.ts';
@@ -34,10 +35,12 @@ import { ledgerRoutes } from './ledger/ledger.routes.ts';
 import { membersRoutes } from './members/members.routes.ts';
 import { metricsRoutes } from './metrics/metrics.routes.ts';
 import { offersRoutes } from './offers/offers.routes.ts';
+import { ordersRoutes } from './orders/orders.routes.ts';
 import { poolRoutes } from './pool/pool.routes.ts';
 import { portalCardRoutes, portalRoutes } from './portal/portal.routes.ts';
 import { programsRoutes } from './programs/programs.routes.ts';
 import { purchasesRoutes } from './purchases/purchases.routes.ts';
+import { rewardsRoutes } from './rewards/rewards.routes.ts';
 import { settlementRoutes } from './settlement/settlement.routes.ts';
 import { DomainError, invalidField } from './shared/errors.ts';
 import { isStorableValue, jsonDepth, MAX_JSON_DEPTH } from './shared/text.ts';
@@ -251,6 +254,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       await v1.register(settlementRoutes);
       await v1.register(poolRoutes);
       await v1.register(offersRoutes);
+      await v1.register(couponsRoutes);
+      await v1.register(rewardsRoutes);
+      await v1.register(ordersRoutes);
     },
     { prefix: '/v1' },
   );

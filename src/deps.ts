@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { mergeCoalitionLevels } from './coalition/coalition.service.ts';
 import { matchOnEnroll } from './coalition/match.service.ts';
+import { couponsOnEnroll, rollbackForPurchase } from './coupons/coupons.service.ts';
 import { createDb, type Db, type Trx } from './db/database.ts';
 import { mergeConversions } from './exchange/exchange.service.ts';
 import { mergeGrowth } from './growth/growth.service.ts';
@@ -28,6 +29,11 @@ export interface Deps {
    * enrollment's transaction after its row is written (status match: the tier they start at).
    */
   onEnroll: EnrollHook[];
+  /**
+   * What later modules do once a purchase's return has committed (coupons redeemed on it become
+   * usable again). Run again when the return is replayed, so each must change nothing twice.
+   */
+  onReturn: ReturnHook[];
 }
 
 export type MergeHook = (deps: Deps & { db: Trx }, fromId: string, intoId: string) => Promise<void>;
@@ -37,6 +43,8 @@ export type EnrollHook = (
   programId: string,
   memberId: string,
 ) => Promise<void>;
+
+export type ReturnHook = (deps: Deps, programId: string, purchaseId: string) => Promise<unknown>;
 
 export interface DepsOptions {
   clock: Clock;
@@ -71,7 +79,8 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
       log: o.log,
       ledger,
       onMerge: [mergeGrowth, mergePurchases, mergeCoalitionLevels, mergeConversions],
-      onEnroll: [matchOnEnroll],
+      onEnroll: [matchOnEnroll, couponsOnEnroll],
+      onReturn: [rollbackForPurchase],
     },
     async close() {
       await ledger.drain();

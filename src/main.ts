@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { buildWeb, isBuilt } from '../web/build.ts';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { runCouponIssuing } from './coupons/coupons.service.ts';
 import { migrate } from './db/database.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { createDeps, type Deps } from './deps.ts';
@@ -14,7 +15,9 @@ import { bootstrapAdminKey, createKey } from './keys/keys.service.ts';
 import { forgetLimits, sweepExpired } from './ledger/ledger.service.ts';
 import { reconcile } from './ledger/reconcile.ts';
 import { runOffers } from './offers/offers.service.ts';
+import { sweepOrders } from './orders/orders.service.ts';
 import { importPurchases, progressBar } from './purchases/purchases.import.ts';
+import { importRewards, rewardsProgressBar } from './rewards/rewards.import.ts';
 import { systemClock } from './shared/clock.ts';
 import { DomainError } from './shared/errors.ts';
 import { createIdGenerator } from './shared/ids.ts';
@@ -34,6 +37,9 @@ Commands:
   import purchases FILE --program ID
                         import purchases from a .csv or .jsonl file (see README.md), with a
                         progress bar and a summary; a rerun skips what was imported
+  import rewards FILE.csv --program ID
+                        import a supplier's catalog (see README.md), with a progress bar;
+                        upserts by SKU, so a rerun updates prices and stock
 
 Configuration comes from the environment: PORT, HOST, DATABASE_URL, TESSERA_DATA_DIR,
 LOG_LEVEL, TESSERA_BOOTSTRAP_KEY (see README.md).`;
@@ -115,6 +121,10 @@ async function start(config: Config, log: Logger): Promise<void> {
     sweepExpired(deps)
       .then((n) => n && log.info({ accounts: n }, 'expired lots and holds swept'))
       .catch((err) => log.warn({ err }, 'expiry sweep failed'))
+      // Mall orders nobody confirmed: their holds just went back; their stock goes back too.
+      .then(() => sweepOrders(deps))
+      .then((n) => n && log.info({ orders: n }, 'unconfirmed mall orders expired'))
+      .catch((err) => log.warn({ err }, 'order sweep failed'))
       .finally(() => {
         expiring = false;
       });
@@ -149,6 +159,19 @@ async function start(config: Config, log: Logger): Promise<void> {
       });
   }, 10 * 1000);
   offerer.unref();
+  // Coupons issued on enrollment and tier upgrade: events after each program's cursor; once each.
+  let couponing = false;
+  const couponer = setInterval(() => {
+    if (couponing) return;
+    couponing = true;
+    runCouponIssuing(deps)
+      .then((r) => (r.issued || r.skipped) && log.info({ coupons: r }, 'coupons issued'))
+      .catch((err) => log.warn({ err }, 'coupon issuing failed'))
+      .finally(() => {
+        couponing = false;
+      });
+  }, 10 * 1000);
+  couponer.unref();
 
   let stoppingSince = 0;
   const stop = async (signal: string) => {
@@ -188,6 +211,8 @@ async function expireNow(config: Config, log: Logger): Promise<void> {
   try {
     const accounts = await sweepExpired(runtime.deps);
     process.stdout.write(`Swept ${accounts} account(s) with expired lots or holds\n`);
+    const orders = await sweepOrders(runtime.deps);
+    if (orders) process.stdout.write(`Expired ${orders} unconfirmed mall order(s)\n`);
   } finally {
     await runtime.close();
   }
@@ -271,6 +296,48 @@ async function importPurchasesNow(config: Config, log: Logger, args: string[]): 
   }
 }
 
+async function importRewardsNow(config: Config, log: Logger, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { program: { type: 'string' } },
+  });
+  const file = positionals[0];
+  if (!file || !values.program) {
+    throw new ConfigError('usage: tessera import rewards FILE.csv --program ID');
+  }
+  if (!fs.existsSync(file)) throw new ConfigError(`no file ${file}`);
+  const runtime = await open(config, log);
+  try {
+    const began = performance.now();
+    const tty = process.stderr.isTTY;
+    let shown = 0;
+    const summary = await importRewards(runtime.deps, values.program, file, (done, total, s) => {
+      if (tty) process.stderr.write(`\r${rewardsProgressBar(done, total, s, began)}`);
+      else if (done === total || done - shown >= total / 10) {
+        shown = done;
+        process.stderr.write(`${rewardsProgressBar(done, total, s, began)}\n`);
+      }
+    });
+    if (tty) process.stderr.write('\n');
+    const secs = (performance.now() - began) / 1000;
+    process.stdout.write(
+      `${summary.read} rewards read in ${secs.toFixed(1)} s: ${summary.created} created, ` +
+        `${summary.updated} updated, ${summary.refused.length} refused\n`,
+    );
+    for (const r of summary.refused.slice(0, 20)) {
+      process.stdout.write(
+        `  line ${r.line}${r.sku ? ` (${r.sku})` : ''}: ${r.code}: ${r.detail}\n`,
+      );
+    }
+    if (summary.refused.length > 20)
+      process.stdout.write(`  … and ${summary.refused.length - 20} more\n`);
+    process.exitCode = summary.refused.length ? 1 : 0;
+  } finally {
+    await runtime.close();
+  }
+}
+
 async function keysCreate(config: Config, log: Logger, args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -323,6 +390,7 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'tiers' && sub === 'evaluate') return await tiersEvaluate(config, log, rest);
     if (command === 'import' && sub === 'purchases')
       return await importPurchasesNow(config, log, rest);
+    if (command === 'import' && sub === 'rewards') return await importRewardsNow(config, log, rest);
     process.stderr.write(`${USAGE}\n`);
     process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
   } catch (error) {

@@ -172,6 +172,39 @@ beforeAll(async () => {
       },
     })
   ).json().id;
+  // Coupons: a template of A's.
+  fixtures.templateId = (
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs/fuzz-a/coupon-templates',
+      payload: { name: '¥5 off', kind: 'amount_off', amountOffFen: 500, stock: 5 },
+    })
+  ).json().id;
+  // The rewards mall: a reward of A's (supplier `yx`) and an order of A's member.
+  fixtures.rewardId = (
+    await t.call({
+      method: 'POST',
+      url: '/v1/programs/fuzz-a/rewards',
+      payload: {
+        sku: 'FZ-1',
+        name: 'Tea',
+        kind: 'goods',
+        pricePoints: 10,
+        stock: 5,
+        onShelf: true,
+        supplier: 'yx',
+      },
+    })
+  ).json().id;
+  fixtures.supplier = 'yx';
+  fixtures.orderId = (
+    await t.call({
+      method: 'POST',
+      url: `/v1/programs/fuzz-a/members/${fixtures.memberId}/orders`,
+      payload: { id: 'fz-order-1', items: [{ rewardId: fixtures.rewardId, quantity: 1 }] },
+    })
+  ).json().id;
+  fixtures.month = t.clock.now().toISOString().slice(0, 7);
   fixtures.period = t.clock.now().toISOString().slice(0, 7);
   for (const role of ['admin', 'integration', 'read'] as const) {
     keysOfB[role] = await t.key('fuzz-b', role);

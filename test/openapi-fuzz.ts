@@ -145,6 +145,7 @@ export function sample(schema: Schema): unknown {
       if (s.format === 'date') return '2000-01-01';
       if (s.format === 'date-time') return '2026-01-01T00:00:00.000Z';
       if (s.format === 'email') return 'fuzz@example.cn';
+      if (s.format === 'uri') return 'https://example.cn/fuzz.png';
       const length = Math.max(1, s.minLength ?? 0);
       const candidates = [...STRING_CANDIDATES, 'x'.repeat(length)].filter(
         (c) => c.length >= (s.minLength ?? 0) && c.length <= (s.maxLength ?? 10_000),

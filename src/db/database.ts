@@ -24,6 +24,8 @@ import * as m0012 from './migrations/0012_pool.ts';
 import * as m0013 from './migrations/0013_offers.ts';
 import * as m0014 from './migrations/0014_metrics_exchange.ts';
 import * as m0015 from './migrations/0015_ledger_checks_by_index.ts';
+import * as m0016 from './migrations/0016_coupons.ts';
+import * as m0017 from './migrations/0017_rewards.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -96,6 +98,8 @@ const migrations: Record<string, Migration> = {
   '0013_offers': m0013,
   '0014_metrics_exchange': m0014,
   '0015_ledger_checks_by_index': m0015,
+  '0016_coupons': m0016,
+  '0017_rewards': m0017,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -49,6 +49,17 @@ export interface Database {
   member_coalition_levels: MemberCoalitionLevelsTable;
   tier_match_tables: TierMatchTablesTable;
   tier_matches: TierMatchesTable;
+  coupon_templates: CouponTemplatesTable;
+  coupon_member_counts: CouponMemberCountsTable;
+  coupons: CouponsTable;
+  coupon_cursors: CouponCursorsTable;
+  coupon_referral_settings: CouponReferralSettingsTable;
+  coupon_share_codes: CouponShareCodesTable;
+  coupon_referrals: CouponReferralsTable;
+  rewards: RewardsTable;
+  reward_member_counts: RewardMemberCountsTable;
+  reward_orders: RewardOrdersTable;
+  reward_order_items: RewardOrderItemsTable;
 }
 
 type Timestamp = Date;
@@ -608,4 +619,150 @@ export interface OfferCursorsTable {
   program_id: string;
   last_sequence: Int8;
   updated_at: Timestamp;
+}
+
+// --- coupons (0016) ---
+
+export interface CouponTemplatesTable {
+  id: string;
+  program_id: string;
+  name: string;
+  kind: 'amount_off' | 'percent_off' | 'gift' | 'free_shipping';
+  amount_off_fen: Int8 | null;
+  percent_off: number | null;
+  cap_fen: Int8 | null;
+  gift: string | null;
+  valid_from: Timestamp | null;
+  valid_until: Timestamp | null;
+  valid_days: number | null;
+  stock: number | null;
+  issued: ColumnType<number, number | undefined, number>;
+  per_member_limit: number | null;
+  conditions: JsonColumn<unknown>;
+  issue_on: 'enrollment' | 'tier_upgrade' | null;
+  issue_on_tier: string | null;
+  status: 'active' | 'paused' | 'closed';
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CouponMemberCountsTable {
+  template_id: string;
+  member_id: string;
+  issued: number;
+}
+
+export interface CouponsTable {
+  id: string;
+  template_id: string;
+  program_id: string;
+  member_id: string;
+  reference: string;
+  code: string;
+  status: 'issued' | 'redeemed';
+  valid_from: Timestamp | null;
+  expires_at: Timestamp | null;
+  issued_at: Timestamp;
+  redeemed_at: Timestamp | null;
+  purchase_id: string | null;
+  discount_fen: Int8 | null;
+}
+
+export interface CouponCursorsTable {
+  program_id: string;
+  last_sequence: Int8;
+  updated_at: Timestamp;
+}
+
+// --- rewards mall (0017) ---
+
+export interface RewardsTable {
+  id: string;
+  program_id: string;
+  sku: string;
+  name: string;
+  kind: 'goods' | 'voucher' | 'coupon' | 'membership';
+  price_points: number;
+  price_cash: Int8 | null;
+  supplier_cost: Int8 | null;
+  tier_prices: JsonColumn<unknown>;
+  stock: number | null;
+  reserved: ColumnType<number, number | undefined, number>;
+  per_member_limit: number | null;
+  limit_period: 'day' | 'month' | 'year' | null;
+  starts_at: Timestamp | null;
+  ends_at: Timestamp | null;
+  on_shelf: boolean;
+  supplier: string | null;
+  category: string | null;
+  image_url: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RewardMemberCountsTable {
+  reward_id: string;
+  member_id: string;
+  period: string;
+  count: number;
+}
+
+export interface RewardOrdersTable {
+  program_id: string;
+  id: string;
+  member_id: string;
+  status: 'placed' | 'confirmed' | 'shipped' | 'completed' | 'cancelled' | 'expired';
+  fingerprint: string;
+  points: number;
+  cash_fen: Int8;
+  cash_paid: ColumnType<boolean, boolean | undefined, boolean>;
+  hold_id: string | null;
+  address: JsonColumn<unknown> | null;
+  carrier: string | null;
+  tracking: string | null;
+  refund_transfer_id: string | null;
+  placed_at: Timestamp;
+  expires_at: Timestamp;
+  confirmed_at: Timestamp | null;
+  shipped_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  cancelled_at: Timestamp | null;
+}
+
+export interface RewardOrderItemsTable {
+  program_id: string;
+  order_id: string;
+  line: number;
+  reward_id: string;
+  sku: string;
+  name: string;
+  supplier: string | null;
+  quantity: number;
+  unit_points: number;
+  unit_cash: Int8;
+  unit_cost: Int8;
+  period: string | null;
+}
+
+export interface CouponReferralSettingsTable {
+  program_id: string;
+  referee_template_id: string;
+  referrer_template_id: string;
+  updated_at: Timestamp;
+}
+
+export interface CouponShareCodesTable {
+  program_id: string;
+  member_id: string;
+  code: string;
+  created_at: Timestamp;
+}
+
+export interface CouponReferralsTable {
+  program_id: string;
+  referee_id: string;
+  referrer_id: string;
+  status: 'pending' | 'rewarded' | 'refused';
+  created_at: Timestamp;
+  settled_at: Timestamp | null;
 }

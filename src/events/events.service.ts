@@ -16,6 +16,9 @@ export const EVENT_TYPES = [
   'benefit.used',
   // A purchase recorded (src/purchases), in its ledger batch: what cross-brand offers fire from.
   'purchase.recorded',
+  // A first enrollment in a program (src/coupons' enroll hook, in the enrollment's transaction),
+  // written only while the program has a template issued on enrollment: what coupons issue from.
+  'member.enrolled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

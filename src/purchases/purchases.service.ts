@@ -749,6 +749,20 @@ export async function returnPurchase(
   purchaseId: string,
   input: ReturnInput,
 ): Promise<{ result: ReturnResult; replayed: boolean }> {
+  const r = await recordReturn(deps, programId, purchaseId, input);
+  // After the return commits, not in its ledger batch: what later modules undo (the coupons
+  // redeemed on the purchase) changes nothing when run again, so a replay of the return (the
+  // caller's retry after a crash here) finishes it, and the batch stays the ledger's.
+  for (const hook of deps.onReturn) await hook(deps, programId, purchaseId);
+  return r;
+}
+
+async function recordReturn(
+  deps: Deps,
+  programId: string,
+  purchaseId: string,
+  input: ReturnInput,
+): Promise<{ result: ReturnResult; replayed: boolean }> {
   const fingerprint = fingerprintOf({ purchaseId, ...input });
   const { policy, growth, tiers } = await programContext(deps, programId);
   // Another return of the purchase may come first: then this one is computed again.

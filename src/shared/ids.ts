@@ -18,10 +18,13 @@ export type IdPrefix =
   | 'evt'
   | 'pbn'
   | 'pcl'
+  | 'rwd'
   | 'ofr'
   | 'ogr'
   | 'rul'
-  | 'cnv';
+  | 'cnv'
+  | 'cpt'
+  | 'cpn';
 
 /** Makes a new prefixed id. Injected so tests can make ids they can predict. */
 export type IdGenerator = (prefix: IdPrefix) => string;

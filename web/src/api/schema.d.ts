@@ -2477,7 +2477,7 @@ export interface paths {
                     cursor?: string;
                     programId?: string;
                     memberId?: string;
-                    action?: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "offer.created" | "offer.changed" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
+                    action?: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "rewards.created" | "rewards.changed" | "rewards.imported" | "offer.created" | "offer.changed" | "coupon.template_created" | "coupon.template_changed" | "coupon.issued" | "coupon.referral_set" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
                 };
                 header?: never;
                 path?: never;
@@ -4769,7 +4769,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    type?: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded";
+                    type?: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled";
                     memberId?: string;
                     /** @description Only events after this sequence */
                     after?: number;
@@ -8248,6 +8248,2145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/programs/{programId}/coupon-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The program's coupon templates, with issued and redeemed counts (program admin) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CouponTemplate"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a coupon template (program admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateCouponTemplateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponTemplate"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/coupon-templates/{templateId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One coupon template (program admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    templateId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponTemplate"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a template's status, stock, validity or limit (program admin) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    templateId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateCouponTemplateInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponTemplate"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/programs/{programId}/coupon-templates/{templateId}/issue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a coupon to each member listed, all or none (integration)
+         * @description Idempotent by `reference`. 409 `out_of_stock`, `limit_reached`, `coupon_template_unavailable`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    templateId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["IssueCouponsInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssueCouponsResult"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssueCouponsResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's coupons and their codes, newest first (program read) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Coupon"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/coupons/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether a code applies to a purchase, and its discount in fen; writes nothing
+         * @description 404 for a code malformed, unknown or of another program.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ValidateCouponInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponValidation"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/coupons/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem (核销) a code on a purchase, once (integration)
+         * @description Idempotent for the same purchase. 409 `coupon_already_redeemed`, `coupon_expired`, `coupon_not_applicable` (with `reason`). A return of the purchase puts the coupon back.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RedeemCouponInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponRedemption"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CouponRedemption"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/referral": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The program's referral settings (program admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReferralSettingsView"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Set the referral: what a new member and their referrer earn (program admin) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReferralSettingsInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReferralSettingsView"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/share-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The member's share code, made on first asking (integration) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ShareCode"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/referral": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new member enrolled with a share code: they earn the referee coupon
+         * @description The referrer earns theirs on this member’s first purchase. A repeat answers the first (200). 409 `not_eligible` (no referral, own code, referred by another, bought before).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReferInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReferralResult"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReferralResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The program's catalog, with stock left, by category or shelf state */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                    category?: string;
+                    onShelf?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Reward"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add a reward to the catalog (program admin)
+         * @description 409 `reward_exists` for a SKU the program has already.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateRewardInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Reward"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/rewards/{rewardId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One reward */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    rewardId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Reward"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a reward's prices, stock, limit, window or shelf state (program admin)
+         * @description 409 `stock_below_reserved` for a stock below what orders reserved.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    rewardId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateRewardInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Reward"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the member may order now, at their tier's prices
+         * @description `affordable=true`: only what the member's available points pay for, the dearest first (one page).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                    category?: string;
+                    /** @description Only what the member can afford now, the dearest first: where their points go furthest */
+                    affordable?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MemberRewards"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's orders, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Order"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Place an order: stock reserved and points held, atomically
+         * @description Refused whole, with nothing changed: 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`. A repeat of the id answers the same order (200); the id for another request is 409 `order_conflict`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PlaceOrderInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/orders/{orderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                    orderId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Order"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/orders/{orderId}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an order: its points captured (and its cash part marked paid)
+         * @description Send `{ "cashPaid": true }` for an order with a cash part. 409 `hold_expired` past the hold, `order_state_invalid` once cancelled or expired. A repeat answers the order.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                    orderId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConfirmOrderInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/orders/{orderId}/ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ship a confirmed order, with its carrier and tracking number
+         * @description 409 `order_state_invalid` unless confirmed. A repeat answers the order.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                    orderId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ShipOrderInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/orders/{orderId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete an order: shipped and received, or confirmed with nothing to ship
+         * @description 409 `order_state_invalid` unless confirmed or shipped. A repeat answers the order.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                    orderId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConfirmOrderInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/members/{memberId}/orders/{orderId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an order: points and stock back (after confirmation, a refund credit)
+         * @description 409 `order_state_invalid` once shipped. A repeat, or an order that expired, answers the order.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    memberId: string;
+                    orderId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ConfirmOrderInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/suppliers/{supplier}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Orders with a supplier's items, by status (`confirmed`: what to ship) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                    status?: "placed" | "confirmed" | "shipped" | "completed" | "cancelled" | "expired";
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                    supplier: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Order"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/suppliers/{supplier}/statements/{month}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A supplier's monthly statement: what the program owes for the orders fulfilled */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                    supplier: string;
+                    month: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SupplierStatement"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portal/card": {
         parameters: {
             query?: never;
@@ -8730,7 +10869,7 @@ export interface components {
             programId: string | null;
             memberId: string | null;
             /** @enum {string} */
-            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "offer.created" | "offer.changed" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
+            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "rewards.created" | "rewards.changed" | "rewards.imported" | "offer.created" | "offer.changed" | "coupon.template_created" | "coupon.template_changed" | "coupon.issued" | "coupon.referral_set" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
             before: unknown;
             after: unknown;
         };
@@ -9179,6 +11318,223 @@ export interface components {
             } | null;
             tier: components["schemas"]["MemberTierInput"];
         };
+        CouponConditionsInput: {
+            /** @description The least the purchase (with categories: its items in them) comes to, in fen */
+            minSpendFen?: number;
+            /** @description The stores it is good in */
+            stores?: string[];
+            /** @description The item categories it applies to: the discount is off those items' amount */
+            categories?: string[];
+            /** @description The tier codes (this program's) its holder must hold */
+            tiers?: string[];
+        };
+        CreateCouponTemplateInput: {
+            /** @description Your own id for the template; one is made when left out */
+            id?: string;
+            name: string;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            /** @description amount_off: the fen taken off (required) */
+            amountOffFen?: number;
+            /** @description percent_off: the percent taken off (required) */
+            percentOff?: number;
+            /** @description percent_off: the most it takes off, in fen */
+            capFen?: number;
+            /** @description gift: what is given */
+            gift?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validFrom?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validUntil?: string;
+            /** @description A coupon expires this many days after its issue */
+            validDays?: number;
+            /** @description How many coupons may be issued in all; absent: unlimited */
+            stock?: number;
+            /** @description How many one member may hold; absent: unlimited */
+            perMemberLimit?: number;
+            conditions?: components["schemas"]["CouponConditionsInput"];
+            /**
+             * @description Issued to the member named by this outbox event, once per event
+             * @enum {string}
+             */
+            issueOn?: "enrollment" | "tier_upgrade";
+            /** @description tier_upgrade: only an upgrade to this tier */
+            issueOnTier?: string;
+        };
+        UpdateCouponTemplateInput: {
+            name?: string;
+            /** @description null: unlimited; never below what was issued */
+            stock?: number | null;
+            validFrom?: string | null;
+            validUntil?: string | null;
+            validDays?: number | null;
+            perMemberLimit?: number | null;
+            /**
+             * @description paused and closed issue nothing
+             * @enum {string}
+             */
+            status?: "active" | "paused" | "closed";
+        };
+        CouponTemplateInput: {
+            id: string;
+            programId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            amountOffFen: number | null;
+            percentOff: number | null;
+            capFen: number | null;
+            gift: string | null;
+            validFrom: string | null;
+            validUntil: string | null;
+            validDays: number | null;
+            stock: number | null;
+            issued: number;
+            /** @description Redeemed now (a rolled-back redemption is not counted) */
+            redeemed: number;
+            perMemberLimit: number | null;
+            conditions: components["schemas"]["CouponConditionsInput"];
+            issueOn: ("enrollment" | "tier_upgrade") | null;
+            issueOnTier: string | null;
+            /** @enum {string} */
+            status: "active" | "paused" | "closed";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        IssueCouponsInput: {
+            memberIds: string[];
+            /** @description Your business key: a repeat with it issues nothing more */
+            reference: string;
+        };
+        CouponInput: {
+            id: string;
+            templateId: string;
+            memberId: string;
+            reference: string;
+            /** @description The single-use code (four groups of four, the last a check): what a QR encodes */
+            code: string;
+            /** @enum {string} */
+            status: "issued" | "redeemed";
+            validFrom: string | null;
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            issuedAt: string;
+            redeemedAt: string | null;
+            purchaseId: string | null;
+            discountFen: number | null;
+        };
+        IssueCouponsResultInput: {
+            data: components["schemas"]["CouponInput"][];
+            replayed: boolean;
+        };
+        CouponPurchaseInput: {
+            /** @description What the purchase comes to, in fen */
+            amount: number;
+            items?: {
+                sku?: string;
+                category?: string;
+                amount: number;
+            }[];
+            store?: string;
+        };
+        ValidateCouponInput: {
+            code: string;
+            /** @description Who is paying: a coupon of another member does not apply */
+            memberId?: string;
+            purchase: components["schemas"]["CouponPurchaseInput"];
+        };
+        CouponValidationInput: {
+            valid: boolean;
+            /** @description What it takes off, in fen (0 for gift, free shipping) */
+            discount: number;
+            /** @description Why not: redeemed, expired, not_yet_valid, wrong_member, store, category, min_spend, tier */
+            reason?: string;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            gift: string | null;
+            templateId: string;
+        };
+        RedeemCouponInput: {
+            code: string;
+            /** @description The purchase it is redeemed on */
+            purchaseId: string;
+            /** @description Who is paying: a coupon of another member does not apply */
+            memberId?: string;
+            purchase: components["schemas"]["CouponPurchaseInput"];
+        };
+        CouponRedemptionInput: {
+            id: string;
+            templateId: string;
+            memberId: string;
+            reference: string;
+            /** @description The single-use code (four groups of four, the last a check): what a QR encodes */
+            code: string;
+            /** @enum {string} */
+            status: "issued" | "redeemed";
+            validFrom: string | null;
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            issuedAt: string;
+            redeemedAt: string | null;
+            purchaseId: string | null;
+            discountFen: number | null;
+            /** @description What it took off, in fen */
+            discount: number;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            gift: string | null;
+            replayed: boolean;
+        };
+        ReferralSettingsInput: {
+            /** @description What a new member referred earns */
+            refereeTemplateId: string;
+            /** @description What the referrer earns on the new member’s first purchase */
+            referrerTemplateId: string;
+        };
+        ReferralSettingsViewInput: {
+            programId: string;
+            refereeTemplateId: string;
+            referrerTemplateId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        ShareCodeInput: {
+            memberId: string;
+            /** @description The member’s share code (the coupon code format): a QR can carry it */
+            code: string;
+        };
+        ReferInput: {
+            /** @description The referrer’s share code */
+            code: string;
+        };
+        ReferralResultInput: {
+            referrerId: string;
+            data: components["schemas"]["CouponInput"][];
+            replayed: boolean;
+        };
         EarningConditionsInput: {
             /** @description Tier codes the member must hold */
             tiers?: string[];
@@ -9316,7 +11672,7 @@ export interface components {
             /** @description The event's number in its program: 1, 2, 3… in commit order */
             sequence: number;
             /** @enum {string} */
-            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded";
+            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled";
             programId: string;
             memberId: string | null;
             /**
@@ -9884,6 +12240,141 @@ export interface components {
              */
             updatedAt: string;
         };
+        OrderItemInputInput: {
+            rewardId: string;
+            quantity: number;
+        } | {
+            sku: string;
+            quantity: number;
+        };
+        OrderAddressInput: {
+            name: string;
+            phone: string;
+            lines: string[];
+            postcode?: string;
+        };
+        PlaceOrderInput: {
+            /** @description Your id for the order: a repeat with it answers the same order */
+            id: string;
+            items: components["schemas"]["OrderItemInputInput"][];
+            /** @description Where goods go; vouchers and memberships need none */
+            address?: components["schemas"]["OrderAddressInput"];
+        };
+        ConfirmOrderInput: {
+            /** @description The caller took the cash part: required (true) when the order has one */
+            cashPaid?: boolean;
+        } | null;
+        ShipOrderInput: {
+            carrier: string;
+            tracking: string;
+        };
+        OrderInput: {
+            id: string;
+            programId: string;
+            memberId: string;
+            /** @enum {string} */
+            status: "placed" | "confirmed" | "shipped" | "completed" | "cancelled" | "expired";
+            /** @description Points held (placed) or captured (confirmed and after) */
+            points: number;
+            cashFen: number;
+            cashPaid: boolean;
+            holdId: string | null;
+            /**
+             * Format: date-time
+             * @description An order still placed then expires, with its hold
+             */
+            expiresAt: string;
+            address: components["schemas"]["OrderAddressInput"] | null;
+            carrier: string | null;
+            tracking: string | null;
+            refundTransferId: string | null;
+            items: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                supplier: string | null;
+                quantity: number;
+                unitPoints: number;
+                unitCash: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            placedAt: string;
+            confirmedAt: string | null;
+            shippedAt: string | null;
+            completedAt: string | null;
+            /** @description When it was cancelled or expired */
+            cancelledAt: string | null;
+        };
+        OrderResultInput: {
+            id: string;
+            programId: string;
+            memberId: string;
+            /** @enum {string} */
+            status: "placed" | "confirmed" | "shipped" | "completed" | "cancelled" | "expired";
+            /** @description Points held (placed) or captured (confirmed and after) */
+            points: number;
+            cashFen: number;
+            cashPaid: boolean;
+            holdId: string | null;
+            /**
+             * Format: date-time
+             * @description An order still placed then expires, with its hold
+             */
+            expiresAt: string;
+            address: components["schemas"]["OrderAddressInput"] | null;
+            carrier: string | null;
+            tracking: string | null;
+            refundTransferId: string | null;
+            items: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                supplier: string | null;
+                quantity: number;
+                unitPoints: number;
+                unitCash: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            placedAt: string;
+            confirmedAt: string | null;
+            shippedAt: string | null;
+            completedAt: string | null;
+            /** @description When it was cancelled or expired */
+            cancelledAt: string | null;
+            replayed: boolean;
+        };
+        SupplierStatementInput: {
+            supplier: string;
+            month: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            to: string;
+            orders: number;
+            lines: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                quantity: number;
+                /** @description Fen */
+                unitCost: number;
+                amountFen: number;
+            }[];
+            /** @description What the program owes the supplier for the month, in fen */
+            totalFen: number;
+        };
         /** @description Who may claim: `{ "any": true }`, a coalition level or above, or a tier or above in one program */
         PoolEligibilityInput: {
             /** @constant */
@@ -10443,6 +12934,133 @@ export interface components {
                 changed: boolean;
             };
         };
+        RewardTierPriceInput: {
+            /** @description A tier code of the program */
+            tier: string;
+            pricePoints: number;
+        };
+        RewardPerMemberLimitInput: {
+            count: number;
+            /**
+             * @description Absent: for ever; else per the program's local day, month or year
+             * @enum {string}
+             */
+            period?: "day" | "month" | "year";
+        };
+        CreateRewardInput: {
+            /** @description The supplier's or the program's stock-keeping unit: unique in the program */
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The list price in points */
+            pricePoints: number;
+            /** @description A cash part of the price, in fen, paid beside the points */
+            priceCash?: number;
+            /** @description What one unit costs the program at the supplier, in fen (default: the cash price) */
+            supplierCost?: number;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPriceInput"][];
+            /** @description Absent: unlimited */
+            stock?: number;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimitInput"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt?: string;
+            onShelf: boolean;
+            supplier?: string;
+            category?: string;
+            /** Format: uri */
+            imageUrl?: string;
+        };
+        UpdateRewardInput: {
+            name?: string;
+            /** @description The list price in points */
+            pricePoints?: number;
+            priceCash?: number | null;
+            supplierCost?: number | null;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPriceInput"][];
+            /** @description Never below what is reserved; null: unlimited */
+            stock?: number | null;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimitInput"] | null;
+            startsAt?: string | null;
+            endsAt?: string | null;
+            onShelf?: boolean;
+            supplier?: string | null;
+            category?: string | null;
+            imageUrl?: string | null;
+        };
+        RewardInput: {
+            id: string;
+            programId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            pricePoints: number;
+            priceCash: number | null;
+            supplierCost: number | null;
+            tierPrices: components["schemas"]["RewardTierPriceInput"][];
+            stock: number | null;
+            /** @description Units taken by orders not cancelled or expired */
+            reserved: number;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            onShelf: boolean;
+            supplier: string | null;
+            category: string | null;
+            imageUrl: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        MemberRewardInput: {
+            rewardId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The member's price: their tier's, else the list price */
+            pricePoints: number;
+            listPricePoints: number;
+            priceCash: number | null;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            endsAt: string | null;
+            category: string | null;
+            imageUrl: string | null;
+        };
+        MemberRewardsInput: {
+            /** @description The member's tier, whose prices apply */
+            tier: string;
+            /** @description Points the member can spend now */
+            available: number;
+            data: components["schemas"]["MemberRewardInput"][];
+            nextCursor: string | null;
+        };
         SettlementPairInput: {
             /** @description A party: a program id, or "coalition" */
             a: string;
@@ -10513,7 +13131,7 @@ export interface components {
             programId: string | null;
             memberId: string | null;
             /** @enum {string} */
-            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "offer.created" | "offer.changed" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
+            action: "program.created" | "program.updated" | "api_key.created" | "api_key.revoked" | "member.profile_updated" | "member.blocked" | "member.unblocked" | "member.erased" | "member.merged" | "points.adjusted" | "growth.policy_set" | "growth.trusted" | "growth.untrusted" | "tiers.ladder_set" | "tier.overridden" | "tier.invited" | "tier.credit_set" | "alert.acknowledged" | "earning.rule_created" | "earning.rule_changed" | "earning.policy_set" | "coalition.levels_set" | "coalition.level_rules_set" | "coalition.member_level_set" | "tiers.match_table_set" | "pool.benefit_created" | "pool.benefit_changed" | "rewards.created" | "rewards.changed" | "rewards.imported" | "offer.created" | "offer.changed" | "coupon.template_created" | "coupon.template_changed" | "coupon.issued" | "coupon.referral_set" | "exchange.rate_set" | "exchange.pair_set" | "exchange.pair_removed" | "settlement.closed" | "settlement.settled";
             before: unknown;
             after: unknown;
         };
@@ -10957,6 +13575,223 @@ export interface components {
             } | null;
             tier: components["schemas"]["MemberTier"];
         };
+        CouponConditions: {
+            /** @description The least the purchase (with categories: its items in them) comes to, in fen */
+            minSpendFen?: number;
+            /** @description The stores it is good in */
+            stores?: string[];
+            /** @description The item categories it applies to: the discount is off those items' amount */
+            categories?: string[];
+            /** @description The tier codes (this program's) its holder must hold */
+            tiers?: string[];
+        };
+        CreateCouponTemplate: {
+            /** @description Your own id for the template; one is made when left out */
+            id?: string;
+            name: string;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            /** @description amount_off: the fen taken off (required) */
+            amountOffFen?: number;
+            /** @description percent_off: the percent taken off (required) */
+            percentOff?: number;
+            /** @description percent_off: the most it takes off, in fen */
+            capFen?: number;
+            /** @description gift: what is given */
+            gift?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validFrom?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            validUntil?: string;
+            /** @description A coupon expires this many days after its issue */
+            validDays?: number;
+            /** @description How many coupons may be issued in all; absent: unlimited */
+            stock?: number;
+            /** @description How many one member may hold; absent: unlimited */
+            perMemberLimit?: number;
+            conditions?: components["schemas"]["CouponConditions"];
+            /**
+             * @description Issued to the member named by this outbox event, once per event
+             * @enum {string}
+             */
+            issueOn?: "enrollment" | "tier_upgrade";
+            /** @description tier_upgrade: only an upgrade to this tier */
+            issueOnTier?: string;
+        };
+        UpdateCouponTemplate: {
+            name?: string;
+            /** @description null: unlimited; never below what was issued */
+            stock?: number | null;
+            validFrom?: string | null;
+            validUntil?: string | null;
+            validDays?: number | null;
+            perMemberLimit?: number | null;
+            /**
+             * @description paused and closed issue nothing
+             * @enum {string}
+             */
+            status?: "active" | "paused" | "closed";
+        };
+        CouponTemplate: {
+            id: string;
+            programId: string;
+            name: string;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            amountOffFen: number | null;
+            percentOff: number | null;
+            capFen: number | null;
+            gift: string | null;
+            validFrom: string | null;
+            validUntil: string | null;
+            validDays: number | null;
+            stock: number | null;
+            issued: number;
+            /** @description Redeemed now (a rolled-back redemption is not counted) */
+            redeemed: number;
+            perMemberLimit: number | null;
+            conditions: components["schemas"]["CouponConditions"];
+            issueOn: ("enrollment" | "tier_upgrade") | null;
+            issueOnTier: string | null;
+            /** @enum {string} */
+            status: "active" | "paused" | "closed";
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        IssueCoupons: {
+            memberIds: string[];
+            /** @description Your business key: a repeat with it issues nothing more */
+            reference: string;
+        };
+        Coupon: {
+            id: string;
+            templateId: string;
+            memberId: string;
+            reference: string;
+            /** @description The single-use code (four groups of four, the last a check): what a QR encodes */
+            code: string;
+            /** @enum {string} */
+            status: "issued" | "redeemed";
+            validFrom: string | null;
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            issuedAt: string;
+            redeemedAt: string | null;
+            purchaseId: string | null;
+            discountFen: number | null;
+        };
+        IssueCouponsResult: {
+            data: components["schemas"]["Coupon"][];
+            replayed: boolean;
+        };
+        CouponPurchase: {
+            /** @description What the purchase comes to, in fen */
+            amount: number;
+            items?: {
+                sku?: string;
+                category?: string;
+                amount: number;
+            }[];
+            store?: string;
+        };
+        ValidateCoupon: {
+            code: string;
+            /** @description Who is paying: a coupon of another member does not apply */
+            memberId?: string;
+            purchase: components["schemas"]["CouponPurchase"];
+        };
+        CouponValidation: {
+            valid: boolean;
+            /** @description What it takes off, in fen (0 for gift, free shipping) */
+            discount: number;
+            /** @description Why not: redeemed, expired, not_yet_valid, wrong_member, store, category, min_spend, tier */
+            reason?: string;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            gift: string | null;
+            templateId: string;
+        };
+        RedeemCoupon: {
+            code: string;
+            /** @description The purchase it is redeemed on */
+            purchaseId: string;
+            /** @description Who is paying: a coupon of another member does not apply */
+            memberId?: string;
+            purchase: components["schemas"]["CouponPurchase"];
+        };
+        CouponRedemption: {
+            id: string;
+            templateId: string;
+            memberId: string;
+            reference: string;
+            /** @description The single-use code (four groups of four, the last a check): what a QR encodes */
+            code: string;
+            /** @enum {string} */
+            status: "issued" | "redeemed";
+            validFrom: string | null;
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            issuedAt: string;
+            redeemedAt: string | null;
+            purchaseId: string | null;
+            discountFen: number | null;
+            /** @description What it took off, in fen */
+            discount: number;
+            /** @enum {string} */
+            kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+            gift: string | null;
+            replayed: boolean;
+        };
+        ReferralSettings: {
+            /** @description What a new member referred earns */
+            refereeTemplateId: string;
+            /** @description What the referrer earns on the new member’s first purchase */
+            referrerTemplateId: string;
+        };
+        ReferralSettingsView: {
+            programId: string;
+            refereeTemplateId: string;
+            referrerTemplateId: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        ShareCode: {
+            memberId: string;
+            /** @description The member’s share code (the coupon code format): a QR can carry it */
+            code: string;
+        };
+        Refer: {
+            /** @description The referrer’s share code */
+            code: string;
+        };
+        ReferralResult: {
+            referrerId: string;
+            data: components["schemas"]["Coupon"][];
+            replayed: boolean;
+        };
         EarningConditions: {
             /** @description Tier codes the member must hold */
             tiers?: string[];
@@ -11094,7 +13929,7 @@ export interface components {
             /** @description The event's number in its program: 1, 2, 3… in commit order */
             sequence: number;
             /** @enum {string} */
-            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded";
+            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled";
             programId: string;
             memberId: string | null;
             /**
@@ -11662,6 +14497,141 @@ export interface components {
              */
             updatedAt: string;
         };
+        OrderItemInput: {
+            rewardId: string;
+            quantity: number;
+        } | {
+            sku: string;
+            quantity: number;
+        };
+        OrderAddress: {
+            name: string;
+            phone: string;
+            lines: string[];
+            postcode?: string;
+        };
+        PlaceOrder: {
+            /** @description Your id for the order: a repeat with it answers the same order */
+            id: string;
+            items: components["schemas"]["OrderItemInput"][];
+            /** @description Where goods go; vouchers and memberships need none */
+            address?: components["schemas"]["OrderAddress"];
+        };
+        ConfirmOrder: {
+            /** @description The caller took the cash part: required (true) when the order has one */
+            cashPaid?: boolean;
+        } | null;
+        ShipOrder: {
+            carrier: string;
+            tracking: string;
+        };
+        Order: {
+            id: string;
+            programId: string;
+            memberId: string;
+            /** @enum {string} */
+            status: "placed" | "confirmed" | "shipped" | "completed" | "cancelled" | "expired";
+            /** @description Points held (placed) or captured (confirmed and after) */
+            points: number;
+            cashFen: number;
+            cashPaid: boolean;
+            holdId: string | null;
+            /**
+             * Format: date-time
+             * @description An order still placed then expires, with its hold
+             */
+            expiresAt: string;
+            address: components["schemas"]["OrderAddress"] | null;
+            carrier: string | null;
+            tracking: string | null;
+            refundTransferId: string | null;
+            items: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                supplier: string | null;
+                quantity: number;
+                unitPoints: number;
+                unitCash: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            placedAt: string;
+            confirmedAt: string | null;
+            shippedAt: string | null;
+            completedAt: string | null;
+            /** @description When it was cancelled or expired */
+            cancelledAt: string | null;
+        };
+        OrderResult: {
+            id: string;
+            programId: string;
+            memberId: string;
+            /** @enum {string} */
+            status: "placed" | "confirmed" | "shipped" | "completed" | "cancelled" | "expired";
+            /** @description Points held (placed) or captured (confirmed and after) */
+            points: number;
+            cashFen: number;
+            cashPaid: boolean;
+            holdId: string | null;
+            /**
+             * Format: date-time
+             * @description An order still placed then expires, with its hold
+             */
+            expiresAt: string;
+            address: components["schemas"]["OrderAddress"] | null;
+            carrier: string | null;
+            tracking: string | null;
+            refundTransferId: string | null;
+            items: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                supplier: string | null;
+                quantity: number;
+                unitPoints: number;
+                unitCash: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            placedAt: string;
+            confirmedAt: string | null;
+            shippedAt: string | null;
+            completedAt: string | null;
+            /** @description When it was cancelled or expired */
+            cancelledAt: string | null;
+            replayed: boolean;
+        };
+        SupplierStatement: {
+            supplier: string;
+            month: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            to: string;
+            orders: number;
+            lines: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                quantity: number;
+                /** @description Fen */
+                unitCost: number;
+                amountFen: number;
+            }[];
+            /** @description What the program owes the supplier for the month, in fen */
+            totalFen: number;
+        };
         /** @description Who may claim: `{ "any": true }`, a coalition level or above, or a tier or above in one program */
         PoolEligibility: {
             /** @constant */
@@ -12220,6 +15190,133 @@ export interface components {
                 /** @description This movement changed the tier */
                 changed: boolean;
             };
+        };
+        RewardTierPrice: {
+            /** @description A tier code of the program */
+            tier: string;
+            pricePoints: number;
+        };
+        RewardPerMemberLimit: {
+            count: number;
+            /**
+             * @description Absent: for ever; else per the program's local day, month or year
+             * @enum {string}
+             */
+            period?: "day" | "month" | "year";
+        };
+        CreateReward: {
+            /** @description The supplier's or the program's stock-keeping unit: unique in the program */
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The list price in points */
+            pricePoints: number;
+            /** @description A cash part of the price, in fen, paid beside the points */
+            priceCash?: number;
+            /** @description What one unit costs the program at the supplier, in fen (default: the cash price) */
+            supplierCost?: number;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPrice"][];
+            /** @description Absent: unlimited */
+            stock?: number;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimit"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt?: string;
+            onShelf: boolean;
+            supplier?: string;
+            category?: string;
+            /** Format: uri */
+            imageUrl?: string;
+        };
+        UpdateReward: {
+            name?: string;
+            /** @description The list price in points */
+            pricePoints?: number;
+            priceCash?: number | null;
+            supplierCost?: number | null;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPrice"][];
+            /** @description Never below what is reserved; null: unlimited */
+            stock?: number | null;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimit"] | null;
+            startsAt?: string | null;
+            endsAt?: string | null;
+            onShelf?: boolean;
+            supplier?: string | null;
+            category?: string | null;
+            imageUrl?: string | null;
+        };
+        Reward: {
+            id: string;
+            programId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            pricePoints: number;
+            priceCash: number | null;
+            supplierCost: number | null;
+            tierPrices: components["schemas"]["RewardTierPrice"][];
+            stock: number | null;
+            /** @description Units taken by orders not cancelled or expired */
+            reserved: number;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            onShelf: boolean;
+            supplier: string | null;
+            category: string | null;
+            imageUrl: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        MemberReward: {
+            rewardId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The member's price: their tier's, else the list price */
+            pricePoints: number;
+            listPricePoints: number;
+            priceCash: number | null;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            endsAt: string | null;
+            category: string | null;
+            imageUrl: string | null;
+        };
+        MemberRewards: {
+            /** @description The member's tier, whose prices apply */
+            tier: string;
+            /** @description Points the member can spend now */
+            available: number;
+            data: components["schemas"]["MemberReward"][];
+            nextCursor: string | null;
         };
         SettlementPair: {
             /** @description A party: a program id, or "coalition" */

@@ -1,0 +1,611 @@
+import type { Selectable } from 'kysely';
+import type { Db, Trx } from '../db/database.ts';
+import type { CouponReferralsTable, CouponsTable, CouponTemplatesTable } from '../db/schema.ts';
+import type { Conditions, Coupon, CouponTemplate } from './coupons.core.ts';
+
+const templateColumns = [
+  'id',
+  'program_id',
+  'name',
+  'kind',
+  'amount_off_fen',
+  'percent_off',
+  'cap_fen',
+  'gift',
+  'valid_from',
+  'valid_until',
+  'valid_days',
+  'stock',
+  'issued',
+  'per_member_limit',
+  'conditions',
+  'issue_on',
+  'issue_on_tier',
+  'status',
+  'created_at',
+  'updated_at',
+] as const;
+
+const num = (v: string | null) => (v === null ? null : Number(v));
+
+function toTemplate(r: Selectable<CouponTemplatesTable>): CouponTemplate {
+  return {
+    id: r.id,
+    programId: r.program_id,
+    name: r.name,
+    kind: r.kind,
+    amountOffFen: num(r.amount_off_fen),
+    percentOff: r.percent_off,
+    capFen: num(r.cap_fen),
+    gift: r.gift,
+    validFrom: r.valid_from,
+    validUntil: r.valid_until,
+    validDays: r.valid_days,
+    stock: r.stock,
+    issued: r.issued,
+    perMemberLimit: r.per_member_limit,
+    conditions: r.conditions as Conditions,
+    issueOn: r.issue_on,
+    issueOnTier: r.issue_on_tier,
+    status: r.status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const couponColumns = [
+  'id',
+  'template_id',
+  'program_id',
+  'member_id',
+  'reference',
+  'code',
+  'status',
+  'valid_from',
+  'expires_at',
+  'issued_at',
+  'redeemed_at',
+  'purchase_id',
+  'discount_fen',
+] as const;
+
+function toCoupon(r: Selectable<CouponsTable>): Coupon {
+  return {
+    id: r.id,
+    templateId: r.template_id,
+    programId: r.program_id,
+    memberId: r.member_id,
+    reference: r.reference,
+    code: r.code,
+    status: r.status,
+    validFrom: r.valid_from,
+    expiresAt: r.expires_at,
+    issuedAt: r.issued_at,
+    redeemedAt: r.redeemed_at,
+    purchaseId: r.purchase_id,
+    discountFen: num(r.discount_fen),
+  };
+}
+
+/** Inserts a template; false when its id is taken. */
+export async function insertTemplate(db: Db, t: CouponTemplate): Promise<boolean> {
+  const row = await db
+    .insertInto('coupon_templates')
+    .values({
+      id: t.id,
+      program_id: t.programId,
+      name: t.name,
+      kind: t.kind,
+      amount_off_fen: t.amountOffFen,
+      percent_off: t.percentOff,
+      cap_fen: t.capFen,
+      gift: t.gift,
+      valid_from: t.validFrom,
+      valid_until: t.validUntil,
+      valid_days: t.validDays,
+      stock: t.stock,
+      per_member_limit: t.perMemberLimit,
+      conditions: JSON.stringify(t.conditions),
+      issue_on: t.issueOn,
+      issue_on_tier: t.issueOnTier,
+      status: t.status,
+      created_at: t.createdAt,
+      updated_at: t.updatedAt,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findTemplate(db: Db, id: string): Promise<CouponTemplate | undefined> {
+  const row = await db
+    .selectFrom('coupon_templates')
+    .select(templateColumns)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && toTemplate(row);
+}
+
+/** Reads a template and locks it against an admin's other changes until the transaction ends. */
+export async function lockTemplate(trx: Trx, id: string): Promise<CouponTemplate | undefined> {
+  const row = await trx
+    .selectFrom('coupon_templates')
+    .select(templateColumns)
+    .where('id', '=', id)
+    .forNoKeyUpdate()
+    .executeTakeFirst();
+  return row && toTemplate(row);
+}
+
+/** A program's templates in id order after `after`. */
+export async function listTemplates(
+  db: Db,
+  programId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<CouponTemplate[]> {
+  let q = db
+    .selectFrom('coupon_templates')
+    .select(templateColumns)
+    .where('program_id', '=', programId);
+  if (after) q = q.where('id', '>', after);
+  const rows = await q.orderBy('id').limit(limit).execute();
+  return rows.map(toTemplate);
+}
+
+/** A program's active templates issued on an outbox event. */
+export async function templatesIssuedOn(db: Db, programId: string): Promise<CouponTemplate[]> {
+  const rows = await db
+    .selectFrom('coupon_templates')
+    .select(templateColumns)
+    .where('program_id', '=', programId)
+    .where('issue_on', 'is not', null)
+    .where('status', '=', 'active')
+    .orderBy('id')
+    .execute();
+  return rows.map(toTemplate);
+}
+
+/**
+ * How many coupons of each template are redeemed now: counted rather than kept as a counter, so
+ * a redemption at the till writes one row (its coupon), not a row every till shares.
+ */
+export async function redeemedCounts(db: Db, templateIds: string[]): Promise<Map<string, number>> {
+  if (templateIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('coupons')
+    .select((eb) => ['template_id', eb.fn.countAll<string>().as('n')])
+    .where('template_id', 'in', templateIds)
+    .where('status', '=', 'redeemed')
+    .groupBy('template_id')
+    .execute();
+  return new Map(rows.map((r) => [r.template_id, Number(r.n)]));
+}
+
+export interface TemplateChanges {
+  name?: string | undefined;
+  stock?: number | null | undefined;
+  validFrom?: Date | null | undefined;
+  validUntil?: Date | null | undefined;
+  validDays?: number | null | undefined;
+  perMemberLimit?: number | null | undefined;
+  status?: CouponTemplate['status'] | undefined;
+}
+
+/**
+ * Changes a template. A new stock applies only if it is not below what was issued (checked in
+ * the statement, against issues committed meanwhile): undefined when it is.
+ */
+export async function updateTemplate(
+  trx: Trx,
+  id: string,
+  c: TemplateChanges,
+  at: Date,
+): Promise<CouponTemplate | undefined> {
+  let q = trx
+    .updateTable('coupon_templates')
+    .set({
+      ...(c.name !== undefined && { name: c.name }),
+      ...(c.stock !== undefined && { stock: c.stock }),
+      ...(c.validFrom !== undefined && { valid_from: c.validFrom }),
+      ...(c.validUntil !== undefined && { valid_until: c.validUntil }),
+      ...(c.validDays !== undefined && { valid_days: c.validDays }),
+      ...(c.perMemberLimit !== undefined && { per_member_limit: c.perMemberLimit }),
+      ...(c.status !== undefined && { status: c.status }),
+      updated_at: at,
+    })
+    .where('id', '=', id);
+  if (typeof c.stock === 'number') q = q.where('issued', '<=', c.stock);
+  const row = await q.returning(templateColumns).executeTakeFirst();
+  return row && toTemplate(row);
+}
+
+/**
+ * Takes `n` units of stock if the template is active and has them left: one conditional update,
+ * so concurrent issues never oversell.
+ */
+export async function takeStock(trx: Trx, templateId: string, n: number): Promise<boolean> {
+  const row = await trx
+    .updateTable('coupon_templates')
+    .set((eb) => ({ issued: eb('issued', '+', n) }))
+    .where('id', '=', templateId)
+    .where('status', '=', 'active')
+    .where((eb) => eb.or([eb('stock', 'is', null), eb('issued', '<=', eb('stock', '-', n))]))
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Counts one more coupon for each member, for those still under `limit`: one set-based statement
+ * under the counter rows' locks. Returns the members that were over it (empty: all counted).
+ */
+export async function countMembers(
+  trx: Trx,
+  templateId: string,
+  memberIds: string[],
+  limit: number,
+): Promise<string[]> {
+  if (memberIds.length === 0) return [];
+  const rows = await trx
+    .insertInto('coupon_member_counts')
+    .values(memberIds.map((m) => ({ template_id: templateId, member_id: m, issued: 1 })))
+    .onConflict((oc) =>
+      oc
+        .columns(['template_id', 'member_id'])
+        .doUpdateSet((eb) => ({ issued: eb('coupon_member_counts.issued', '+', 1) }))
+        .where('coupon_member_counts.issued', '<', limit),
+    )
+    .returning('member_id')
+    .execute();
+  const counted = new Set(rows.map((r) => r.member_id));
+  return memberIds.filter((m) => !counted.has(m));
+}
+
+/**
+ * Inserts coupons, skipping any whose (template, member, reference) exists: a concurrent repeat
+ * waits on the unique index and skips. Returns the ones inserted.
+ */
+export async function insertCoupons(trx: Trx, coupons: Coupon[]): Promise<Coupon[]> {
+  if (coupons.length === 0) return [];
+  const rows = await trx
+    .insertInto('coupons')
+    .values(
+      coupons.map((c) => ({
+        id: c.id,
+        template_id: c.templateId,
+        program_id: c.programId,
+        member_id: c.memberId,
+        reference: c.reference,
+        code: c.code,
+        status: c.status,
+        valid_from: c.validFrom,
+        expires_at: c.expiresAt,
+        issued_at: c.issuedAt,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['template_id', 'member_id', 'reference']).doNothing())
+    .returning(couponColumns)
+    .execute();
+  return rows.map(toCoupon);
+}
+
+/** The coupons of a template issued with `reference`, to any of these members. */
+export async function couponsByReference(
+  db: Db,
+  templateId: string,
+  reference: string,
+  memberIds: string[],
+): Promise<Coupon[]> {
+  if (memberIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('coupons')
+    .select(couponColumns)
+    .where('template_id', '=', templateId)
+    .where('reference', '=', reference)
+    .where('member_id', 'in', memberIds)
+    .execute();
+  return rows.map(toCoupon);
+}
+
+export async function findByCode(db: Db, code: string): Promise<Coupon | undefined> {
+  const row = await db
+    .selectFrom('coupons')
+    .select(couponColumns)
+    .where('code', '=', code)
+    .executeTakeFirst();
+  return row && toCoupon(row);
+}
+
+/** A member's coupons in a program, newest first, before the coupon id `before`. */
+export async function couponsOf(
+  db: Db,
+  programId: string,
+  memberId: string,
+  before: string | undefined,
+  limit: number,
+): Promise<Coupon[]> {
+  let q = db
+    .selectFrom('coupons')
+    .select(couponColumns)
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId);
+  if (before) q = q.where('id', '<', before);
+  const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+  return rows.map(toCoupon);
+}
+
+/**
+ * Redeems a coupon on a purchase if it is still unused and unexpired at `now`: the one statement
+ * that makes a code single-use (a concurrent redeem finds it redeemed).
+ */
+export async function redeem(
+  db: Db,
+  couponId: string,
+  purchaseId: string,
+  discountFen: number,
+  now: Date,
+): Promise<Coupon | undefined> {
+  const row = await db
+    .updateTable('coupons')
+    .set({
+      status: 'redeemed',
+      redeemed_at: now,
+      purchase_id: purchaseId,
+      discount_fen: discountFen,
+    })
+    .where('id', '=', couponId)
+    .where('status', '=', 'issued')
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .returning(couponColumns)
+    .executeTakeFirst();
+  return row && toCoupon(row);
+}
+
+/**
+ * Puts back the coupons redeemed on a purchase: one conditional update, so running it twice (a
+ * return replayed) changes nothing more.
+ */
+export async function unredeem(db: Db, programId: string, purchaseId: string): Promise<Coupon[]> {
+  const rows = await db
+    .updateTable('coupons')
+    .set({ status: 'issued', redeemed_at: null, purchase_id: null, discount_fen: null })
+    .where('program_id', '=', programId)
+    .where('purchase_id', '=', purchaseId)
+    .where('status', '=', 'redeemed')
+    .returning(couponColumns)
+    .execute();
+  return rows.map(toCoupon);
+}
+
+/** Whether the program has an active template issued on enrollment: whether to tell the worker. */
+export async function issuesOnEnrollment(db: Db, programId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('coupon_templates')
+    .select('id')
+    .where('program_id', '=', programId)
+    .where('issue_on', '=', 'enrollment')
+    .where('status', '=', 'active')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Starts a program's issuing cursor at `sequence`, unless it has one. */
+export async function startCursor(
+  db: Db,
+  programId: string,
+  sequence: number,
+  at: Date,
+): Promise<void> {
+  await db
+    .insertInto('coupon_cursors')
+    .values({ program_id: programId, last_sequence: sequence, updated_at: at })
+    .onConflict((oc) => oc.column('program_id').doNothing())
+    .execute();
+}
+
+/** Programs with templates issued on events, and where the worker got to in each. */
+export async function cursors(db: Db): Promise<{ programId: string; last: number }[]> {
+  const rows = await db
+    .selectFrom('coupon_cursors')
+    .select(['program_id', 'last_sequence'])
+    .orderBy('program_id')
+    .execute();
+  return rows.map((r) => ({ programId: r.program_id, last: Number(r.last_sequence) }));
+}
+
+/** Moves a cursor forward (never back: a slower concurrent run does not undo a faster one's). */
+export async function advanceCursor(
+  db: Db,
+  programId: string,
+  sequence: number,
+  at: Date,
+): Promise<void> {
+  await db
+    .updateTable('coupon_cursors')
+    .set({ last_sequence: sequence, updated_at: at })
+    .where('program_id', '=', programId)
+    .where('last_sequence', '<', String(sequence))
+    .execute();
+}
+
+// --- referral ---
+
+export interface ReferralSettings {
+  programId: string;
+  refereeTemplateId: string;
+  referrerTemplateId: string;
+  updatedAt: Date;
+}
+
+export async function findReferralSettings(
+  db: Db,
+  programId: string,
+): Promise<ReferralSettings | undefined> {
+  const r = await db
+    .selectFrom('coupon_referral_settings')
+    .select(['program_id', 'referee_template_id', 'referrer_template_id', 'updated_at'])
+    .where('program_id', '=', programId)
+    .executeTakeFirst();
+  return (
+    r && {
+      programId: r.program_id,
+      refereeTemplateId: r.referee_template_id,
+      referrerTemplateId: r.referrer_template_id,
+      updatedAt: r.updated_at,
+    }
+  );
+}
+
+export async function upsertReferralSettings(db: Db, s: ReferralSettings): Promise<void> {
+  await db
+    .insertInto('coupon_referral_settings')
+    .values({
+      program_id: s.programId,
+      referee_template_id: s.refereeTemplateId,
+      referrer_template_id: s.referrerTemplateId,
+      updated_at: s.updatedAt,
+    })
+    .onConflict((oc) =>
+      oc.column('program_id').doUpdateSet({
+        referee_template_id: s.refereeTemplateId,
+        referrer_template_id: s.referrerTemplateId,
+        updated_at: s.updatedAt,
+      }),
+    )
+    .execute();
+}
+
+/** The member's share code in the program, made with `code` if they have none yet. */
+export async function shareCodeOf(
+  db: Db,
+  programId: string,
+  memberId: string,
+  code: string,
+  at: Date,
+): Promise<string> {
+  await db
+    .insertInto('coupon_share_codes')
+    .values({ program_id: programId, member_id: memberId, code, created_at: at })
+    .onConflict((oc) => oc.columns(['program_id', 'member_id']).doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('coupon_share_codes')
+    .select('code')
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .executeTakeFirstOrThrow();
+  return row.code;
+}
+
+/** Whose share code this is: the program and member, or undefined. */
+export async function findShareCode(
+  db: Db,
+  code: string,
+): Promise<{ programId: string; memberId: string } | undefined> {
+  const r = await db
+    .selectFrom('coupon_share_codes')
+    .select(['program_id', 'member_id'])
+    .where('code', '=', code)
+    .executeTakeFirst();
+  return r && { programId: r.program_id, memberId: r.member_id };
+}
+
+export interface Referral {
+  programId: string;
+  refereeId: string;
+  referrerId: string;
+  status: 'pending' | 'rewarded' | 'refused';
+  createdAt: Date;
+  settledAt: Date | null;
+}
+
+const referralColumns = [
+  'program_id',
+  'referee_id',
+  'referrer_id',
+  'status',
+  'created_at',
+  'settled_at',
+] as const;
+
+function toReferral(r: Selectable<CouponReferralsTable>): Referral {
+  return {
+    programId: r.program_id,
+    refereeId: r.referee_id,
+    referrerId: r.referrer_id,
+    status: r.status,
+    createdAt: r.created_at,
+    settledAt: r.settled_at,
+  };
+}
+
+/** Records who referred the new member; false when someone already did (the first one stands). */
+export async function insertReferral(
+  trx: Trx,
+  r: Pick<Referral, 'programId' | 'refereeId' | 'referrerId' | 'createdAt'>,
+): Promise<boolean> {
+  const row = await trx
+    .insertInto('coupon_referrals')
+    .values({
+      program_id: r.programId,
+      referee_id: r.refereeId,
+      referrer_id: r.referrerId,
+      status: 'pending',
+      created_at: r.createdAt,
+    })
+    .onConflict((oc) => oc.columns(['program_id', 'referee_id']).doNothing())
+    .returning('referee_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findReferral(
+  db: Db,
+  programId: string,
+  refereeId: string,
+): Promise<Referral | undefined> {
+  const row = await db
+    .selectFrom('coupon_referrals')
+    .select(referralColumns)
+    .where('program_id', '=', programId)
+    .where('referee_id', '=', refereeId)
+    .executeTakeFirst();
+  return row && toReferral(row);
+}
+
+/** The pending referrals of these new members. */
+export async function pendingReferrals(
+  db: Db,
+  programId: string,
+  refereeIds: string[],
+): Promise<Referral[]> {
+  if (refereeIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('coupon_referrals')
+    .select(referralColumns)
+    .where('program_id', '=', programId)
+    .where('referee_id', 'in', refereeIds)
+    .where('status', '=', 'pending')
+    .execute();
+  return rows.map(toReferral);
+}
+
+/** Settles a pending referral, once: a second settle finds it settled and changes nothing. */
+export async function settleReferral(
+  db: Db,
+  programId: string,
+  refereeId: string,
+  status: 'rewarded' | 'refused',
+  at: Date,
+): Promise<void> {
+  await db
+    .updateTable('coupon_referrals')
+    .set({ status, settled_at: at })
+    .where('program_id', '=', programId)
+    .where('referee_id', '=', refereeId)
+    .where('status', '=', 'pending')
+    .execute();
+}
