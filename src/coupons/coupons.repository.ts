@@ -392,45 +392,6 @@ export async function issuesOnEnrollment(db: Db, programId: string): Promise<boo
   return row !== undefined;
 }
 
-/** Starts a program's issuing cursor at `sequence`, unless it has one. */
-export async function startCursor(
-  db: Db,
-  programId: string,
-  sequence: number,
-  at: Date,
-): Promise<void> {
-  await db
-    .insertInto('coupon_cursors')
-    .values({ program_id: programId, last_sequence: sequence, updated_at: at })
-    .onConflict((oc) => oc.column('program_id').doNothing())
-    .execute();
-}
-
-/** Programs with templates issued on events, and where the worker got to in each. */
-export async function cursors(db: Db): Promise<{ programId: string; last: number }[]> {
-  const rows = await db
-    .selectFrom('coupon_cursors')
-    .select(['program_id', 'last_sequence'])
-    .orderBy('program_id')
-    .execute();
-  return rows.map((r) => ({ programId: r.program_id, last: Number(r.last_sequence) }));
-}
-
-/** Moves a cursor forward (never back: a slower concurrent run does not undo a faster one's). */
-export async function advanceCursor(
-  db: Db,
-  programId: string,
-  sequence: number,
-  at: Date,
-): Promise<void> {
-  await db
-    .updateTable('coupon_cursors')
-    .set({ last_sequence: sequence, updated_at: at })
-    .where('program_id', '=', programId)
-    .where('last_sequence', '<', String(sequence))
-    .execute();
-}
-
 // --- referral ---
 
 export interface ReferralSettings {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
+import { advanceCursor, cursors, startCursor } from '../events/events.cursors.ts';
 import {
   appendEvents,
   type DomainEvent,
@@ -133,7 +134,7 @@ export async function createTemplate(
     }
     // The worker reads the program's outbox from here on: no coupons for what happened before.
     if (template.issueOn) {
-      await repo.startCursor(trx, programId, await lastSequence(trx, programId), now);
+      await startCursor(trx, 'coupon_cursors', programId, await lastSequence(trx, programId), now);
     }
     await recordAudit(
       { ...deps, db: trx },
@@ -536,7 +537,7 @@ const PAGE = 500;
  */
 export async function runCouponIssuing(deps: Deps): Promise<IssuingReport> {
   const report: IssuingReport = { events: 0, issued: 0, skipped: 0 };
-  for (const cursor of await repo.cursors(deps.db)) {
+  for (const cursor of await cursors(deps.db, 'coupon_cursors')) {
     let after = cursor.last;
     for (;;) {
       const events = await listEvents(deps.db, cursor.programId, { after }, PAGE);
@@ -589,7 +590,8 @@ export async function runCouponIssuing(deps: Deps): Promise<IssuingReport> {
         }
         done = event.sequence;
       }
-      if (done > after) await repo.advanceCursor(deps.db, cursor.programId, done, deps.clock.now());
+      if (done > after)
+        await advanceCursor(deps.db, 'coupon_cursors', cursor.programId, done, deps.clock.now());
       if (failed !== undefined) throw failed;
       after = done;
       if (events.length < PAGE) break;
@@ -628,7 +630,7 @@ export async function setReferralProgram(
     const before = await repo.findReferralSettings(trx, programId);
     await repo.upsertReferralSettings(trx, settings);
     // The worker reads purchases from here on, to reward referrers.
-    await repo.startCursor(trx, programId, await lastSequence(trx, programId), now);
+    await startCursor(trx, 'coupon_cursors', programId, await lastSequence(trx, programId), now);
     await recordAudit(
       { ...deps, db: trx },
       { actor, action: 'coupon.referral_set', programId, before: before ?? null, after: settings },

@@ -1,6 +1,7 @@
 import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
+import { advanceCursor, cursors, startCursor } from '../events/events.cursors.ts';
 import { lastSequence, listEvents } from '../events/events.service.ts';
 import { pointValueOf, valueFen } from '../exchange/exchange.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
@@ -136,7 +137,7 @@ export async function createOffer(
       });
     }
     // The worker reads the program's purchases from here on: not its history before any offer.
-    await repo.startCursor(trx, programId, await lastSequence(trx, programId), now);
+    await startCursor(trx, 'offer_cursors', programId, await lastSequence(trx, programId), now);
     await recordAudit(
       { ...deps, db: trx },
       { actor, action: 'offer.created', programId, after: offer },
@@ -566,7 +567,7 @@ export async function runOffers(deps: Deps): Promise<OfferRunReport> {
     await givePoints(deps, offer, grant);
     report.resumed++;
   }
-  for (const cursor of await repo.cursors(deps.db)) {
+  for (const cursor of await cursors(deps.db, 'offer_cursors')) {
     let after = cursor.last;
     for (;;) {
       const events = await listEvents(
@@ -603,7 +604,8 @@ export async function runOffers(deps: Deps): Promise<OfferRunReport> {
           done = (chunk[k] as { sequence: number }).sequence;
         }
       }
-      if (done > after) await repo.advanceCursor(deps.db, cursor.programId, done, deps.clock.now());
+      if (done > after)
+        await advanceCursor(deps.db, 'offer_cursors', cursor.programId, done, deps.clock.now());
       if (failed !== undefined) throw failed;
       after = done;
       if (events.length < PAGE) break;
