@@ -254,80 +254,59 @@ async function tiersEvaluate(config: Config, log: Logger, args: string[]): Promi
   }
 }
 
-async function importPurchasesNow(config: Config, log: Logger, args: string[]): Promise<void> {
+/**
+ * The import commands' common part: `FILE --program ID`, a progress bar (one line redrawn on a
+ * terminal; in a log, a line every tenth of the file), and the summary with up to 20 refused lines
+ * (exit 1 if any line was refused).
+ */
+async function importFile<
+  P,
+  S extends { refused: { line: number; code: string; detail: string }[] },
+>(
+  config: Config,
+  log: Logger,
+  args: string[],
+  how: {
+    usage: string;
+    run: (
+      deps: Deps,
+      programId: string,
+      file: string,
+      progress: (done: number, total: number, state: P) => void,
+    ) => Promise<S>;
+    bar: (done: number, total: number, state: P, began: number) => string;
+    /** The summary's first line, after "N … read in T s: ". */
+    summary: (summary: S, secs: number) => string;
+    /** What names a refused line besides its number (a purchase id, a SKU). */
+    label: (refused: S['refused'][number]) => string | undefined;
+  },
+): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: { program: { type: 'string' } },
   });
   const file = positionals[0];
-  if (!file || !values.program) {
-    throw new ConfigError('usage: tessera import purchases FILE (.csv | .jsonl) --program ID');
-  }
+  if (!file || !values.program) throw new ConfigError(`usage: ${how.usage}`);
   if (!fs.existsSync(file)) throw new ConfigError(`no file ${file}`);
   const runtime = await open(config, log);
   try {
     const began = performance.now();
     const tty = process.stderr.isTTY;
     let shown = 0;
-    const summary = await importPurchases(runtime.deps, values.program, file, (done, total, s) => {
-      // A terminal gets one line redrawn; a log gets a line every tenth of the file.
-      if (tty) process.stderr.write(`\r${progressBar(done, total, s, began)}`);
+    const summary = await how.run(runtime.deps, values.program, file, (done, total, state) => {
+      if (tty) process.stderr.write(`\r${how.bar(done, total, state, began)}`);
       else if (done === total || done - shown >= total / 10) {
         shown = done;
-        process.stderr.write(`${progressBar(done, total, s, began)}\n`);
+        process.stderr.write(`${how.bar(done, total, state, began)}\n`);
       }
     });
     if (tty) process.stderr.write('\n');
-    const secs = (performance.now() - began) / 1000;
-    process.stdout.write(
-      `${summary.read} purchases read in ${secs.toFixed(1)} s: ${summary.imported} imported ` +
-        `(${summary.points} points earned), ${summary.skipped} already imported, ` +
-        `${summary.refused.length} refused\n`,
-    );
+    process.stdout.write(`${how.summary(summary, (performance.now() - began) / 1000)}\n`);
     for (const r of summary.refused.slice(0, 20)) {
-      process.stdout.write(`  line ${r.line}${r.id ? ` (${r.id})` : ''}: ${r.code}: ${r.detail}\n`);
-    }
-    if (summary.refused.length > 20)
-      process.stdout.write(`  … and ${summary.refused.length - 20} more\n`);
-    process.exitCode = summary.refused.length ? 1 : 0;
-  } finally {
-    await runtime.close();
-  }
-}
-
-async function importRewardsNow(config: Config, log: Logger, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { program: { type: 'string' } },
-  });
-  const file = positionals[0];
-  if (!file || !values.program) {
-    throw new ConfigError('usage: tessera import rewards FILE.csv --program ID');
-  }
-  if (!fs.existsSync(file)) throw new ConfigError(`no file ${file}`);
-  const runtime = await open(config, log);
-  try {
-    const began = performance.now();
-    const tty = process.stderr.isTTY;
-    let shown = 0;
-    const summary = await importRewards(runtime.deps, values.program, file, (done, total, s) => {
-      if (tty) process.stderr.write(`\r${rewardsProgressBar(done, total, s, began)}`);
-      else if (done === total || done - shown >= total / 10) {
-        shown = done;
-        process.stderr.write(`${rewardsProgressBar(done, total, s, began)}\n`);
-      }
-    });
-    if (tty) process.stderr.write('\n');
-    const secs = (performance.now() - began) / 1000;
-    process.stdout.write(
-      `${summary.read} rewards read in ${secs.toFixed(1)} s: ${summary.created} created, ` +
-        `${summary.updated} updated, ${summary.refused.length} refused\n`,
-    );
-    for (const r of summary.refused.slice(0, 20)) {
+      const label = how.label(r);
       process.stdout.write(
-        `  line ${r.line}${r.sku ? ` (${r.sku})` : ''}: ${r.code}: ${r.detail}\n`,
+        `  line ${r.line}${label ? ` (${label})` : ''}: ${r.code}: ${r.detail}\n`,
       );
     }
     if (summary.refused.length > 20)
@@ -337,6 +316,28 @@ async function importRewardsNow(config: Config, log: Logger, args: string[]): Pr
     await runtime.close();
   }
 }
+
+const importPurchasesNow = (config: Config, log: Logger, args: string[]) =>
+  importFile(config, log, args, {
+    usage: 'tessera import purchases FILE (.csv | .jsonl) --program ID',
+    run: importPurchases,
+    bar: progressBar,
+    summary: (s, secs) =>
+      `${s.read} purchases read in ${secs.toFixed(1)} s: ${s.imported} imported ` +
+      `(${s.points} points earned), ${s.skipped} already imported, ${s.refused.length} refused`,
+    label: (r) => r.id,
+  });
+
+const importRewardsNow = (config: Config, log: Logger, args: string[]) =>
+  importFile(config, log, args, {
+    usage: 'tessera import rewards FILE.csv --program ID',
+    run: importRewards,
+    bar: rewardsProgressBar,
+    summary: (s, secs) =>
+      `${s.read} rewards read in ${secs.toFixed(1)} s: ${s.created} created, ` +
+      `${s.updated} updated, ${s.refused.length} refused`,
+    label: (r) => r.sku,
+  });
 
 async function keysCreate(config: Config, log: Logger, args: string[]): Promise<void> {
   const { values } = parseArgs({
