@@ -164,6 +164,30 @@ describe('tessera start', () => {
     expect(bad.stderr).toMatch(/--as-of must be a time/);
   });
 
+  it('imports a supplier catalog with a summary, refusing bad lines by number (exit 1)', async () => {
+    const file = path.join(dataDir, 'rewards.csv');
+    await fs.writeFile(
+      file,
+      'sku,name,kind,pricePoints,stock\nTEA-1,Tea,goods,100,5\nMUG-1,Mug,goods,-3,5\n',
+    );
+    const run = () =>
+      spawnSync(process.execPath, [BIN, 'import', 'rewards', file, '--program', 'survivor'], {
+        env: env(),
+        encoding: 'utf8',
+      });
+    const first = run();
+    expect(first.status, first.stderr).toBe(1);
+    expect(first.stdout).toMatch(/^2 rewards read in [\d.]+ s: 1 created, 0 updated, 1 refused/);
+    expect(first.stdout).toMatch(/line 3 \(MUG-1\)/);
+    expect(run().stdout).toMatch(/0 created, 1 updated, 1 refused/);
+    const usage = spawnSync(process.execPath, [BIN, 'import', 'rewards', file], {
+      env: env(),
+      encoding: 'utf8',
+    });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/usage: tessera import rewards FILE.csv --program ID/);
+  });
+
   it('uses TESSERA_BOOTSTRAP_KEY as the admin key of a new database', async () => {
     const preset = 'tsk_automation0123456789abcdefghij';
     const fresh = await fs.mkdtemp(path.join(os.tmpdir(), 'tessera-cli-'));
