@@ -346,4 +346,3 @@ export async function finishGrants(trx: Trx, rows: Finished[]): Promise<Grant[]>
   );
   return done.map(toGrant);
 }
-
