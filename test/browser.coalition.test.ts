@@ -70,6 +70,7 @@ describe('console: the coalition’s exchange', () => {
       await page.getByTestId('rate-perhub').fill(perHub);
       await page.getByTestId('rate-value').fill(value);
       await page.getByTestId('rate-submit').click();
+      await poll(() => page.getByTestId('rate-submit').count()).toBe(0);
       await poll(() => page.getByTestId(`rate-row-${id}`).textContent()).toContain(perHub);
     }
     await page.getByTestId('pair-add').click();

@@ -221,8 +221,9 @@ function SetLevel({
       ),
     onSuccess: async () => {
       message.success(t.setLevelSaved);
-      await queries.invalidateQueries({ queryKey: [...queryKey, 'coalition-level'] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: [...queryKey, 'coalition-level'] });
     },
   });
   return (

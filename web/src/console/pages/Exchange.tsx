@@ -273,8 +273,9 @@ function RateModal({
       ),
     onSuccess: async () => {
       message.success(t.saved);
-      await queries.invalidateQueries({ queryKey: ['exchange'] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: ['exchange'] });
     },
   });
   return (
@@ -331,8 +332,9 @@ function PairModal({
       ),
     onSuccess: async () => {
       message.success(t.saved);
-      await queries.invalidateQueries({ queryKey: ['exchange'] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: ['exchange'] });
     },
   });
   const options = joined.map((id) => ({ value: id, label: name(id) }));

@@ -284,8 +284,9 @@ function Contribute({ own, onClose }: { own: string | null; onClose: () => void 
     },
     onSuccess: async () => {
       message.success(t.saved);
-      await queries.invalidateQueries({ queryKey: ['pool'] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: ['pool'] });
     },
   });
   return (
@@ -452,8 +453,9 @@ function EditBenefit({ benefit, onClose }: { benefit: Benefit; onClose: () => vo
       ),
     onSuccess: async () => {
       message.success(t.saved);
-      await queries.invalidateQueries({ queryKey: ['pool'] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: ['pool'] });
     },
   });
   return (

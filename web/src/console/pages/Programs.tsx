@@ -353,8 +353,9 @@ function CreateProgram({ onClose }: { onClose: () => void }) {
       ),
     onSuccess: async () => {
       message.success(t.created);
-      await queries.invalidateQueries({ queryKey: ['programs'] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: ['programs'] });
     },
   });
 
@@ -441,8 +442,9 @@ function EditProgram({ program, onClose }: { program: Program; onClose: () => vo
     onSuccess: async () => {
       message.success(t.saved);
       await queries.invalidateQueries({ queryKey: ['programs'] });
-      await queries.invalidateQueries({ queryKey: ['program', program.id] });
+      // Closed at once: a refresh must not close a dialog opened meanwhile.
       onClose();
+      await queries.invalidateQueries({ queryKey: ['program', program.id] });
     },
   });
 
