@@ -1,12 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { mergeCoalitionLevels } from './coalition/coalition.service.ts';
 import { matchOnEnroll } from './coalition/match.service.ts';
+import { couponsChecks } from './coupons/coupons.checks.ts';
 import { couponsOnEnroll, rollbackForPurchase } from './coupons/coupons.service.ts';
 import { createDb, type Db, type Trx } from './db/database.ts';
+import { exchangeChecks } from './exchange/exchange.checks.ts';
 import { mergeConversions } from './exchange/exchange.service.ts';
 import { mergeGrowth } from './growth/growth.service.ts';
 import { LedgerEngine } from './ledger/ledger.engine.ts';
+import type { Check } from './ledger/reconcile.ts';
 import { lockStandings } from './members/members.standing.ts';
+import { offersChecks } from './offers/offers.checks.ts';
+import { ordersChecks } from './orders/orders.checks.ts';
+import { poolChecks } from './pool/pool.checks.ts';
 import { mergePurchases } from './purchases/purchases.service.ts';
 import type { Clock } from './shared/clock.ts';
 import type { IdGenerator } from './shared/ids.ts';
@@ -34,6 +40,8 @@ export interface Deps {
    * usable again). Run again when the return is replayed, so each must change nothing twice.
    */
   onReturn: ReturnHook[];
+  /** Later modules' invariants, which `tessera reconcile` checks with the ledger's. */
+  checks: Check[];
 }
 
 export type MergeHook = (deps: Deps & { db: Trx }, fromId: string, intoId: string) => Promise<void>;
@@ -81,6 +89,13 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
       onMerge: [mergeGrowth, mergePurchases, mergeCoalitionLevels, mergeConversions],
       onEnroll: [matchOnEnroll, couponsOnEnroll],
       onReturn: [rollbackForPurchase],
+      checks: [
+        ...exchangeChecks,
+        ...poolChecks,
+        ...offersChecks,
+        ...couponsChecks,
+        ...ordersChecks,
+      ],
     },
     async close() {
       await ledger.drain();

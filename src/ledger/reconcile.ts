@@ -2,8 +2,12 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Deps } from '../deps.ts';
 import { mergedMembersHoldingValue } from '../members/members.service.ts';
 
-/** One invariant of LEDGER.md, checked over the whole database. */
-interface Check {
+/**
+ * One invariant, checked over the whole database. The ledger's are here; a module that writes
+ * rows the ledger's must agree with (conversions, pool uses, orders) keeps its own checks beside
+ * its code, wired in `Deps.checks`, and `tessera reconcile` runs them all in one snapshot.
+ */
+export interface Check {
   name: string;
   description: string;
   query: RawBuilder<Record<string, unknown>>;
@@ -91,185 +95,6 @@ const CHECKS: Check[] = [
       where a.kind = 'member' group by a.id
       having a.debits_pending <> coalesce(sum(h.amount), 0)`,
   },
-  {
-    name: 'conversions_match_ledgers',
-    description:
-      "Each conversion moved exactly its points on both programs' ledgers, and nothing else moved through an exchange or fee account",
-    query: sql`
-      with expected as (
-        select command_id, 'points:' || from_program_id as ledger, converted as sent, fee, 0::bigint as received
-        from conversions
-        union all
-        select command_id, 'points:' || to_program_id, 0, 0, credited from conversions
-      ), moved as (
-        select t.command_id, t.ledger,
-               coalesce(sum(t.amount) filter (where c.kind = 'exchange'), 0) as sent,
-               coalesce(sum(t.amount) filter (where c.kind = 'fee'), 0) as fee,
-               coalesce(sum(t.amount) filter (where d.kind = 'exchange'), 0) as received
-        from ledger_transfers t
-        join ledger_accounts d on d.id = t.debit_account_id
-        join ledger_accounts c on c.id = t.credit_account_id
-        where d.kind in ('exchange', 'fee') or c.kind in ('exchange', 'fee')
-        group by t.command_id, t.ledger
-      )
-      select coalesce(e.command_id, m.command_id) as command_id, coalesce(e.ledger, m.ledger) as ledger,
-             e.sent, m.sent as ledger_sent, e.fee, m.fee as ledger_fee, e.received, m.received as ledger_received
-      from expected e full join moved m on m.command_id = e.command_id and m.ledger = e.ledger
-      where e.command_id is null or m.command_id is null
-         or e.sent <> m.sent or e.fee <> m.fee or e.received <> m.received`,
-  },
-  {
-    name: 'settlement_matches_conversions',
-    description:
-      'Each conversion and its fee has its settlement line, to the fen at the point values it used, and no such line lacks its conversion',
-    query: sql`
-      with expected as (
-        select 'conversion' as kind, id as source_id, from_program_id as debtor, to_program_id as creditor,
-               credited as points, (credited * to_point_value_e4 + 5000) / 10000 as amount_fen,
-               to_char(created_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period
-        from conversions
-        union all
-        select 'fee', id, from_program_id, 'coalition', fee, (fee * from_point_value_e4 + 5000) / 10000,
-               to_char(created_at at time zone 'Asia/Shanghai', 'YYYY-MM')
-        from conversions where fee > 0
-      ), owed as (select * from expected where amount_fen > 0),
-      lines as (select * from settlement_lines where kind in ('conversion', 'fee'))
-      select coalesce(o.kind, l.kind) as kind, coalesce(o.source_id, l.source_id) as source_id,
-             o.amount_fen, l.amount_fen as line_amount_fen, o.debtor, l.debtor as line_debtor,
-             o.creditor, l.creditor as line_creditor, o.period, l.period as line_period
-      from owed o full join lines l on l.kind = o.kind and l.source_id = o.source_id
-      where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
-         or o.debtor <> l.debtor or o.creditor <> l.creditor or o.points <> l.points or o.period <> l.period`,
-  },
-  // The benefits pool (src/pool): a used code's charge is its settlement line; counters are counts.
-  {
-    name: 'settlement_matches_pool_uses',
-    description:
-      'Each charged use of a pool code has its settlement line, to the fen, and no pool line lacks its use',
-    query: sql`
-      with owed as (
-        select id as source_id, charge_debtor as debtor, charge_creditor as creditor, charge_fen as amount_fen,
-               to_char(used_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period
-        from pool_claims where charge_fen is not null
-      ), lines as (select * from settlement_lines where kind = 'pool')
-      select coalesce(o.source_id, l.source_id) as source_id, o.amount_fen, l.amount_fen as line_amount_fen,
-             o.debtor, l.debtor as line_debtor, o.creditor, l.creditor as line_creditor,
-             o.period, l.period as line_period
-      from owed o full join lines l on l.source_id = o.source_id
-      where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
-         or o.debtor <> l.debtor or o.creditor <> l.creditor or o.period <> l.period
-         or l.points is not null`,
-  },
-  {
-    name: 'pool_counters_match_claims',
-    description:
-      "Each pool benefit's claimed and used counts, and each member's claim count, equal its claims",
-    query: sql`
-      select 'benefit' as counter, b.id as benefit_id, null as member_id, b.claimed, b.used,
-             count(c.id) as claims, count(c.id) filter (where c.status = 'used') as uses
-      from pool_benefits b left join pool_claims c on c.benefit_id = b.id
-      group by b.id
-      having b.claimed <> count(c.id) or b.used <> count(c.id) filter (where c.status = 'used')
-      union all
-      select 'member', m.benefit_id, m.member_id, m.claimed, null,
-             (select count(*) from pool_claims c where c.benefit_id = m.benefit_id and c.member_id = m.member_id), null
-      from pool_member_claims m
-      where m.claimed <> (select count(*) from pool_claims c
-                          where c.benefit_id = m.benefit_id and c.member_id = m.member_id)`,
-  },
-  // Cross-brand offers (src/offers): a grant's cost is its settlement line; counters are counts.
-  {
-    name: 'settlement_matches_offer_grants',
-    description:
-      "Each granted offer reward has its settlement line (A owes B the reward's cost), to the fen, and no offer line lacks its grant",
-    query: sql`
-      with owed as (
-        select id as source_id, debtor, creditor, points, amount_fen,
-               to_char(updated_at at time zone 'Asia/Shanghai', 'YYYY-MM') as period
-        from offer_grants where status = 'granted' and amount_fen is not null
-      ), lines as (select * from settlement_lines where kind = 'offer')
-      select coalesce(o.source_id, l.source_id) as source_id, o.amount_fen, l.amount_fen as line_amount_fen,
-             o.debtor, l.debtor as line_debtor, o.creditor, l.creditor as line_creditor,
-             o.points, l.points as line_points, o.period, l.period as line_period
-      from owed o full join lines l on l.source_id = o.source_id
-      where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
-         or o.debtor <> l.debtor or o.creditor <> l.creditor or o.period <> l.period
-         or o.points is distinct from l.points`,
-  },
-  {
-    name: 'offer_counters_match_grants',
-    description:
-      "Each offer's granted count, and each member's, equal its grants reserved or given (skipped ones count nothing)",
-    query: sql`
-      select 'offer' as counter, o.id as offer_id, null as member_id, o.granted,
-             count(g.id) filter (where g.status <> 'skipped') as grants
-      from offers o left join offer_grants g on g.offer_id = o.id
-      group by o.id
-      having o.granted <> count(g.id) filter (where g.status <> 'skipped')
-      union all
-      select 'member', m.offer_id, m.member_id, m.granted,
-             (select count(*) from offer_grants g where g.offer_id = m.offer_id
-                and g.member_id = m.member_id and g.status <> 'skipped')
-      from offer_member_grants m
-      where m.granted <> (select count(*) from offer_grants g where g.offer_id = m.offer_id
-                            and g.member_id = m.member_id and g.status <> 'skipped')`,
-  },
-  // Coupons (src/coupons): a template's issued count, and each member's, equal its coupons.
-  {
-    name: 'coupon_counters_match_coupons',
-    description:
-      "Each coupon template's issued count, and each member's count under its limit, equal its coupons",
-    query: sql`
-      select 'template' as counter, t.id as template_id, null as member_id, t.issued, count(c.id) as coupons
-      from coupon_templates t left join coupons c on c.template_id = t.id
-      group by t.id
-      having t.issued <> count(c.id)
-      union all
-      select 'member', m.template_id, m.member_id, m.issued,
-             (select count(*) from coupons c where c.template_id = m.template_id and c.member_id = m.member_id)
-      from coupon_member_counts m
-      where m.issued <> (select count(*) from coupons c
-                         where c.template_id = m.template_id and c.member_id = m.member_id)`,
-  },
-  // The rewards mall (src/rewards, src/orders): stock and limit counters are the live orders'
-  // units, and each order's points are its hold's — held while placed, captured once confirmed.
-  {
-    name: 'reward_counters_match_orders',
-    description:
-      "Each reward's reserved units, and each member's count per period, equal the units of its orders not cancelled or expired",
-    query: sql`
-      with live as (
-        select i.reward_id, o.member_id, i.period, i.quantity
-        from reward_order_items i
-        join reward_orders o on o.program_id = i.program_id and o.id = i.order_id
-        where o.status in ('placed', 'confirmed', 'shipped', 'completed')
-      )
-      select 'reserved' as counter, r.id as reward_id, null as member_id, r.reserved as count,
-             coalesce((select sum(quantity) from live where live.reward_id = r.id), 0) as units
-      from rewards r
-      where r.reserved <> coalesce((select sum(quantity) from live where live.reward_id = r.id), 0)
-      union all
-      select 'member', m.reward_id, m.member_id, m.count,
-             coalesce((select sum(quantity) from live where live.reward_id = m.reward_id
-                         and live.member_id = m.member_id and live.period = m.period), 0)
-      from reward_member_counts m
-      where m.count <> coalesce((select sum(quantity) from live where live.reward_id = m.reward_id
-                                   and live.member_id = m.member_id and live.period = m.period), 0)`,
-  },
-  {
-    name: 'reward_orders_match_holds',
-    description:
-      "Each confirmed mall order captured its points in its hold, and each order's hold is for its points",
-    query: sql`
-      select o.program_id, o.id, o.status, o.points, h.status as hold_status, h.amount, h.captured
-      from reward_orders o left join ledger_holds h on h.id = o.hold_id
-      where h.id is null
-         or h.amount <> o.points
-         or (o.status in ('confirmed', 'shipped', 'completed')
-             and (h.status <> 'captured' or h.captured <> o.points))
-         or (o.status = 'cancelled' and o.confirmed_at is null and h.status <> 'released')
-         or (o.status = 'placed' and h.status not in ('pending', 'expired'))`,
-  },
 ];
 
 export interface ReconcileReport {
@@ -284,14 +109,16 @@ export interface ReconcileReport {
 }
 
 /** Checks every ledger invariant and reports each as held or broken, with up to 20 offending rows. */
-export async function reconcile(deps: Pick<Deps, 'db' | 'clock'>): Promise<ReconcileReport> {
+export async function reconcile(
+  deps: Pick<Deps, 'db' | 'clock' | 'checks'>,
+): Promise<ReconcileReport> {
   // One snapshot for every check, so that writes in between cannot look like a broken invariant.
   const checks = await deps.db
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
       const out: ReconcileReport['checks'] = [];
-      for (const c of CHECKS) {
+      for (const c of [...CHECKS, ...deps.checks]) {
         const { rows } = await sql<Record<string, unknown>>`${c.query} limit ${LIMIT}`.execute(trx);
         out.push({
           name: c.name,

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { expectReconciled, member, points } from '../../test/ledger-helpers.ts';
-import { csvFields, importPurchases } from './purchases.import.ts';
+import { csvFields } from '../shared/csv.ts';
+import { importPurchases } from './purchases.import.ts';
 
 let t: TestContext;
 let dir: string;

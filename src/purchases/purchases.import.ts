@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Deps } from '../deps.ts';
 import { IDENTIFIER_TYPES } from '../members/members.core.ts';
+import { csvFields } from '../shared/csv.ts';
 import { isStorableValue } from '../shared/text.ts';
 import { purchaseBody } from './purchases.schemas.ts';
 import { type PurchaseInput, recordPurchases } from './purchases.service.ts';
@@ -22,29 +23,6 @@ import { type PurchaseInput, recordPurchases } from './purchases.service.ts';
 export type SourceRecord = { line: number; purchase: unknown } | { line: number; error: string };
 
 const CSV_COLUMNS = ['id', 'member', 'amount', 'occurredAt'] as const;
-
-/** Splits one CSV line into fields (RFC 4180 quoting; no newlines inside quotes). */
-export function csvFields(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      fields.push(field);
-      field = '';
-    } else field += c;
-  }
-  fields.push(field);
-  return fields;
-}
 
 function memberOf(value: string): unknown {
   const colon = value.indexOf(':');

@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { getProgram } from '../programs/programs.service.ts';
-import { csvFields } from '../purchases/purchases.import.ts';
+import { csvFields } from '../shared/csv.ts';
 import { isStorableValue } from '../shared/text.ts';
 import { getLadder } from '../tiers/tiers.service.ts';
 import type { Reward } from './rewards.core.ts';

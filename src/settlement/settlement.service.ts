@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/audit.service.ts';
 import { type Db, inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
+import { csvCell } from '../shared/csv.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import {
   hasEnded,
@@ -133,13 +134,6 @@ export async function exportCsv(
     }
   }
   return `${rows.join('\r\n')}\r\n`;
-}
-
-/** Quotes a cell when it must be, and defuses a leading formula character for spreadsheets. */
-function csvCell(v: string | number): string {
-  let s = String(v);
-  if (/^[=+\-@\t\r]/.test(s) && typeof v === 'string') s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /**
