@@ -59,9 +59,53 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   if (!secret || !API_KEY_PATTERN.test(secret)) {
     throw new DomainError('unauthorized', 'The Authorization header must be "Bearer tsk_…"');
   }
-  const principal = await repo.findPrincipalByHash(deps.db, hashKey(secret));
+  const principal = await principalOf(deps, hashKey(secret));
   if (!principal) throw new DomainError('unauthorized', 'The API key is unknown or revoked');
   return principal;
+}
+
+/**
+ * Every request authenticates, and a database round trip for it was a third of a coupon
+ * validation's cost; so a process trusts a key it found for `KEY_TTL_MS` of the injected clock.
+ * A revocation made by this process takes effect at once (it bumps `revocations`, and an entry
+ * read before the last bump is not trusted); one made by another process, or one racing a
+ * request whose lookup read the key before the revocation committed, within `KEY_TTL_MS`.
+ * Unknown keys are never kept: a caller trying secrets always reaches the database.
+ */
+export const KEY_TTL_MS = 1_000;
+/** Keys kept per database at most; past it the cache starts again empty. */
+const KEY_CACHE_MAX = 10_000;
+let revocations = 0;
+const principals = new WeakMap<
+  object,
+  Map<string, { until: number; revocations: number; principal: Promise<Principal | undefined> }>
+>();
+
+function principalOf(deps: Deps, hash: Buffer): Promise<Principal | undefined> {
+  let cache = principals.get(deps.db);
+  if (!cache) {
+    cache = new Map();
+    principals.set(deps.db, cache);
+  }
+  const key = hash.toString('base64');
+  const now = deps.clock.now().getTime();
+  const hit = cache.get(key);
+  if (hit && hit.until > now && hit.revocations === revocations) return hit.principal;
+  if (cache.size >= KEY_CACHE_MAX) cache.clear();
+  // Concurrent requests with one key share the lookup in flight.
+  const entry = {
+    until: now + KEY_TTL_MS,
+    revocations,
+    principal: repo.findPrincipalByHash(deps.db, hash),
+  };
+  cache.set(key, entry);
+  const forget = () => {
+    if (cache.get(key) === entry) cache.delete(key);
+  };
+  entry.principal.then((p) => {
+    if (!p) forget();
+  }, forget);
+  return entry.principal;
 }
 
 /**
@@ -107,7 +151,8 @@ export async function revokeProgramKey(
   keyId: string,
   actor: Principal | null,
 ): Promise<ApiKey> {
-  return inTransaction(deps.db, async (trx) => {
+  revocations++;
+  const key = await inTransaction(deps.db, async (trx) => {
     const revoked = await repo.revokeKey(trx, programId, keyId, deps.clock.now());
     if (revoked) {
       await recordAudit(
@@ -121,4 +166,9 @@ export async function revokeProgramKey(
     if (!existing) throw notFound(`API key ${keyId}`);
     return existing;
   });
+  // Again once committed: a lookup that read the key while the revocation was in flight is not
+  // trusted either. (Inside a request's Idempotency-Key transaction the commit comes later still;
+  // there the lookup is trusted for KEY_TTL_MS at most.)
+  revocations++;
+  return key;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
-import { hashKey } from './keys.service.ts';
+import { createKey as createKeyWithSecret, hashKey, KEY_TTL_MS } from './keys.service.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -79,6 +79,46 @@ describe('api keys: happy path', () => {
     t.clock.advance(1000);
     const again = await t.call({ method: 'DELETE', url: `/v1/programs/hotel-a/api-keys/${id}` });
     expect(again.json().revokedAt).toBe('2026-06-01T00:00:00.000Z');
+  });
+});
+
+describe('api keys: what a process remembers of them', () => {
+  it('refuses a key revoked here at once, even one it authenticated a moment before', async () => {
+    const { id, key } = (await createKey('hotel-a', { role: 'read' })).json();
+    const before = await t.call({ method: 'GET', url: '/v1/programs/hotel-a', key });
+    expect(before.statusCode).toBe(200);
+    await t.call({ method: 'DELETE', url: `/v1/programs/hotel-a/api-keys/${id}` });
+    const after = await t.call({ method: 'GET', url: '/v1/programs/hotel-a', key });
+    expect(after.statusCode).toBe(401);
+  });
+
+  it(`refuses a key revoked by another process within ${KEY_TTL_MS} ms`, async () => {
+    const { id, key } = (await createKey('hotel-a', { role: 'read' })).json();
+    const get = () => t.call({ method: 'GET', url: '/v1/programs/hotel-a', key });
+    expect((await get()).statusCode).toBe(200);
+    // Another server revokes it: this process learns of it when its memory of the key runs out.
+    await t.deps.db
+      .updateTable('api_keys')
+      .set({ revoked_at: t.clock.now() })
+      .where('id', '=', id)
+      .execute();
+    t.clock.advance(KEY_TTL_MS - 1);
+    expect((await get()).statusCode).toBe(200);
+    t.clock.advance(1);
+    expect((await get()).statusCode).toBe(401);
+  });
+
+  it('never remembers an unknown key: one created afterwards with that secret works', async () => {
+    const secret = `tsk_${'u'.repeat(32)}`;
+    const get = () => t.call({ method: 'GET', url: '/v1/programs/hotel-a', key: secret });
+    expect((await get()).statusCode).toBe(401);
+    await createKeyWithSecret(
+      t.deps,
+      { programId: 'hotel-a', role: 'read', name: 'late' },
+      null,
+      secret,
+    );
+    expect((await get()).statusCode).toBe(200);
   });
 });
 
