@@ -4,6 +4,9 @@ import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { COUPON_CODE_BYTES, couponCode } from '../src/coupons/coupons.core.ts';
 import { createTemplate, issueCoupons } from '../src/coupons/coupons.service.ts';
+import type { Deps } from '../src/deps.ts';
+import { registerAuth } from '../src/http/auth.ts';
+import { registerIdempotency } from '../src/http/idempotency.ts';
 import { createKey } from '../src/keys/keys.service.ts';
 import { pointsLedger } from '../src/ledger/ledger.core.ts';
 import { reconcile } from '../src/ledger/reconcile.ts';
@@ -18,13 +21,17 @@ import { benchRuntime, type LoadResult, load, report } from './harness.ts';
 //    a floor of the same reservation as a locking read-modify-write in plain SQL (select … for
 //    update, check, update, insert the order, commit) through a pg.Pool of 64;
 // 2. BENCH_MALL_CODES coupons (default 1,000,000) issued, and no code twice;
-// 3. `POST …/coupons/validate` over HTTP at 64 connections, beside `GET /health`;
+// 3. `POST …/coupons/validate` over HTTP at 64 connections, beside `GET /health`, a GET behind
+//    the same API key that reads nothing, and `GET /v1/programs/{id}` (the key and one query);
 // 4. 50 concurrent redemptions of one code: exactly one succeeds.
+// BENCH_MALL_ONLY=validation skips the flash deal (1), e.g. with BENCH_MALL_CODES=200000 to time
+// validation in under a minute.
 
 const BUYERS = Number(process.env.BENCH_MALL_BUYERS ?? 2_000);
 const CODES = Number(process.env.BENCH_MALL_CODES ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_MALL_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ONLY_VALIDATION = process.env.BENCH_MALL_ONLY === 'validation';
 /** Seconds the service's issuing may take for every code before the set-based insert is used. */
 const ISSUE_BUDGET = Number(process.env.BENCH_MALL_ISSUE_BUDGET ?? 90);
 const STOCK = 100;
@@ -80,50 +87,8 @@ function pooled(rounds: Burst[], all: number[]): Burst {
   return { perSecond: all.length / seconds, seconds, ...percentiles(all), outcomes };
 }
 
-export async function run(): Promise<void> {
-  const { url: databaseUrl, deps, close } = await benchRuntime(CALLERS + 4);
-  const ledger = pointsLedger('bench');
-
-  // The buyers, each enrolled with POINTS points, and the coupon holders, enrolled: members,
-  // accounts, transfers and lots written set-based so that every invariant holds from the start.
-  await deps.db.transaction().execute(async (trx) => {
-    const buyers = sql`'mem_mallbench' || lpad(i::text, 11, '0')`;
-    const holders = sql`'mem_mallcoupon' || lpad(i::text, 11, '0')`;
-    const series = sql`generate_series(1, ${BUYERS}::int) i`;
-    const holderSeries = sql`generate_series(1, ${COUPON_MEMBERS}::int) i`;
-    await sql`insert into members (id, status, created_at, updated_at)
-      select ${buyers}, 'active', now(), now() from ${series}
-      union all select ${holders}, 'active', now(), now() from ${holderSeries}`.execute(trx);
-    await sql`insert into enrollments (program_id, member_id, enrolled_at, channel, status)
-      select 'bench', ${buyers}, now(), 'import', 'active' from ${series}
-      union all select 'bench', ${holders}, now(), 'import', 'active' from ${holderSeries}`.execute(
-      trx,
-    );
-    await sql`insert into ledger_accounts (id, ledger, program_id, kind, member_id, credits_posted, created_at)
-      select 'acc_mall' || lpad(i::text, 11, '0'), ${ledger}, 'bench', 'member', ${buyers}, ${POINTS}, now() from ${series}`.execute(
-      trx,
-    );
-    await sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, credit_balance_after, created_at)
-      select 'trf_0mallseed' || lpad(i::text, 11, '0'), 'seed', ${ledger}, a.id, 'acc_mall' || lpad(i::text, 11, '0'), ${POINTS}, 'single', 'earn', ${POINTS}, now()
-      from ${series}, ledger_accounts a where a.ledger = ${ledger} and a.kind = 'issuance'`.execute(
-      trx,
-    );
-    await sql`insert into ledger_lots (id, account_id, amount, remaining, created_at)
-      select 'trf_0mallseed' || lpad(i::text, 11, '0'), 'acc_mall' || lpad(i::text, 11, '0'), ${POINTS}, ${POINTS}, now() from ${series}`.execute(
-      trx,
-    );
-    await sql`update ledger_accounts set debits_posted = ${BUYERS * POINTS} where ledger = ${ledger} and kind = 'issuance'`.execute(
-      trx,
-    );
-  });
-  await sql`analyze`.execute(deps.db);
-
-  console.log(
-    `mall: ${BUYERS.toLocaleString('en')} buyers × ${ROUNDS} flash deals of stock ${STOCK}, ${CODES.toLocaleString('en')} coupon codes, ${CALLERS} HTTP connections for ${SECONDS} s, durable commits`,
-  );
-
-  // --- 1. the flash deal ---
-
+/** 1. The flash deal beside its floor: every round checked exact, then reconcile. */
+async function flashDeal(deps: Deps, databaseUrl: string): Promise<void> {
   // Floor: the same reservation as a locking read-modify-write in plain SQL, one per transaction,
   // every buyer at once through a pool of 64, on copies of the tables (same columns and checks).
   await sql`create table floor_rewards (like rewards including all)`.execute(deps.db);
@@ -255,6 +220,51 @@ export async function run(): Promise<void> {
   console.log(
     `reconcile after the flash deals: ${check.ok ? 'every invariant held' : `BROKEN: ${check.checks.filter((c) => !c.held).map((c) => c.name)}`}`,
   );
+}
+
+export async function run(): Promise<void> {
+  const { url: databaseUrl, deps, close } = await benchRuntime(CALLERS + 4);
+  const ledger = pointsLedger('bench');
+
+  // The buyers, each enrolled with POINTS points, and the coupon holders, enrolled: members,
+  // accounts, transfers and lots written set-based so that every invariant holds from the start.
+  await deps.db.transaction().execute(async (trx) => {
+    const buyers = sql`'mem_mallbench' || lpad(i::text, 11, '0')`;
+    const holders = sql`'mem_mallcoupon' || lpad(i::text, 11, '0')`;
+    const series = sql`generate_series(1, ${BUYERS}::int) i`;
+    const holderSeries = sql`generate_series(1, ${COUPON_MEMBERS}::int) i`;
+    await sql`insert into members (id, status, created_at, updated_at)
+      select ${buyers}, 'active', now(), now() from ${series}
+      union all select ${holders}, 'active', now(), now() from ${holderSeries}`.execute(trx);
+    await sql`insert into enrollments (program_id, member_id, enrolled_at, channel, status)
+      select 'bench', ${buyers}, now(), 'import', 'active' from ${series}
+      union all select 'bench', ${holders}, now(), 'import', 'active' from ${holderSeries}`.execute(
+      trx,
+    );
+    await sql`insert into ledger_accounts (id, ledger, program_id, kind, member_id, credits_posted, created_at)
+      select 'acc_mall' || lpad(i::text, 11, '0'), ${ledger}, 'bench', 'member', ${buyers}, ${POINTS}, now() from ${series}`.execute(
+      trx,
+    );
+    await sql`insert into ledger_transfers (id, command_id, ledger, debit_account_id, credit_account_id, amount, kind, code, credit_balance_after, created_at)
+      select 'trf_0mallseed' || lpad(i::text, 11, '0'), 'seed', ${ledger}, a.id, 'acc_mall' || lpad(i::text, 11, '0'), ${POINTS}, 'single', 'earn', ${POINTS}, now()
+      from ${series}, ledger_accounts a where a.ledger = ${ledger} and a.kind = 'issuance'`.execute(
+      trx,
+    );
+    await sql`insert into ledger_lots (id, account_id, amount, remaining, created_at)
+      select 'trf_0mallseed' || lpad(i::text, 11, '0'), 'acc_mall' || lpad(i::text, 11, '0'), ${POINTS}, ${POINTS}, now() from ${series}`.execute(
+      trx,
+    );
+    await sql`update ledger_accounts set debits_posted = ${BUYERS * POINTS} where ledger = ${ledger} and kind = 'issuance'`.execute(
+      trx,
+    );
+  });
+  await sql`analyze`.execute(deps.db);
+
+  console.log(
+    `mall: ${BUYERS.toLocaleString('en')} buyers × ${ROUNDS} flash deals of stock ${STOCK}, ${CODES.toLocaleString('en')} coupon codes, ${CALLERS} HTTP connections for ${SECONDS} s, durable commits`,
+  );
+
+  if (!ONLY_VALIDATION) await flashDeal(deps, databaseUrl);
 
   // --- 2. coupon codes ---
 
@@ -391,6 +401,16 @@ export async function run(): Promise<void> {
     )
   ).rows.map((r) => r.code);
   const app = await buildApp(deps);
+  // A floor behind the same API key and hooks as /v1 that does no work of its own: what a
+  // request costs here before it reads anything.
+  await app.register(
+    async (scope) => {
+      registerAuth(scope, deps);
+      registerIdempotency(scope, deps);
+      scope.get('/bench/principal', async (request) => ({ keyId: request.principal.keyId }));
+    },
+    { prefix: '/v1' },
+  );
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const { secret } = await createKey(
     deps,
@@ -404,6 +424,17 @@ export async function run(): Promise<void> {
       seconds,
       request: () => ({ method: 'GET', path: '/health' }),
     });
+  // The authenticated floors: the route above (the API key and /v1's hooks, no database), and an
+  // existing cheap read behind the same key (one query), so that the cost of authenticating and
+  // of one round trip to PostgreSQL show apart from the validation's own.
+  const get = (path: string) => (seconds: number) =>
+    load(url, {
+      concurrency: CALLERS,
+      seconds,
+      request: () => ({ method: 'GET', path, headers }),
+    });
+  const principal = get('/v1/bench/principal');
+  const program = get('/v1/programs/bench');
   const validations = (seconds: number): Promise<LoadResult> =>
     load(url, {
       concurrency: CALLERS,
@@ -422,6 +453,12 @@ export async function run(): Promise<void> {
   await health(1);
   const healthFloor = await health(SECONDS);
   report('floor: HTTP GET /health', healthFloor);
+  await principal(1);
+  const principalFloor = await principal(SECONDS);
+  report('floor: HTTP GET, API key, no database', principalFloor, healthFloor);
+  await program(1);
+  const programFloor = await program(SECONDS);
+  report('floor: HTTP GET /v1/programs/{id} (API key)', programFloor, healthFloor);
   await validations(1);
   const validate = await validations(SECONDS);
   report('HTTP POST …/coupons/validate', validate, healthFloor);

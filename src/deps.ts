@@ -2,7 +2,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import { mergeCoalitionLevels } from './coalition/coalition.service.ts';
 import { matchOnEnroll } from './coalition/match.service.ts';
 import { couponsChecks } from './coupons/coupons.checks.ts';
-import { couponsOnEnroll, rollbackForPurchase } from './coupons/coupons.service.ts';
+import {
+  couponsOnEnroll,
+  referralOnEnroll,
+  rollbackForPurchase,
+} from './coupons/coupons.service.ts';
 import { createDb, type Db, type Trx } from './db/database.ts';
 import { exchangeChecks } from './exchange/exchange.checks.ts';
 import { mergeConversions } from './exchange/exchange.service.ts';
@@ -32,7 +36,8 @@ export interface Deps {
   onMerge: MergeHook[];
   /**
    * What later modules do when a member enrolls in a program for the first time, in the
-   * enrollment's transaction after its row is written (status match: the tier they start at).
+   * enrollment's transaction after its row is written (status match: the tier they start at; a
+   * referral's share code: the new member's coupon). A hook's error undoes the enrollment.
    */
   onEnroll: EnrollHook[];
   /**
@@ -50,6 +55,7 @@ export type EnrollHook = (
   deps: Deps & { db: Trx },
   programId: string,
   memberId: string,
+  enrollment: { referralCode?: string | undefined },
 ) => Promise<void>;
 
 export type ReturnHook = (deps: Deps, programId: string, purchaseId: string) => Promise<unknown>;
@@ -87,7 +93,7 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
       log: o.log,
       ledger,
       onMerge: [mergeGrowth, mergePurchases, mergeCoalitionLevels, mergeConversions],
-      onEnroll: [matchOnEnroll, couponsOnEnroll],
+      onEnroll: [matchOnEnroll, couponsOnEnroll, referralOnEnroll],
       onReturn: [rollbackForPurchase],
       checks: [
         ...exchangeChecks,

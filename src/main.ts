@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { buildWeb, isBuilt } from '../web/build.ts';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { runCouponIssuing } from './coupons/coupons.service.ts';
+import { announceBirthdays, runCouponIssuing } from './coupons/coupons.service.ts';
 import { migrate } from './db/database.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { createDeps, type Deps } from './deps.ts';
@@ -18,6 +18,7 @@ import { runOffers } from './offers/offers.service.ts';
 import { sweepOrders } from './orders/orders.service.ts';
 import { importPurchases, progressBar } from './purchases/purchases.import.ts';
 import { importRewards, rewardsProgressBar } from './rewards/rewards.import.ts';
+import { announceExpiringPoints } from './rewards/rewards.nudges.ts';
 import { systemClock } from './shared/clock.ts';
 import { DomainError } from './shared/errors.ts';
 import { createIdGenerator } from './shared/ids.ts';
@@ -159,12 +160,16 @@ async function start(config: Config, log: Logger): Promise<void> {
       });
   }, 10 * 1000);
   offerer.unref();
-  // Coupons issued on enrollment and tier upgrade: events after each program's cursor; once each.
+  // Coupons issued on enrollment, tier upgrade and birthday: events after each program's cursor;
+  // once each. Birthdays are announced first, once per program and local day.
   let couponing = false;
   const couponer = setInterval(() => {
     if (couponing) return;
     couponing = true;
-    runCouponIssuing(deps)
+    announceBirthdays(deps)
+      .then((n) => n && log.info({ birthdays: n }, 'birthdays announced'))
+      .catch((err) => log.warn({ err }, 'birthday announcement failed'))
+      .then(() => runCouponIssuing(deps))
       .then((r) => (r.issued || r.skipped) && log.info({ coupons: r }, 'coupons issued'))
       .catch((err) => log.warn({ err }, 'coupon issuing failed'))
       .finally(() => {
@@ -172,6 +177,24 @@ async function start(config: Config, log: Logger): Promise<void> {
       });
   }, 10 * 1000);
   couponer.unref();
+
+  // The year-end nudge: points expiring within 30 days, told once per member and expiry day;
+  // each program's run is once per local day, so checking every ten minutes costs a query each.
+  let nudging = false;
+  const nudger = setInterval(
+    () => {
+      if (nudging) return;
+      nudging = true;
+      announceExpiringPoints(deps)
+        .then((n) => n && log.info({ notices: n }, 'expiring points announced'))
+        .catch((err) => log.warn({ err }, 'expiring points announcement failed'))
+        .finally(() => {
+          nudging = false;
+        });
+    },
+    10 * 60 * 1000,
+  );
+  nudger.unref();
 
   let stoppingSince = 0;
   const stop = async (signal: string) => {
@@ -187,6 +210,8 @@ async function start(config: Config, log: Logger): Promise<void> {
     clearInterval(expirer);
     clearInterval(evaluator);
     clearInterval(offerer);
+    clearInterval(couponer);
+    clearInterval(nudger);
     try {
       await app.close(); // stops accepting, waits for in-flight requests
       await runtime.close(); // then the pool, then the embedded database

@@ -10,7 +10,7 @@ export type CouponKind = (typeof COUPON_KINDS)[number];
 export const TEMPLATE_STATUSES = ['active', 'paused', 'closed'] as const;
 export type TemplateStatus = (typeof TEMPLATE_STATUSES)[number];
 
-export const ISSUE_EVENTS = ['enrollment', 'tier_upgrade'] as const;
+export const ISSUE_EVENTS = ['enrollment', 'tier_upgrade', 'birthday'] as const;
 export type IssueEvent = (typeof ISSUE_EVENTS)[number];
 
 /** What a purchase must meet for a coupon to apply; every field absent: no condition. */
@@ -45,6 +45,8 @@ export interface CouponTemplate {
   /** How many coupons may ever be issued (null: unlimited); `issued` never passes it. */
   stock: number | null;
   issued: number;
+  /** Coupons reserved by mall orders placed and not yet confirmed: issued + reserved ≤ stock. */
+  reserved: number;
   /** How many coupons one member may hold from it in all (null: unlimited). */
   perMemberLimit: number | null;
   conditions: Conditions;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { expectReconciled, member } from '../../test/ledger-helpers.ts';
-import { runCouponIssuing } from './coupons.service.ts';
+import { announceBirthdays, runCouponIssuing } from './coupons.service.ts';
 
 // Coupons issued by the worker from the outbox: on a first enrollment and on a tier upgrade,
 // exactly once per event however often the worker runs.
@@ -119,6 +119,55 @@ describe('issuing on events', () => {
     expect(theirs.filter((id) => id === gold.id)).toHaveLength(0);
     expect(theirs.filter((id) => id === anyUp.id)).toHaveLength(1);
     expect((await runCouponIssuing(t.deps)).issued).toBe(0);
+  });
+});
+
+describe('issuing on birthdays', () => {
+  async function born(birthday: string) {
+    const res = await t.call({
+      method: 'POST',
+      url: '/v1/programs/shop/members',
+      payload: {
+        identifiers: [{ type: 'phone', value: String(++phone) }],
+        channel: 'app',
+        profile: { birthday },
+      },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json().id as string;
+  }
+
+  it('announces each local day once and gives a birthday template once a year', async () => {
+    const gift = await template({ issueOn: 'birthday', validDays: 7 });
+    const today = await born('1990-06-01');
+    const tomorrow = await born('1992-06-02');
+    const leapling = await born('2000-02-29');
+    // Their welcome coupons (an earlier template) aside:
+    const gifts = async (m: string) =>
+      (await couponsOf(m)).filter((c) => c.templateId === gift.id).map((c) => c.reference);
+    // 2026-06-01 in Shanghai: today's member only; a second run that day announces nothing.
+    expect(await announceBirthdays(t.deps)).toBe(1);
+    expect(await announceBirthdays(t.deps)).toBe(0);
+    await runCouponIssuing(t.deps);
+    expect(await gifts(today)).toEqual(['birthday:2026']);
+    expect(await gifts(tomorrow)).toEqual([]);
+
+    t.clock.advance(24 * 60 * 60 * 1000);
+    expect(await announceBirthdays(t.deps)).toBe(1);
+    await runCouponIssuing(t.deps);
+    expect(await gifts(tomorrow)).toEqual(['birthday:2026']);
+
+    // The day announced again (its run forgotten): the year's coupon is not given twice.
+    await t.deps.db.deleteFrom('daily_runs').where('job', '=', 'birthdays').execute();
+    expect(await announceBirthdays(t.deps)).toBe(1);
+    expect((await runCouponIssuing(t.deps)).issued).toBe(0);
+    expect(await gifts(tomorrow)).toEqual(['birthday:2026']);
+
+    // 29 February is celebrated on 28 February in a common year.
+    t.clock.set('2027-02-28T02:00:00Z');
+    expect(await announceBirthdays(t.deps)).toBe(1);
+    await runCouponIssuing(t.deps);
+    expect(await gifts(leapling)).toEqual(['birthday:2027']);
   });
 });
 

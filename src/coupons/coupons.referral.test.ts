@@ -159,6 +159,50 @@ describe('referral', () => {
     expect(bad.statusCode).toBe(400);
   });
 
+  it('refers a member who enrolls with the code, in the enrollment itself', async () => {
+    const referrer = await newMember();
+    const code = await shareCode(referrer);
+    const enroll = (referralCode: string) =>
+      t.call({
+        method: 'POST',
+        url: '/v1/programs/shop/members',
+        payload: {
+          identifiers: [{ type: 'phone', value: String(++phone) }],
+          channel: 'app',
+          referralCode,
+        },
+      });
+    const res = await enroll(code);
+    expect(res.statusCode, res.body).toBe(201);
+    const newbie = res.json().id as string;
+    expect(await couponsOf(newbie)).toEqual([refereeTpl]);
+    // Same as the call after enrollment: a repeat of it answers this referral.
+    expect((await refer(newbie, code)).json()).toMatchObject({
+      referrerId: referrer,
+      replayed: true,
+    });
+    await buy(newbie);
+    await runCouponIssuing(t.deps);
+    expect(await couponsOf(referrer)).toEqual([referrerTpl]);
+
+    // A code that is no share code of the program enrolls no one.
+    const members = async () =>
+      Number(
+        (
+          await t.deps.db
+            .selectFrom('enrollments')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('program_id', '=', 'shop')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await members();
+    const bad = await enroll('0000-0000-0000-0000');
+    expect(bad.statusCode, bad.body).toBe(400);
+    expect(bad.json().errors[0].path).toBe('referralCode');
+    expect(await members()).toBe(before);
+  });
+
   it('reconciles', async () => {
     await expectReconciled(t);
   });

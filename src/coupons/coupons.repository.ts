@@ -1,5 +1,5 @@
-import type { Selectable } from 'kysely';
-import type { Db, Trx } from '../db/database.ts';
+import { type Selectable, sql } from 'kysely';
+import { type Db, prepared, type Trx } from '../db/database.ts';
 import type { CouponReferralsTable, CouponsTable, CouponTemplatesTable } from '../db/schema.ts';
 import type { Conditions, Coupon, CouponTemplate } from './coupons.core.ts';
 
@@ -17,6 +17,7 @@ const templateColumns = [
   'valid_days',
   'stock',
   'issued',
+  'reserved',
   'per_member_limit',
   'conditions',
   'issue_on',
@@ -43,6 +44,7 @@ function toTemplate(r: Selectable<CouponTemplatesTable>): CouponTemplate {
     validDays: r.valid_days,
     stock: r.stock,
     issued: r.issued,
+    reserved: r.reserved,
     perMemberLimit: r.per_member_limit,
     conditions: r.conditions as Conditions,
     issueOn: r.issue_on,
@@ -216,9 +218,32 @@ export async function updateTemplate(
       updated_at: at,
     })
     .where('id', '=', id);
-  if (typeof c.stock === 'number') q = q.where('issued', '<=', c.stock);
+  if (typeof c.stock === 'number') {
+    const stock = c.stock;
+    q = q.where((eb) => eb(eb('issued', '+', eb.ref('reserved')), '<=', stock));
+  }
   const row = await q.returning(templateColumns).executeTakeFirst();
   return row && toTemplate(row);
+}
+
+/** The programs with an active template issued on this event. */
+export async function programsIssuingOn(db: Db, on: 'birthday'): Promise<string[]> {
+  const rows = await db
+    .selectFrom('coupon_templates')
+    .select('program_id')
+    .distinct()
+    .where('issue_on', '=', on)
+    .where('status', '=', 'active')
+    .execute();
+  return rows.map((r) => r.program_id);
+}
+
+/** The program's template ids among `ids` (all when absent). */
+export async function templateIds(db: Db, programId: string, ids?: string[]): Promise<string[]> {
+  if (ids?.length === 0) return [];
+  let q = db.selectFrom('coupon_templates').select('id').where('program_id', '=', programId);
+  if (ids) q = q.where('id', 'in', ids);
+  return (await q.execute()).map((r) => r.id);
 }
 
 /**
@@ -231,7 +256,12 @@ export async function takeStock(trx: Trx, templateId: string, n: number): Promis
     .set((eb) => ({ issued: eb('issued', '+', n) }))
     .where('id', '=', templateId)
     .where('status', '=', 'active')
-    .where((eb) => eb.or([eb('stock', 'is', null), eb('issued', '<=', eb('stock', '-', n))]))
+    .where((eb) =>
+      eb.or([
+        eb('stock', 'is', null),
+        eb(eb('issued', '+', eb.ref('reserved')), '<=', eb('stock', '-', n)),
+      ]),
+    )
     .returning('id')
     .executeTakeFirst();
   return row !== undefined;
@@ -255,7 +285,11 @@ export async function countMembers(
       oc
         .columns(['template_id', 'member_id'])
         .doUpdateSet((eb) => ({ issued: eb('coupon_member_counts.issued', '+', 1) }))
-        .where('coupon_member_counts.issued', '<', limit),
+        .where(
+          (eb) => eb('coupon_member_counts.issued', '+', eb.ref('coupon_member_counts.reserved')),
+          '<',
+          limit,
+        ),
     )
     .returning('member_id')
     .execute();
@@ -316,6 +350,66 @@ export async function findByCode(db: Db, code: string): Promise<Coupon | undefin
     .where('code', '=', code)
     .executeTakeFirst();
   return row && toCoupon(row);
+}
+
+/** Template columns that coupons have too: read under a `t_` name when the two are joined. */
+type SharedColumn = 'id' | 'program_id' | 'valid_from' | 'status';
+const sharedColumns: readonly string[] = [
+  'id',
+  'program_id',
+  'valid_from',
+  'status',
+] satisfies SharedColumn[];
+const templateOnlyColumns = templateColumns.filter(
+  (c): c is Exclude<(typeof templateColumns)[number], SharedColumn> => !sharedColumns.includes(c),
+);
+/** The coupon's columns, then its template's: the text is the same on every call (prepared). */
+const tillColumns = sql.raw(
+  [
+    ...couponColumns.map((c) => `c.${c}`),
+    ...templateOnlyColumns.map((c) => `t.${c}`),
+    ...sharedColumns.map((c) => `t.${c} as t_${c}`),
+  ].join(', '),
+);
+type TillRow = Selectable<CouponsTable> &
+  Omit<Selectable<CouponTemplatesTable>, SharedColumn> & {
+    [C in SharedColumn as `t_${C}`]: Selectable<CouponTemplatesTable>[C];
+  };
+
+/** A coupon and its template, as the till reads them. */
+export interface TillCoupon {
+  coupon: Coupon;
+  template: CouponTemplate;
+}
+
+/**
+ * The coupons with these codes and their templates, by code, in one prepared statement: the
+ * till's path (validate and redeem), where each round trip, and PostgreSQL planning the join on
+ * each call, was most of the request's cost.
+ */
+export async function findByCodesWithTemplate(
+  db: Db,
+  codes: readonly string[],
+): Promise<Map<string, TillCoupon>> {
+  const { rows } = await sql<TillRow>`${prepared}
+    select ${tillColumns}
+    from coupons c join coupon_templates t on t.id = c.template_id
+    where c.code = any(${codes}::text[])`.execute(db);
+  return new Map(
+    rows.map((row) => [
+      row.code,
+      {
+        coupon: toCoupon(row),
+        template: toTemplate({
+          ...row,
+          id: row.t_id,
+          program_id: row.t_program_id,
+          valid_from: row.t_valid_from,
+          status: row.t_status,
+        }),
+      },
+    ]),
+  );
 }
 
 /** A member's coupons in a program, newest first, before the coupon id `before`. */
@@ -568,5 +662,117 @@ export async function settleReferral(
     .where('program_id', '=', programId)
     .where('referee_id', '=', refereeId)
     .where('status', '=', 'pending')
+    .execute();
+}
+
+// --- coupons bought in the rewards mall: reserved with the order, issued at its confirmation ---
+
+/**
+ * Reserves `n` coupons of an active template for a member's order: the template's stock (issued
+ * and reserved together never pass it) and the member's limit, each one conditional update.
+ * Says which ran short, or `reserved`.
+ */
+export async function reserveForOrder(
+  trx: Trx,
+  templateId: string,
+  memberId: string,
+  n: number,
+): Promise<'reserved' | 'unavailable' | 'short' | 'limit'> {
+  const t = await trx
+    .updateTable('coupon_templates')
+    .set((eb) => ({ reserved: eb('reserved', '+', n) }))
+    .where('id', '=', templateId)
+    .where('status', '=', 'active')
+    .where((eb) =>
+      eb.or([
+        eb('stock', 'is', null),
+        eb(eb('issued', '+', eb.ref('reserved')), '<=', eb('stock', '-', n)),
+      ]),
+    )
+    .returning('per_member_limit')
+    .executeTakeFirst();
+  if (!t) {
+    const current = await findTemplate(trx, templateId);
+    return current?.status === 'active' ? 'short' : 'unavailable';
+  }
+  const limit = t.per_member_limit;
+  if (limit !== null && n > limit) return 'limit';
+  const counted = await trx
+    .insertInto('coupon_member_counts')
+    .values({ template_id: templateId, member_id: memberId, issued: 0, reserved: n })
+    .onConflict((oc) => {
+      const add = oc
+        .columns(['template_id', 'member_id'])
+        .doUpdateSet((eb) => ({ reserved: eb('coupon_member_counts.reserved', '+', n) }));
+      return limit === null
+        ? add
+        : add.where(
+            (eb) => eb('coupon_member_counts.issued', '+', eb.ref('coupon_member_counts.reserved')),
+            '<=',
+            limit - n,
+          );
+    })
+    .returning('issued')
+    .executeTakeFirst();
+  if (!counted) return 'limit';
+  return 'reserved';
+}
+
+/**
+ * Ends a reservation of `n` coupons: given back (`issue: false`, an order cancelled or expired)
+ * or turned into issued ones (`issue: true`, its coupons inserted by the caller beside it).
+ */
+export async function endReservation(
+  trx: Trx,
+  templateId: string,
+  memberId: string,
+  n: number,
+  issue: boolean,
+): Promise<void> {
+  await trx
+    .updateTable('coupon_templates')
+    .set((eb) => ({
+      reserved: eb('reserved', '-', n),
+      ...(issue && { issued: eb('issued', '+', n) }),
+    }))
+    .where('id', '=', templateId)
+    .execute();
+  await trx
+    .updateTable('coupon_member_counts')
+    .set((eb) => ({
+      reserved: eb('reserved', '-', n),
+      ...(issue && { issued: eb('issued', '+', n) }),
+    }))
+    .where('template_id', '=', templateId)
+    .where('member_id', '=', memberId)
+    .execute();
+}
+
+/** The coupons issued with references starting `prefix` (an order's), for a member. */
+export async function couponsByReferencePrefix(
+  db: Db,
+  programId: string,
+  memberId: string,
+  prefix: string,
+): Promise<Coupon[]> {
+  const rows = await db
+    .selectFrom('coupons')
+    .select(couponColumns)
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .where(sql<boolean>`starts_with(reference, ${prefix})`)
+    .orderBy('reference')
+    .execute();
+  return rows.map(toCoupon);
+}
+
+/** Withdraws coupons not redeemed: they expire now (they stay counted as issued). */
+export async function withdraw(trx: Trx, ids: string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await trx
+    .updateTable('coupons')
+    .set({ expires_at: now })
+    .where('id', 'in', ids)
+    .where('status', '=', 'issued')
     .execute();
 }

@@ -63,7 +63,9 @@ export const createTemplateBody = z
     issueOn: z
       .enum(ISSUE_EVENTS)
       .optional()
-      .describe('Issued to the member named by this outbox event, once per event'),
+      .describe(
+        'Issued to the member named by this outbox event, once per event: enrollment, an upgrade (to `issueOnTier`), or the member’s birthday (once a year)',
+      ),
     issueOnTier: wordSchema.optional().describe('tier_upgrade: only an upgrade to this tier'),
   })
   .superRefine((b, ctx) => {
@@ -118,6 +120,10 @@ export const templateSchema = z
     validDays: z.number().int().nullable(),
     stock: z.number().int().nullable(),
     issued: z.number().int(),
+    reserved: z
+      .number()
+      .int()
+      .describe('Reserved by mall orders placed and not yet confirmed (issued at confirmation)'),
     redeemed: z.number().int().describe('Redeemed now (a rolled-back redemption is not counted)'),
     perMemberLimit: z.number().int().nullable(),
     conditions: conditionsSchema,
@@ -247,6 +253,7 @@ export function presentTemplate(t: TemplateView): z.infer<typeof templateSchema>
     validDays: t.validDays,
     stock: t.stock,
     issued: t.issued,
+    reserved: t.reserved,
     redeemed: t.redeemed,
     perMemberLimit: t.perMemberLimit,
     conditions: t.conditions,

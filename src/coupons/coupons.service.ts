@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { recordAudit } from '../audit/audit.service.ts';
-import { inTransaction, type Trx } from '../db/database.ts';
+import { type Db, inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { advanceCursor, cursors, startCursor } from '../events/events.cursors.ts';
+import { onceADay, programDay } from '../events/events.daily.ts';
 import {
   appendEvents,
   type DomainEvent,
@@ -10,7 +12,7 @@ import {
   listEvents,
 } from '../events/events.service.ts';
 import type { Principal } from '../keys/keys.core.ts';
-import { assertEnrolled, enrollmentTimes } from '../members/members.service.ts';
+import { assertEnrolled, enrollmentTimes, membersBornOn } from '../members/members.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { memberPurchases } from '../purchases/purchases.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
@@ -114,6 +116,7 @@ export async function createTemplate(
     validDays: input.validDays ?? null,
     stock: input.stock ?? null,
     issued: 0,
+    reserved: 0,
     perMemberLimit: input.perMemberLimit ?? null,
     conditions: input.conditions ?? {},
     issueOn: input.issueOn ?? null,
@@ -183,7 +186,7 @@ export async function listTemplates(
 
 /**
  * Changes a template's status, stock, validity or limit; audited. Stock cannot go below what
- * was issued (409 `stock_below_claimed`). Coupons already issued keep the validity they got.
+ * was issued and reserved by mall orders (409 `stock_below_claimed`). Coupons already issued keep the validity they got.
  */
 export async function updateTemplate(
   deps: Deps,
@@ -212,12 +215,12 @@ export async function updateTemplate(
     );
     const changed = await repo.updateTemplate(trx, templateId, changes, deps.clock.now());
     if (!changed) {
-      const now = await repo.findTemplate(trx, templateId);
-      const issued = now?.issued ?? before.issued;
+      const now = (await repo.findTemplate(trx, templateId)) ?? before;
+      const { issued, reserved } = now;
       throw new DomainError(
         'stock_below_claimed',
-        `Coupon template ${templateId} has issued ${issued}: its stock cannot be less`,
-        { issued },
+        `Coupon template ${templateId} has issued ${issued}${reserved ? ` and ${reserved} reserved by mall orders` : ''}: its stock cannot be less`,
+        { issued, reserved },
       );
     }
     await recordAudit(
@@ -342,6 +345,10 @@ const unavailable = (t: CouponTemplate, why: string) =>
     templateId: t.id,
   });
 
+/** The program's coupon templates among `ids` (all of them when `ids` is absent). */
+export const templateIdsOf = (deps: Pick<Deps, 'db'>, programId: string, ids?: string[]) =>
+  repo.templateIds(deps.db, programId, ids);
+
 /** A member's coupons in the program, newest first (404 for a member not enrolled there). */
 export async function couponsOf(
   deps: Deps,
@@ -364,10 +371,39 @@ interface Found {
 /** The program's coupon with this code; a malformed, unknown or other program's code is 404. */
 async function findCoupon(deps: Pick<Deps, 'db'>, programId: string, input: string) {
   const code = normalizeCouponCode(input);
-  const coupon = code ? await repo.findByCode(deps.db, code) : undefined;
-  const template = coupon && (await repo.findTemplate(deps.db, coupon.templateId));
-  if (!coupon || !template || coupon.programId !== programId) throw notFound('Coupon');
-  return { coupon, template };
+  const found = code ? await tillLookup(deps.db, code) : undefined;
+  if (!found || found.coupon.programId !== programId) throw notFound('Coupon');
+  return found;
+}
+
+/** Most codes one statement of the till's looks up. */
+const TILL_BATCH_MAX = 256;
+const tillBatches = new WeakMap<
+  Db,
+  { codes: Set<string>; read: Promise<Map<string, repo.TillCoupon>> }
+>();
+
+/**
+ * A code and its template, read with the other codes asked for in the same turn of the event
+ * loop in one statement. At 64 callers a round trip to PostgreSQL was most of a validation's
+ * cost, and many validations reach this point in the same turn: one statement answers them all,
+ * read after every one of them arrived. Inside a transaction (a redemption with an
+ * Idempotency-Key) a code is read on its own, in that transaction.
+ */
+function tillLookup(db: Db, code: string): Promise<repo.TillCoupon | undefined> {
+  if (db.isTransaction) return repo.findByCodesWithTemplate(db, [code]).then((m) => m.get(code));
+  let batch = tillBatches.get(db);
+  if (!batch || batch.codes.size >= TILL_BATCH_MAX) {
+    const codes = new Set<string>();
+    const read = new Promise((resolve) => setImmediate(resolve)).then(() => {
+      if (tillBatches.get(db)?.codes === codes) tillBatches.delete(db);
+      return repo.findByCodesWithTemplate(db, [...codes]);
+    });
+    batch = { codes, read };
+    tillBatches.set(db, batch);
+  }
+  batch.codes.add(code);
+  return batch.read.then((found) => found.get(code));
 }
 
 async function verdictOf(
@@ -508,7 +544,50 @@ function issuesOn(t: CouponTemplate, e: DomainEvent): boolean {
   if (t.issueOn === 'tier_upgrade') {
     return e.type === 'tier.upgraded' && (t.issueOnTier === null || e.data.to === t.issueOnTier);
   }
+  if (t.issueOn === 'birthday') return e.type === 'member.birthday';
   return false;
+}
+
+/**
+ * What a coupon issued on an event is issued under: the event (`event:<id>`), or for a birthday
+ * the year (`birthday:<year>`), so that a member gets a birthday template once a year whatever
+ * announced it.
+ */
+function issueReference(e: DomainEvent): string {
+  return e.type === 'member.birthday'
+    ? `birthday:${String(e.data.day).slice(0, 4)}`
+    : `event:${e.id}`;
+}
+
+/**
+ * The daily birthday job: once per program and local day, a `member.birthday` event for each of
+ * the program's members born on that day — only in programs with an active template issued on
+ * birthdays. The issuing worker then gives each such template once a year per member. Returns
+ * how many events it wrote.
+ */
+export async function announceBirthdays(deps: Deps): Promise<number> {
+  let total = 0;
+  for (const programId of await repo.programsIssuingOn(deps.db, 'birthday')) {
+    const { day } = await programDay(deps, programId);
+    const wrote = await onceADay(deps, 'birthdays', programId, day, async (trx) => {
+      const members = await membersBornOn({ db: trx }, programId, day);
+      const occurredAt = deps.clock.now();
+      await appendEvents(
+        deps,
+        trx,
+        members.map((memberId) => ({
+          type: 'member.birthday' as const,
+          programId,
+          memberId,
+          occurredAt,
+          data: { day },
+        })),
+      );
+      return members.length;
+    });
+    total += wrote ?? 0;
+  }
+  return total;
 }
 
 /** Refusals that end an event's issue for good: the event is done, with nothing issued. */
@@ -568,7 +647,7 @@ export async function runCouponIssuing(deps: Deps): Promise<IssuingReport> {
                 deps,
                 cursor.programId,
                 t.id,
-                { memberIds: [event.memberId as string], reference: `event:${event.id}` },
+                { memberIds: [event.memberId as string], reference: issueReference(event) },
                 null,
               );
               if (!r.replayed) report.issued++;
@@ -732,6 +811,48 @@ export async function referMember(
   return result ?? ((await replay()) as ReferralResult);
 }
 
+/**
+ * Enroll hook: a first enrollment with a share code (`referralCode`) is referred by its owner, in
+ * the enrollment's transaction — the referral recorded and the referee's coupon issued. A code
+ * that is not a share code of the program (or a program without referral) is 400 and enrolls no
+ * one; a coupon the template cannot give (stock gone) leaves the referral standing without it.
+ */
+export async function referralOnEnroll(
+  deps: Deps & { db: Trx },
+  programId: string,
+  memberId: string,
+  enrollment: { referralCode?: string | undefined },
+): Promise<void> {
+  if (enrollment.referralCode === undefined) return;
+  const settings = await repo.findReferralSettings(deps.db, programId);
+  if (!settings) throw invalidField('referralCode', `program ${programId} has no referral`);
+  const code = normalizeCouponCode(enrollment.referralCode);
+  const owner = code ? await repo.findShareCode(deps.db, code) : undefined;
+  if (!owner || owner.programId !== programId) {
+    throw invalidField('referralCode', 'not a share code of this program');
+  }
+  await repo.insertReferral(deps.db, {
+    programId,
+    refereeId: memberId,
+    referrerId: owner.memberId,
+    createdAt: deps.clock.now(),
+  });
+  await sql`savepoint referral_coupon`.execute(deps.db);
+  try {
+    await issueCoupons(
+      deps,
+      programId,
+      settings.refereeTemplateId,
+      { memberIds: [memberId], reference: `referral:${memberId}` },
+      null,
+    );
+    await sql`release savepoint referral_coupon`.execute(deps.db);
+  } catch (error) {
+    if (!(error instanceof DomainError && REFUSALS.has(error.code))) throw error;
+    await sql`rollback to savepoint referral_coupon`.execute(deps.db);
+  }
+}
+
 /** Issues the referrer's coupon for a referral whose new member has bought, once. */
 async function rewardReferrer(deps: Deps, r: repo.Referral): Promise<'rewarded' | 'refused'> {
   const settings = await repo.findReferralSettings(deps.db, r.programId);
@@ -752,4 +873,115 @@ async function rewardReferrer(deps: Deps, r: repo.Referral): Promise<'rewarded' 
   }
   await repo.settleReferral(deps.db, r.programId, r.refereeId, outcome, deps.clock.now());
   return outcome;
+}
+
+// --- coupons bought in the rewards mall (src/orders), in the order's transactions ---
+
+/**
+ * Reserves `n` coupons of a template for a mall order being placed: the template's stock and the
+ * member's limit count them (issued + reserved never pass either), so that confirming the order
+ * can always issue them. Refused with the order's codes: `out_of_stock`, `limit_reached`,
+ * `reward_unavailable` (the template is paused or closed).
+ */
+export async function reserveCouponsForOrder(
+  trx: Trx,
+  templateId: string,
+  memberId: string,
+  n: number,
+): Promise<void> {
+  const r = await repo.reserveForOrder(trx, templateId, memberId, n);
+  if (r === 'short') {
+    throw new DomainError(
+      'out_of_stock',
+      `Coupon template ${templateId} has fewer than ${n} coupons left`,
+      { templateId },
+    );
+  }
+  if (r === 'limit') {
+    throw new DomainError(
+      'limit_reached',
+      `Member ${memberId} would hold more coupons of template ${templateId} than its limit`,
+      { templateId },
+    );
+  }
+  if (r === 'unavailable') {
+    throw new DomainError(
+      'reward_unavailable',
+      `Coupon template ${templateId} issues nothing now`,
+      { templateId },
+    );
+  }
+}
+
+/** Gives back coupons reserved for an order that was cancelled or expired before confirmation. */
+export const releaseCouponsForOrder = (trx: Trx, templateId: string, memberId: string, n: number) =>
+  repo.endReservation(trx, templateId, memberId, n, false);
+
+/**
+ * Issues the `n` coupons reserved for a confirmed order, with references `<reference>:1…n`, in
+ * the confirmation's transaction. Their codes are drawn like any coupon's (75 random bits).
+ */
+export async function issueCouponsForOrder(
+  deps: Pick<Deps, 'ids'>,
+  trx: Trx,
+  o: { programId: string; templateId: string; memberId: string; n: number; reference: string },
+  now: Date,
+): Promise<Coupon[]> {
+  const template = await repo.findTemplate(trx, o.templateId);
+  if (!template) throw new Error(`coupon template ${o.templateId} is gone`);
+  const expiresAt = couponExpiry(template, now);
+  const inserted = await repo.insertCoupons(
+    trx,
+    Array.from(
+      { length: o.n },
+      (_, k): Coupon => ({
+        id: deps.ids('cpn'),
+        templateId: o.templateId,
+        programId: o.programId,
+        memberId: o.memberId,
+        reference: `${o.reference}:${k + 1}`,
+        code: couponCode(randomBytes(COUPON_CODE_BYTES)),
+        status: 'issued',
+        validFrom: template.validFrom,
+        expiresAt,
+        issuedAt: now,
+        redeemedAt: null,
+        purchaseId: null,
+        discountFen: null,
+      }),
+    ),
+  );
+  await repo.endReservation(trx, o.templateId, o.memberId, inserted.length, true);
+  if (inserted.length !== o.n) {
+    // The order moved to confirmed once (a conditional update): its coupons cannot exist yet.
+    throw new Error(`order ${o.reference} had coupons issued already`);
+  }
+  return inserted;
+}
+
+/** The coupons a mall order issued (references starting `<reference>:`). */
+export const couponsOfOrder = (
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  memberId: string,
+  reference: string,
+) => repo.couponsByReferencePrefix(deps.db, programId, memberId, `${reference}:`);
+
+/**
+ * Withdraws a refunded order's coupons: those not redeemed expire now (they stay counted as
+ * issued). A redeemed one stays redeemed: the caller refuses the refund before, when it sees one.
+ */
+export async function withdrawCouponsOfOrder(
+  trx: Trx,
+  programId: string,
+  memberId: string,
+  reference: string,
+  now: Date,
+): Promise<void> {
+  const coupons = await repo.couponsByReferencePrefix(trx, programId, memberId, `${reference}:`);
+  await repo.withdraw(
+    trx,
+    coupons.map((c) => c.id),
+    now,
+  );
 }

@@ -520,6 +520,34 @@ describe('at the till', () => {
     expect(bad.headers['content-type']).toContain('application/problem+json');
   });
 
+  it('answers codes validated at the same moment each with its own coupon', async () => {
+    // Codes asked for in the same turn are read in one statement: every caller still gets the
+    // answer for its own code, program and purchase.
+    const m = await newMember();
+    const amount = await issued((await template({ amountOffFen: 3000 })).id, m);
+    const percent = await issued(
+      (await template({ kind: 'percent_off', amountOffFen: undefined, percentOff: 10 })).id,
+      m,
+    );
+    const redeemed = await issued((await template()).id, m);
+    expect((await redeem(redeemed.code, 'P-moment')).statusCode).toBe(201);
+    const cases: [Promise<{ statusCode: number; json(): unknown }>, number, object?][] = [
+      [validate(amount.code, { purchase: purchase(10_000) }), 200, { discount: 3000 }],
+      [validate(amount.code, { purchase: purchase(1000) }), 200, { discount: 1000 }],
+      [validate(percent.code, { purchase: purchase(10_000) }), 200, { discount: 1000 }],
+      [validate(redeemed.code, { purchase: purchase(100) }), 200, { reason: 'redeemed' }],
+      [validate('0000-0000-0000-0000', { purchase: purchase(100) }), 404],
+      [validate(amount.code, { purchase: purchase(100) }, integrationB, 'other'), 404],
+      [validate(percent.code, { memberId: m, purchase: purchase(500) }), 200, { discount: 50 }],
+    ];
+    const answers = await Promise.all(cases.map(([res]) => res));
+    answers.forEach((res, i) => {
+      const [, status, want] = cases[i] ?? [];
+      expect(res.statusCode, `case ${i}`).toBe(status);
+      if (want) expect(res.json(), `case ${i}`).toMatchObject(want);
+    });
+  });
+
   it('redeems once, replays for the same purchase, and refuses the rest', async () => {
     const m = await newMember();
     const tpl = await template({ amountOffFen: 2000, validDays: 10 });

@@ -26,6 +26,7 @@ import * as m0014 from './migrations/0014_metrics_exchange.ts';
 import * as m0015 from './migrations/0015_ledger_checks_by_index.ts';
 import * as m0016 from './migrations/0016_coupons.ts';
 import * as m0017 from './migrations/0017_rewards.ts';
+import * as m0018 from './migrations/0018_mall_rewards_issuing.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -100,6 +101,7 @@ const migrations: Record<string, Migration> = {
   '0015_ledger_checks_by_index': m0015,
   '0016_coupons': m0016,
   '0017_rewards': m0017,
+  '0018_mall_rewards_issuing': m0018,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -60,6 +60,8 @@ export interface Database {
   reward_member_counts: RewardMemberCountsTable;
   reward_orders: RewardOrdersTable;
   reward_order_items: RewardOrderItemsTable;
+  daily_runs: DailyRunsTable;
+  expiry_notices: ExpiryNoticesTable;
 }
 
 type Timestamp = Date;
@@ -637,9 +639,11 @@ export interface CouponTemplatesTable {
   valid_days: number | null;
   stock: number | null;
   issued: ColumnType<number, number | undefined, number>;
+  /** Units reserved by mall orders placed and not yet confirmed. */
+  reserved: ColumnType<number, number | undefined, number>;
   per_member_limit: number | null;
   conditions: JsonColumn<unknown>;
-  issue_on: 'enrollment' | 'tier_upgrade' | null;
+  issue_on: 'enrollment' | 'tier_upgrade' | 'birthday' | null;
   issue_on_tier: string | null;
   status: 'active' | 'paused' | 'closed';
   created_at: Timestamp;
@@ -650,6 +654,8 @@ export interface CouponMemberCountsTable {
   template_id: string;
   member_id: string;
   issued: number;
+  /** Coupons reserved for the member by mall orders placed and not yet confirmed. */
+  reserved: ColumnType<number, number | undefined, number>;
 }
 
 export interface CouponsTable {
@@ -696,6 +702,8 @@ export interface RewardsTable {
   supplier: string | null;
   category: string | null;
   image_url: string | null;
+  /** A coupon or voucher reward: the coupon template it issues at confirmation. */
+  coupon_template_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -742,6 +750,7 @@ export interface RewardOrderItemsTable {
   unit_cash: Int8;
   unit_cost: Int8;
   period: string | null;
+  coupon_template_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CouponReferralSettingsTable {
@@ -765,4 +774,22 @@ export interface CouponReferralsTable {
   status: 'pending' | 'rewarded' | 'refused';
   created_at: Timestamp;
   settled_at: Timestamp | null;
+}
+
+/** A daily job's run for a program's local day (`events.daily.ts`): once each. */
+export interface DailyRunsTable {
+  job: string;
+  program_id: string;
+  day: ColumnType<string, string, string>;
+  count: number;
+  ran_at: Timestamp;
+}
+
+/** A member told of points expiring at the end of a local day (`points.expiring`): once each. */
+export interface ExpiryNoticesTable {
+  program_id: string;
+  member_id: string;
+  expires_on: ColumnType<string, string, string>;
+  points: ColumnType<string, number, number>;
+  noticed_at: Timestamp;
 }

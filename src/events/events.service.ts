@@ -19,6 +19,12 @@ export const EVENT_TYPES = [
   // A first enrollment in a program (src/coupons' enroll hook, in the enrollment's transaction),
   // written only while the program has a template issued on enrollment: what coupons issue from.
   'member.enrolled',
+  // A member's birthday, on the day (src/coupons' daily job, in the program's time zone), written
+  // only while the program has a template issued on birthdays.
+  'member.birthday',
+  // Points of a member expiring within 30 days, once per expiry day, with the rewards they could
+  // spend them on (src/rewards' daily year-end nudge).
+  'points.expiring',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -57,6 +57,7 @@ const STATUS: Record<ErrorCode, number> = {
   reward_unavailable: 409,
   order_conflict: 409,
   order_state_invalid: 409,
+  order_in_progress: 409,
   benefit_unavailable: 409,
   code_already_used: 409,
   code_expired: 409,

@@ -737,6 +737,61 @@ export async function membersWithLotsExpiring(
   return rows.map((r) => r.member_id);
 }
 
+/**
+ * Points of members' lots expiring in (`from`, `to`], per member and expiry instant, for members
+ * after `afterMember` in id order: a page of at most `limit` members.
+ */
+export async function expiringPoints(
+  db: Db,
+  ledger: string,
+  from: Date,
+  to: Date,
+  afterMember: string,
+  limit: number,
+): Promise<{ memberId: string; expiresAt: Date; points: number }[]> {
+  const { rows } = await sql<{ member_id: string; expires_at: Date; points: string }>`
+    with page as (
+      select distinct a.member_id, a.id from ledger_lots l join ledger_accounts a on a.id = l.account_id
+      where a.ledger = ${ledger} and a.kind = 'member' and a.member_id > ${afterMember}
+        and l.remaining > 0 and l.expires_at > ${from} and l.expires_at <= ${to}
+      order by a.member_id limit ${limit})
+    select p.member_id, l.expires_at, sum(l.remaining) as points
+    from page p join ledger_lots l on l.account_id = p.id
+    where l.remaining > 0 and l.expires_at > ${from} and l.expires_at <= ${to}
+    group by p.member_id, l.expires_at
+    order by p.member_id, l.expires_at`.execute(db);
+  return rows.map((r) => ({
+    memberId: r.member_id,
+    expiresAt: r.expires_at,
+    points: Number(r.points),
+  }));
+}
+
+/**
+ * Members' points available at `at`, set-based: posted, less what holds hold, what is still in
+ * a return window, and what lots that expired by then still held (swept or not).
+ */
+export async function availableAt(
+  db: Db,
+  ledger: string,
+  memberIds: string[],
+  at: Date,
+): Promise<Map<string, number>> {
+  if (memberIds.length === 0) return new Map();
+  const { rows } = await sql<{ member_id: string; available: string }>`
+    select a.member_id,
+           a.credits_posted - a.debits_posted - a.debits_pending
+             - coalesce((select sum(l.remaining) from ledger_lots l
+                         where l.account_id = a.id and l.remaining > 0
+                           and ((l.expires_at is not null and l.expires_at <= ${at})
+                                or (l.pending_until is not null and l.pending_until > ${at}))), 0) as available
+    from ledger_accounts a
+    where a.ledger = ${ledger} and a.kind = 'member' and a.member_id = any(${memberIds}::text[])`.execute(
+    db,
+  );
+  return new Map(rows.map((r) => [r.member_id, Math.max(0, Number(r.available))]));
+}
+
 /** Members' balances at `at`: posted, less what lots that expired by then still held (swept or not). */
 export async function balancesAt(
   db: Db,

@@ -687,6 +687,22 @@ export function balancesAt(deps: Pick<Deps, 'db'>, ledger: string, memberIds: st
   return repo.balancesAt(deps.db, ledger, memberIds, at);
 }
 
+/** Points of members' lots expiring in (`from`, `to`], a page of members at a time. */
+export function expiringPoints(
+  deps: Pick<Deps, 'db'>,
+  ledger: string,
+  window: { from: Date; to: Date },
+  afterMember: string,
+  limit: number,
+) {
+  return repo.expiringPoints(deps.db, ledger, window.from, window.to, afterMember, limit);
+}
+
+/** Members' points available to spend at `at` (what `balanceOf` calls `available`), set-based. */
+export function availableAt(deps: Pick<Deps, 'db'>, ledger: string, memberIds: string[], at: Date) {
+  return repo.availableAt(deps.db, ledger, memberIds, at);
+}
+
 /** Which of these members hold anything (posted, held or pending) in any ledger. */
 export function membersHoldingValue(deps: Pick<Deps, 'db'>, memberIds: string[]) {
   return repo.membersHoldingValue(deps.db, memberIds);

@@ -367,6 +367,19 @@ export async function enrollmentTimes(
   return new Map(rows.map((r) => [r.member_id, r.enrolled_at]));
 }
 
+export async function membersBornOn(db: Db, programId: string, day: string): Promise<string[]> {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const { rows } = await sql<{ member_id: string }>`
+    select e.member_id from enrollments e join members m on m.id = e.member_id
+    where e.program_id = ${programId} and e.status = 'active' and m.status = 'active'
+      and extract(month from m.birthday) = ${month}
+      and (extract(day from m.birthday) = ${date}
+           or (${!leap && month === 2 && date === 28} and extract(day from m.birthday) = 29))
+    order by e.member_id`.execute(db);
+  return rows.map((r) => r.member_id);
+}
+
 export async function isEnrolled(db: Db, programId: string, memberId: string): Promise<boolean> {
   const row = await db
     .selectFrom('enrollments')

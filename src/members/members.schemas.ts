@@ -69,6 +69,14 @@ export const enrollBody = z
     profile: z.strictObject(profileFields).optional(),
     channel: z.enum(CHANNELS),
     consents: consentsSchema.optional(),
+    referralCode: z
+      .string()
+      .min(1)
+      .max(40)
+      .optional()
+      .describe(
+        "A member's share code (GET …/members/{m}/share-code): a first enrollment in the program is referred by that member, and earns the referral's coupon; an unknown code is 400 and enrolls no one",
+      ),
   })
   .meta({ id: 'Enrollment' });
 

@@ -58,6 +58,8 @@ export interface EnrollInput {
   profile?: ProfileInput | undefined;
   channel: Channel;
   consents?: Record<string, boolean> | undefined;
+  /** A member's share code: the new member was referred (src/coupons' enroll hook). */
+  referralCode?: string | undefined;
 }
 
 /**
@@ -121,7 +123,11 @@ export async function enroll(
       consents: input.consents ?? {},
     });
     // Only a first enrollment is new to the program: enrolling again changes nothing there.
-    if (created) for (const hook of deps.onEnroll) await hook(tx, programId, id);
+    if (created) {
+      for (const hook of deps.onEnroll) {
+        await hook(tx, programId, id, { referralCode: input.referralCode });
+      }
+    }
     return { id, created };
   });
   return { ...(await view(deps, programId, memberId.id)), created: memberId.created };
@@ -284,7 +290,6 @@ export async function setBlocked(
   return view(deps, programId, memberId);
 }
 
-/** When each of these members enrolled in the program (the members enrolled in it). */
 /** How many members the program has now. */
 export function countMembers(deps: Pick<Deps, 'db'>, programId: string): Promise<number> {
   return repo.countEnrolled(deps.db, programId);
@@ -298,8 +303,17 @@ export function formerMembers(deps: Pick<Deps, 'db'>, programId: string): Promis
   return repo.formerMembers(deps.db, programId);
 }
 
+/** When each of these members enrolled in the program (the members enrolled in it). */
 export function enrollmentTimes(deps: Pick<Deps, 'db'>, programId: string, memberIds: string[]) {
   return repo.enrollmentTimes(deps.db, programId, memberIds);
+}
+
+/**
+ * The program's active members (not blocked there) whose birthday falls on `day` (YYYY-MM-DD):
+ * its month and day, and 29 February on 28 February in a common year.
+ */
+export function membersBornOn(deps: Pick<Deps, 'db'>, programId: string, day: string) {
+  return repo.membersBornOn(deps.db, programId, day);
 }
 
 /** What a purchase names its member by: the member's id, or one of their identifiers. */

@@ -29,13 +29,48 @@ export const ordersChecks: Check[] = [
                                    and live.member_id = m.member_id and live.period = m.period), 0)`,
   },
   {
+    name: 'coupon_reservations_match_orders',
+    description:
+      "Each coupon template's reserved count, and each member's, equal the coupon units of the mall orders placed and not yet confirmed; each order confirmed issued one coupon per unit",
+    query: sql`
+      with waiting as (
+        select i.coupon_template_id as template_id, o.member_id, i.quantity
+        from reward_order_items i
+        join reward_orders o on o.program_id = i.program_id and o.id = i.order_id
+        where o.status = 'placed' and i.coupon_template_id is not null
+      )
+      select 'template' as counter, t.id as template_id, null as member_id, null as order_id,
+             t.reserved as count,
+             coalesce((select sum(quantity) from waiting w where w.template_id = t.id), 0) as units
+      from coupon_templates t
+      where t.reserved <> coalesce((select sum(quantity) from waiting w where w.template_id = t.id), 0)
+      union all
+      select 'member', m.template_id, m.member_id, null, m.reserved,
+             coalesce((select sum(quantity) from waiting w
+                       where w.template_id = m.template_id and w.member_id = m.member_id), 0)
+      from coupon_member_counts m
+      where m.reserved <> coalesce((select sum(quantity) from waiting w
+                                    where w.template_id = m.template_id and w.member_id = m.member_id), 0)
+      union all
+      select 'issued', i.coupon_template_id, o.member_id, o.id, i.quantity,
+             (select count(*) from coupons c
+              where c.template_id = i.coupon_template_id and c.member_id = o.member_id
+                and starts_with(c.reference, 'order:' || o.id || ':' || i.line || ':'))
+      from reward_order_items i
+      join reward_orders o on o.program_id = i.program_id and o.id = i.order_id
+      where i.coupon_template_id is not null and o.confirmed_at is not null
+        and i.quantity <> (select count(*) from coupons c
+              where c.template_id = i.coupon_template_id and c.member_id = o.member_id
+                and starts_with(c.reference, 'order:' || o.id || ':' || i.line || ':'))`,
+  },
+  {
     name: 'reward_orders_match_holds',
     description:
-      "Each confirmed mall order captured its points in its hold, and each order's hold is for its points",
+      "Each confirmed mall order captured its points in its hold, and each order's hold is for its points (an order reserved whose hold is not written yet, or never was, has none)",
     query: sql`
       select o.program_id, o.id, o.status, o.points, h.status as hold_status, h.amount, h.captured
       from reward_orders o left join ledger_holds h on h.id = o.hold_id
-      where h.id is null
+      where (h.id is null and not (o.hold_id is null and o.status in ('placed', 'expired')))
          or h.amount <> o.points
          or (o.status in ('confirmed', 'shipped', 'completed')
              and (h.status <> 'captured' or h.captured <> o.points))

@@ -51,6 +51,8 @@ export interface OrderItem {
   unitCost: number;
   /** The limit counter's period the item counted in; null without a limit. */
   period: string | null;
+  /** A coupon or voucher: the template whose coupons the line reserved, issued at confirmation. */
+  couponTemplateId: string | null;
 }
 
 export interface Order {

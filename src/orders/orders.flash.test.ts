@@ -4,8 +4,8 @@ import { expectReconciled } from '../../test/ledger-helpers.ts';
 
 // The flash deal (秒杀): a 1-point reward with a start time, stock 100 and one per member, and
 // 2,000 buyers at the same instant. The reservation is the conditional update itself (no lock
-// taken first, no read-modify-write), so exactly 100 orders go through and the rest hear
-// `out_of_stock` — most of them at once, from the cheap check before the ledger batch.
+// taken first, no read-modify-write), in a short transaction before any point is held: exactly
+// 100 orders go through, and the rest hear `out_of_stock` without reaching the ledger.
 
 let t: TestContext;
 let till: string;

@@ -291,7 +291,16 @@ describe('orders: a model', () => {
           }
         },
       ),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        // One run that surely times an order out, beside the random ones.
+        examples: [
+          [
+            [{ type: 'place', member: 0, reward: 0, quantity: 1 }, { type: 'timeout' }],
+            [100, 100, 100],
+          ],
+        ],
+      },
     );
     for (const what of [
       'place:placed',

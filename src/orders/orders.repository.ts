@@ -38,6 +38,7 @@ const toItem = (r: Selectable<RewardOrderItemsTable>): OrderItem => ({
   unitCash: Number(r.unit_cash),
   unitCost: Number(r.unit_cost),
   period: r.period,
+  couponTemplateId: r.coupon_template_id,
 });
 
 const toOrder = (r: OrderRow, items: OrderItem[]): Order => ({
@@ -119,26 +120,68 @@ export async function insertOrder(trx: Trx, o: Order): Promise<boolean> {
         unit_cash: i.unitCash,
         unit_cost: i.unitCost,
         period: i.period,
+        coupon_template_id: i.couponTemplateId,
       })),
     )
     .execute();
   return true;
 }
 
-/** Removes an order the ledger refused (its hold did not apply), in the same transaction. */
-export async function deleteOrders(trx: Trx, keys: { programId: string; id: string }[]) {
-  for (const k of keys) {
-    await trx
-      .deleteFrom('reward_order_items')
-      .where('program_id', '=', k.programId)
-      .where('order_id', '=', k.id)
-      .execute();
-    await trx
-      .deleteFrom('reward_orders')
-      .where('program_id', '=', k.programId)
-      .where('id', '=', k.id)
-      .execute();
-  }
+/** Locks the orders still waiting for their hold; returns them as `programId/id`. */
+export async function lockUnheld(
+  trx: Trx,
+  keys: { programId: string; id: string }[],
+): Promise<Set<string>> {
+  const { rows } = await sql<{ program_id: string; id: string }>`
+    select o.program_id, o.id from reward_orders o
+    join unnest(${keys.map((k) => k.programId)}::text[], ${keys.map((k) => k.id)}::text[])
+      as v(program_id, id) on o.program_id = v.program_id and o.id = v.id
+    where o.status = 'placed' and o.hold_id is null
+    order by o.program_id, o.id
+    for update of o`.execute(trx);
+  return new Set(rows.map((r) => `${r.program_id}/${r.id}`));
+}
+
+/** Stamps each order with the hold that now holds its points, in one statement. */
+export async function stampHolds(
+  trx: Trx,
+  held: { programId: string; id: string; holdId: string; expiresAt: Date }[],
+): Promise<void> {
+  if (held.length === 0) return;
+  await sql`
+    update reward_orders o set hold_id = v.hold_id, expires_at = v.expires_at
+    from unnest(${held.map((h) => h.programId)}::text[], ${held.map((h) => h.id)}::text[],
+                ${held.map((h) => h.holdId)}::text[], ${held.map((h) => h.expiresAt.toISOString())}::timestamptz[])
+      as v(program_id, id, hold_id, expires_at)
+    where o.program_id = v.program_id and o.id = v.id`.execute(trx);
+}
+
+/**
+ * Deletes an order whose points were never held (the ledger refused its hold), with its items;
+ * false, deleting nothing, when it has a hold or is gone. The caller gives its stock back.
+ */
+export async function deleteUnheld(trx: Trx, programId: string, id: string): Promise<boolean> {
+  const locked = await trx
+    .selectFrom('reward_orders')
+    .select('id')
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .where('status', '=', 'placed')
+    .where('hold_id', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!locked) return false;
+  await trx
+    .deleteFrom('reward_order_items')
+    .where('program_id', '=', programId)
+    .where('order_id', '=', id)
+    .execute();
+  await trx
+    .deleteFrom('reward_orders')
+    .where('program_id', '=', programId)
+    .where('id', '=', id)
+    .execute();
+  return true;
 }
 
 export async function findOrder(db: Db, programId: string, id: string): Promise<Order | undefined> {
@@ -223,11 +266,42 @@ export async function expireDue(
     )
     .returning(orderColumns)
     .execute();
+  return withItemsByProgram(trx, rows);
+}
+
+/** Orders of any programs with their items. */
+async function withItemsByProgram(db: Db, rows: OrderRow[]): Promise<Order[]> {
   const byProgram = new Map<string, OrderRow[]>();
   for (const r of rows) byProgram.set(r.program_id, [...(byProgram.get(r.program_id) ?? []), r]);
   const out: Order[] = [];
-  for (const [programId, list] of byProgram) out.push(...(await withItems(trx, programId, list)));
+  for (const [programId, list] of byProgram) out.push(...(await withItems(db, programId, list)));
   return out;
+}
+
+/**
+ * Marks expired the orders reserved before `placedBefore` whose points were never held (their
+ * placing crashed between its two steps), skipping any a hold is being written for; returns them
+ * with their items for the caller to give their stock back in the same transaction.
+ */
+export async function expireUnheld(
+  trx: Trx,
+  now: Date,
+  placedBefore: Date,
+  limit: number,
+): Promise<Order[]> {
+  const rows = await trx
+    .updateTable('reward_orders')
+    .set({ status: 'expired', cancelled_at: now })
+    .where(
+      sql<boolean>`(program_id, id) in (
+        select program_id, id from reward_orders
+        where status = 'placed' and hold_id is null and placed_at <= ${placedBefore}
+        order by placed_at limit ${limit}
+        for update skip locked)`,
+    )
+    .returning(orderColumns)
+    .execute();
+  return withItemsByProgram(trx, rows);
 }
 
 /** A member's orders in the program, newest first (ids before `before`). */
@@ -330,4 +404,18 @@ export async function statement(
       amountFen: Number(r.quantity) * Number(r.unit_cost),
     })),
   };
+}
+
+/** The program's orders, in id order, by status: the console's list of what to fulfil. */
+export async function programOrders(
+  db: Db,
+  programId: string,
+  status: OrderStatus | undefined,
+  after: string | undefined,
+  limit: number,
+): Promise<Order[]> {
+  let q = db.selectFrom('reward_orders').select(orderColumns).where('program_id', '=', programId);
+  if (status) q = q.where('status', '=', status);
+  if (after) q = q.where('id', '>', after);
+  return withItems(db, programId, await q.orderBy('id').limit(limit).execute());
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { page, pageOf, pageQuery } from '../http/pagination.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireProgramRole } from '../keys/keys.core.ts';
+import { programParams } from '../programs/programs.schemas.ts';
 import {
   confirmOrderBody,
   memberOrderParams,
@@ -163,6 +164,31 @@ export const ordersRoutes: FastifyPluginAsyncZod = async (app) => {
     'Cancel an order: points and stock back (after confirmation, a refund credit)',
     '409 `order_state_invalid` once shipped. A repeat, or an order that expired, answers the order.',
     (r, p) => service.cancelOrder(r.deps, p.programId, p.memberId, p.orderId),
+  );
+
+  app.get(
+    '/programs/:programId/orders',
+    {
+      schema: {
+        tags,
+        summary: "The program's orders, every member's, by status (`confirmed`: what to ship)",
+        security: bearerSecurity,
+        params: programParams,
+        querystring: pageQuery.extend(supplierOrdersQuery.shape),
+        response: { 200: pageOf(orderSchema), ...problems(...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { programId } = request.params;
+      requireProgramRole(request.principal, programId, 'read');
+      return page(
+        request,
+        (after, limit) =>
+          service.programOrders(request.deps, programId, request.query.status, after, limit),
+        (o) => o.id,
+        presentOrder,
+      );
+    },
   );
 
   app.get(

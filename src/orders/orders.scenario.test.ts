@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points } from '../../test/ledger-helpers.ts';
+import { announceExpiringPoints } from '../rewards/rewards.nudges.ts';
 
 // The seeds' scenario: year-end clearing (年底积分清零) in a mall operator's points mall. A member
 // with 3,000 points expiring on 31 December asks what they can afford, buys a 1-point flash deal
-// and a 2,900-point membership month, and the supplier's December statement shows the goods.
+// and a 2,900-point membership month, and the supplier's December statement shows the goods. The
+// daily nudge tells them of the expiring points once, with the same suggestions.
 
 let t: TestContext;
 
@@ -69,6 +71,42 @@ describe('rewards mall: year-end clearing', () => {
       flash.id,
     ]);
 
+    // The daily nudge: one `points.expiring` event, carrying the same ranking; once per day due.
+    const other = await member(t, 'maoku', '13900139001');
+    expect(await announceExpiringPoints(t.deps)).toBe(1);
+    const expiring = await t.call({
+      method: 'GET',
+      url: `/v1/programs/maoku/events?type=points.expiring`,
+    });
+    expect(expiring.json().data).toEqual([
+      expect.objectContaining({
+        memberId: m,
+        data: {
+          expiresOn: '2026-12-31',
+          points: 3000,
+          available: 3000,
+          suggestions: [
+            {
+              rewardId: month.id,
+              sku: 'VIDEO-VIP-1M',
+              name: 'Video VIP, one month',
+              pricePoints: 2900,
+            },
+            {
+              rewardId: flash.id,
+              sku: 'YX-FLASH-TOWEL',
+              name: 'Cotton towel (flash deal)',
+              pricePoints: 1,
+            },
+          ],
+        },
+      }),
+    ]);
+    expect(expiring.json().data.some((e: { memberId: string }) => e.memberId === other)).toBe(
+      false,
+    );
+    expect(await announceExpiringPoints(t.deps)).toBe(0);
+
     const order = async (id: string, rewardId: string, extra: object = {}) => {
       const res = await t.call({
         method: 'POST',
@@ -112,6 +150,9 @@ describe('rewards mall: year-end clearing', () => {
       from: '2026-11-30T16:00:00.000Z',
       to: '2026-12-31T16:00:00.000Z',
     });
+    // The next day's run tells no one again of the same expiry day.
+    t.clock.advance(24 * 60 * 60 * 1000);
+    expect(await announceExpiringPoints(t.deps)).toBe(0);
     await expectReconciled(t);
   });
 });

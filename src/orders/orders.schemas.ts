@@ -78,6 +78,12 @@ export const orderSchema = z
         quantity: z.number().int(),
         unitPoints: z.number().int(),
         unitCash: z.number().int(),
+        couponTemplateId: z
+          .string()
+          .nullable()
+          .describe(
+            'A coupon or voucher: its template, whose coupons (one per unit) the member gets at confirmation',
+          ),
       }),
     ),
     placedAt: timestamp,
@@ -152,6 +158,7 @@ export function presentOrder(o: Order): z.infer<typeof orderSchema> {
       quantity: i.quantity,
       unitPoints: i.unitPoints,
       unitCash: i.unitCash,
+      couponTemplateId: i.couponTemplateId,
     })),
     placedAt: o.placedAt.toISOString(),
     confirmedAt: iso(o.confirmedAt),

@@ -1,8 +1,14 @@
-import { sql } from 'kysely';
+import {
+  couponsOfOrder,
+  issueCouponsForOrder,
+  releaseCouponsForOrder,
+  reserveCouponsForOrder,
+  withdrawCouponsOfOrder,
+} from '../coupons/coupons.service.ts';
 import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { localDateString, startOfLocalDay } from '../ledger/expiry.core.ts';
-import { attachment, type BatchWriter, type Claim } from '../ledger/ledger.batch.ts';
+import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
 import { type Hold, pointsLedger } from '../ledger/ledger.core.ts';
 import { capture, credit, getLedger, hold, release } from '../ledger/ledger.service.ts';
 import { assertEnrolled } from '../members/members.service.ts';
@@ -34,17 +40,22 @@ import {
 } from './orders.core.ts';
 import * as repo from './orders.repository.ts';
 
-// Members' orders in the rewards mall. Placing an order is one ledger hold whose batch also
-// writes the order and takes its stock and its per-member counts (`placeWriter`): all of it
-// commits together, or nothing does. Confirming captures the hold; cancelling releases it (or,
-// after capture, credits a refund); an order nobody confirms expires with its hold, and
-// `sweepOrders` gives its stock back.
+// Members' orders in the rewards mall. Placing an order takes two steps:
+// 1. `reserve`: a short transaction of its own writes the order and takes its per-member counts
+//    and, last, its stock — each one conditional update, so a sold-out flash deal is refused in
+//    milliseconds and its row is locked only for that commit, never behind a ledger batch;
+// 2. the ledger's hold of the points, whose batch stamps the hold on the order (`holdWriter`).
+// A hold the ledger refuses (`insufficient_points`, a blocked member) gives the reservation back
+// (`unreserve`); one a crash interrupted is given back by `sweepOrders`. Confirming captures the
+// hold; cancelling releases it (or, after capture, credits a refund); an order nobody confirms
+// expires with its hold, and `sweepOrders` gives its stock back.
 
 /** How long a placed order holds its points and stock before it expires unconfirmed. */
 export const ORDER_HOLD_SECONDS = 30 * 60;
 /**
  * How long after its hold's end an unconfirmed order is swept: a capture the ledger accepted just
- * before the end commits before its order can be swept away under it.
+ * before the end commits before its order can be swept away under it. It is also how long an
+ * order reserved without a hold (its placing crashed between the two steps) keeps its stock.
  */
 export const SWEEP_GRACE_MS = 60 * 1000;
 
@@ -60,105 +71,161 @@ export interface OrderResult {
   replayed: boolean;
 }
 
-interface PlaceRow {
-  order: Order;
-  /** Per-member limits the order's items count against. */
-  limits: { rewardId: string; period: string; quantity: number; limit: number }[];
+/** A per-member limit an order's item counts against. */
+interface LimitCount {
+  rewardId: string;
+  period: string;
+  quantity: number;
+  limit: number;
 }
 
-const refusal = (
-  code: 'out_of_stock' | 'reward_unavailable' | 'limit_reached' | 'order_conflict',
-  detail: string,
-): Claim => ({
-  status: 'refused',
-  code,
-  detail,
-});
-
-/** Takes an order's stock and limits and writes it, or says why not (the caller undoes it). */
-async function take(trx: Trx, row: PlaceRow): Promise<Claim | undefined> {
-  const { order } = row;
-  if (!(await repo.insertOrder(trx, order))) {
-    return refusal('order_conflict', `Order ${order.id} exists already`);
-  }
-  for (const item of order.items) {
-    const taken = await reserveStock(trx, item.rewardId, item.quantity, order.placedAt);
-    if (taken === 'short') {
-      return refusal('out_of_stock', `Reward ${item.sku} has fewer than ${item.quantity} left`);
+/**
+ * Step one of placing: writes the order (without its hold yet) and takes its per-member counts,
+ * the coupons its coupon lines will issue, and its stock, in one short transaction — or refuses it whole, with nothing written. The stock
+ * goes last, so that a flash deal's row stays locked only for the commit.
+ */
+async function reserve(deps: Deps, order: Order, limits: LimitCount[]): Promise<void> {
+  await inTransaction(deps.db, async (trx) => {
+    if (!(await repo.insertOrder(trx, order))) {
+      throw new DomainError('order_conflict', `Order ${order.id} exists already`);
     }
-    if (taken === 'unavailable') {
-      return refusal('reward_unavailable', `Reward ${item.sku} is no longer on sale`);
+    for (const l of byId(limits, (l) => l.rewardId)) {
+      if (!(await countForMember(trx, l.rewardId, order.memberId, l.period, l.quantity, l.limit))) {
+        throw new DomainError(
+          'limit_reached',
+          `Member ${order.memberId} may order ${l.limit} of reward ${l.rewardId}${l.period ? ` in ${l.period}` : ''}`,
+          { rewardId: l.rewardId },
+        );
+      }
     }
-  }
-  for (const l of row.limits) {
-    if (!(await countForMember(trx, l.rewardId, order.memberId, l.period, l.quantity, l.limit))) {
-      return refusal(
-        'limit_reached',
-        `Member ${order.memberId} may order ${l.limit} of reward ${l.rewardId}${l.period ? ` in ${l.period}` : ''}`,
-      );
+    for (const item of couponLines(order)) {
+      await reserveCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
     }
-  }
-  return undefined;
+    for (const item of byId(order.items, (i) => i.rewardId)) {
+      const taken = await reserveStock(trx, item.rewardId, item.quantity, order.placedAt);
+      if (taken === 'short') {
+        throw new DomainError(
+          'out_of_stock',
+          `Reward ${item.sku} has fewer than ${item.quantity} left`,
+          { rewardId: item.rewardId },
+        );
+      }
+      if (taken === 'unavailable') {
+        throw new DomainError('reward_unavailable', `Reward ${item.sku} is no longer on sale`, {
+          rewardId: item.rewardId,
+        });
+      }
+    }
+  });
 }
 
-/** Gives back an order's stock and per-member counts (cancelled, expired, or never placed). */
-async function restock(trx: Trx, order: Order): Promise<void> {
-  for (const item of order.items) {
-    await releaseStock(trx, item.rewardId, item.quantity);
+/**
+ * Rows in the order every transaction locks them, so that two never wait on each other: members'
+ * limit counts, then coupon templates, then rewards' stock, each by id.
+ */
+const byId = <T>(rows: readonly T[], id: (row: T) => string): T[] =>
+  [...rows].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+
+/** An order's coupon and voucher lines, by template (the lock order). */
+const couponLines = (order: Order) =>
+  byId(
+    order.items.flatMap((i) =>
+      i.couponTemplateId === null ? [] : [{ ...i, couponTemplateId: i.couponTemplateId }],
+    ),
+    (i) => i.couponTemplateId,
+  );
+
+/**
+ * Gives back an order's per-member counts, its coupons and its stock, in the lock order of
+ * `reserve`: the coupons reserved when it ends before confirmation (cancelled, expired, or never
+ * held); those issued are withdrawn when a confirmed order is refunded.
+ */
+async function restock(trx: Trx, order: Order, at: Date): Promise<void> {
+  for (const item of byId(order.items, (i) => i.rewardId)) {
     if (item.period !== null) {
       await uncountForMember(trx, item.rewardId, order.memberId, item.period, item.quantity);
     }
   }
+  if (order.confirmedAt === null) {
+    for (const item of couponLines(order)) {
+      await releaseCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
+    }
+  } else if (couponLines(order).length > 0) {
+    await withdrawCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order), at);
+  }
+  for (const item of byId(order.items, (i) => i.rewardId)) {
+    await releaseStock(trx, item.rewardId, item.quantity);
+  }
+}
+
+/** What an order's coupons are issued under: `order:<id>`, then `:<line>:<unit>`. */
+const couponReference = (o: Pick<Order, 'id'>) => `order:${o.id}`;
+
+/**
+ * Undoes step one for an order the ledger did not hold: the order deleted (its id may be placed
+ * again) and its stock and counts given back — unless its hold applied after all.
+ */
+async function unreserve(deps: Deps, order: Order): Promise<void> {
+  await inTransaction(deps.db, async (trx) => {
+    if (await repo.deleteUnheld(trx, order.programId, order.id)) {
+      await restock(trx, order, order.placedAt);
+    }
+  });
 }
 
 /**
- * The order's rows in the hold's batch. The claim — before the ledger applies anything — writes
- * the order and takes its stock and limits with conditional updates, each order under a savepoint
- * so a refusal leaves no trace; after the hold, an order whose hold the ledger refused
- * (`insufficient_points`, a blocked member) is taken back in the same transaction.
+ * Step two's rows in the hold's batch. The claim locks each order still waiting for its hold (a
+ * sweep skips what is locked, and an order it swept first cannot be held); the write stamps the
+ * hold on the orders whose hold applied.
  */
-const placeWriter: BatchWriter<PlaceRow> = {
-  name: 'orders.place',
+const holdWriter: BatchWriter<Order> = {
+  name: 'orders.hold',
   stage: 'rows',
   async claim(trx, rows) {
-    const claims: Claim[] = [];
-    for (const row of rows) {
-      await sql`savepoint order_place`.execute(trx);
-      const refused = await take(trx, row);
-      if (refused) await sql`rollback to savepoint order_place`.execute(trx);
-      else await sql`release savepoint order_place`.execute(trx);
-      claims.push(refused ?? { status: 'claimed' });
-    }
-    return claims;
+    const waiting = await repo.lockUnheld(trx, rows);
+    return rows.map((o) =>
+      waiting.has(`${o.programId}/${o.id}`)
+        ? { status: 'claimed' }
+        : {
+            status: 'refused',
+            code: 'order_state_invalid',
+            detail: `Order ${o.id} was given up before its points were held; place it again`,
+          },
+    );
   },
   async write(trx, rows) {
-    const held: { programId: string; id: string; holdId: string; expiresAt: Date }[] = [];
-    for (const { row, outcome } of rows) {
+    const held = rows.flatMap(({ row, outcome }) => {
       const h =
         outcome.status === 'applied' ? (outcome.result.hold as Hold | undefined) : undefined;
-      if (h) {
-        held.push({
-          programId: row.order.programId,
-          id: row.order.id,
-          holdId: h.id,
-          expiresAt: h.expiresAt,
-        });
-        continue;
-      }
-      await restock(trx, row.order);
-      await repo.deleteOrders(trx, [row.order]);
-    }
-    if (held.length === 0) return;
-    await sql`
-      update reward_orders o set hold_id = v.hold_id, expires_at = v.expires_at
-      from unnest(${held.map((h) => h.programId)}::text[], ${held.map((h) => h.id)}::text[],
-                  ${held.map((h) => h.holdId)}::text[], ${held.map((h) => h.expiresAt.toISOString())}::timestamptz[])
-        as v(program_id, id, hold_id, expires_at)
-      where o.program_id = v.program_id and o.id = v.id`.execute(trx);
+      return h
+        ? [{ programId: row.programId, id: row.id, holdId: h.id, expiresAt: h.expiresAt }]
+        : [];
+    });
+    await repo.stampHolds(trx, held);
   },
 };
 
-/** An order's answer to a repeat of its id: the same order, or 409 for another request. */
+/** A settled promise's value, or its error thrown. */
+function settled<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
+/** 409 `order_in_progress` for an order reserved whose points are not held yet. */
+function assertHeld(order: Order): void {
+  if (order.status === 'placed' && order.holdId === null) {
+    throw new DomainError(
+      'order_in_progress',
+      `Order ${order.id} is being placed; repeat the request in a moment`,
+      { orderId: order.id },
+    );
+  }
+}
+
+/**
+ * An order's answer to a repeat of its id: the same order; 409 `order_conflict` for another
+ * request, `order_in_progress` while the first is still placing it.
+ */
 function replayOf(order: Order, fingerprint: string): OrderResult {
   if (order.fingerprint !== fingerprint) {
     throw new DomainError(
@@ -167,6 +234,7 @@ function replayOf(order: Order, fingerprint: string): OrderResult {
       { orderId: order.id },
     );
   }
+  assertHeld(order);
   return { order, replayed: true };
 }
 
@@ -182,15 +250,22 @@ export async function placeOrder(
   input: PlaceInput,
 ): Promise<OrderResult> {
   const fingerprint = orderFingerprint(memberId, input.items, input.address);
-  const existing = await repo.findOrder(deps.db, programId, input.id);
-  if (existing) return replayOf(existing, fingerprint);
-  await assertEnrolled(deps, programId, memberId);
-  const rewards = await findRewards(
-    deps,
-    programId,
-    input.items.flatMap((i) => (i.rewardId ? [i.rewardId] : [])),
-    input.items.flatMap((i) => (i.sku ? [i.sku] : [])),
-  );
+  // Read at once (a flash deal's burst queues on the pool, not on round trips one after another);
+  // a repeat is answered first, then an unknown member is 404.
+  const [existing, enrolled, found] = await Promise.allSettled([
+    repo.findOrder(deps.db, programId, input.id),
+    assertEnrolled(deps, programId, memberId),
+    findRewards(
+      deps,
+      programId,
+      input.items.flatMap((i) => (i.rewardId ? [i.rewardId] : [])),
+      input.items.flatMap((i) => (i.sku ? [i.sku] : [])),
+    ),
+  ]);
+  const first = settled(existing);
+  if (first) return replayOf(first, fingerprint);
+  settled(enrolled);
+  const rewards = settled(found);
   const now = deps.clock.now();
   const picked: { reward: Reward; quantity: number }[] = input.items.map((item, i) => {
     const reward = rewards.find((r) =>
@@ -249,6 +324,7 @@ export async function placeOrder(
     unitCash: reward.priceCash ?? 0,
     unitCost: unitCost(reward),
     period: reward.perMemberLimit ? periodKey(reward.perMemberLimit, today) : null,
+    couponTemplateId: reward.couponTemplateId,
   }));
   const { points, cashFen } = totals(items);
   const order: Order = {
@@ -273,7 +349,7 @@ export async function placeOrder(
     cancelledAt: null,
     items,
   };
-  const limits = picked.flatMap(({ reward, quantity }, i) =>
+  const limits: LimitCount[] = picked.flatMap(({ reward, quantity }, i) =>
     reward.perMemberLimit
       ? [
           {
@@ -286,8 +362,18 @@ export async function placeOrder(
       : [],
   );
   try {
-    // The order row is what makes a repeat idempotent; each attempt is its own ledger command, so
-    // that an order refused for want of points can be placed under its id once the member has them.
+    await reserve(deps, order, limits);
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'order_conflict') {
+      // A concurrent request with this id placed it first.
+      const first = await repo.findOrder(deps.db, programId, input.id);
+      if (first) return replayOf(first, fingerprint);
+    }
+    throw error;
+  }
+  try {
+    // Each attempt is its own ledger command: an order refused for want of points is deleted, and
+    // may be placed under its id again once the member has them.
     const h = await hold(
       deps,
       {
@@ -298,15 +384,11 @@ export async function placeOrder(
         commandId: `order:${programId}:${input.id}:${deps.ids('cmd')}`,
         expiresInSeconds: ORDER_HOLD_SECONDS,
       },
-      () => [attachment(placeWriter, { order, limits })],
+      () => [attachment(holdWriter, order)],
     );
     return { order: { ...order, holdId: h.hold.id, expiresAt: h.hold.expiresAt }, replayed: false };
   } catch (error) {
-    if (error instanceof DomainError && error.code === 'order_conflict') {
-      // A concurrent request with this id placed it first.
-      const first = await repo.findOrder(deps.db, programId, input.id);
-      if (first) return replayOf(first, fingerprint);
-    }
+    await unreserve(deps, order);
     throw error;
   }
 }
@@ -333,7 +415,11 @@ function transitionWriter(
   name: string,
   from: readonly OrderStatus[],
   to: OrderStatus,
-  after?: (trx: Trx, order: Order, result: { transferId?: string | undefined }) => Promise<void>,
+  after?: (
+    trx: Trx,
+    order: Order,
+    result: { transferId?: string | undefined; at: Date },
+  ) => Promise<void>,
 ): BatchWriter<{ order: Order; cashPaid?: boolean; at: Date }> {
   return {
     name,
@@ -355,27 +441,45 @@ function transitionWriter(
         });
         // The points moved for an order that moved on meanwhile: fail the batch, move nothing.
         if (!moved) throw new Error(`order ${row.order.id} left ${from.join('/')} during ${name}`);
-        if (after) await after(trx, moved, { transferId });
+        if (after) await after(trx, moved, { transferId, at: row.at });
       }
     },
   };
 }
 
-const confirmWriter = transitionWriter('orders.confirm', ['placed'], 'confirmed');
-const cancelPlacedWriter = transitionWriter('orders.cancel', ['placed'], 'cancelled', (trx, o) =>
-  restock(trx, o),
-);
-const refundWriter = transitionWriter('orders.refund', ['confirmed'], 'cancelled', (trx, o) =>
-  restock(trx, o),
-);
-
 /**
- * Hook: issues what a coupon or voucher reward gives the member, once the order's points are
- * captured. A no-op until the coupons module lands (src/coupons/, issue 13): it will issue the
- * template named by the reward, keyed by `order:<programId>:<orderId>:<line>` so that a repeat
- * issues nothing twice. Called after the capture commits; never throws for the order's sake.
+ * Confirmation's writer: with the capture, in its transaction, the coupons its coupon and voucher
+ * lines reserved are issued to the member, one per unit.
  */
-export async function issueDigitalRewards(_deps: Deps, _order: Order): Promise<void> {}
+const confirmWriter = (deps: Pick<Deps, 'ids'>) =>
+  transitionWriter('orders.confirm', ['placed'], 'confirmed', async (trx, o, { at }) => {
+    for (const item of couponLines(o)) {
+      await issueCouponsForOrder(
+        deps,
+        trx,
+        {
+          programId: o.programId,
+          templateId: item.couponTemplateId,
+          memberId: o.memberId,
+          n: item.quantity,
+          reference: `${couponReference(o)}:${item.line}`,
+        },
+        at,
+      );
+    }
+  });
+const cancelPlacedWriter = transitionWriter(
+  'orders.cancel',
+  ['placed'],
+  'cancelled',
+  (trx, o, { at }) => restock(trx, o, at),
+);
+const refundWriter = transitionWriter(
+  'orders.refund',
+  ['confirmed'],
+  'cancelled',
+  (trx, o, { at }) => restock(trx, o, at),
+);
 
 /**
  * Confirms a placed order: its hold captured, the cash part (if any) marked paid by the caller
@@ -393,6 +497,7 @@ export async function confirmOrder(
   if (['confirmed', 'shipped', 'completed'].includes(order.status))
     return { order, replayed: true };
   if (order.status !== 'placed') throw wrongState(order, 'be confirmed');
+  assertHeld(order);
   if (order.cashFen > 0 && input.cashPaid !== true) {
     throw invalidField(
       'cashPaid',
@@ -410,16 +515,14 @@ export async function confirmOrder(
       commandId: `order-confirm:${programId}:${orderId}`,
     },
     () => [
-      attachment(confirmWriter, {
+      attachment(confirmWriter(deps), {
         order,
         at,
         ...(order.cashFen > 0 && { cashPaid: true }),
       }),
     ],
   );
-  const confirmed = await getOrder(deps, programId, memberId, orderId);
-  await issueDigitalRewards(deps, confirmed);
-  return { order: confirmed, replayed: false };
+  return { order: await getOrder(deps, programId, memberId, orderId), replayed: false };
 }
 
 /**
@@ -436,6 +539,7 @@ export async function cancelOrder(
   const order = await getOrder(deps, programId, memberId, orderId);
   if (order.status === 'cancelled' || order.status === 'expired') return { order, replayed: true };
   if (!ALLOWED_FROM.cancel.includes(order.status)) throw wrongState(order, 'be cancelled');
+  assertHeld(order);
   const at = deps.clock.now();
   const ledger = pointsLedger(programId);
   if (order.status === 'placed') {
@@ -456,6 +560,16 @@ export async function cancelOrder(
       await expireOrders(deps, [order]);
     }
   } else {
+    const used = (await couponsOfOrder(deps, programId, memberId, couponReference(order))).find(
+      (c) => c.status === 'redeemed',
+    );
+    if (used) {
+      throw new DomainError(
+        'order_state_invalid',
+        `Order ${orderId} issued coupon ${used.code}, redeemed on purchase ${used.purchaseId}: it cannot be refunded`,
+        { orderStatus: order.status },
+      );
+    }
     await credit(
       deps,
       {
@@ -519,35 +633,40 @@ export async function completeOrder(
 
 /** Marks these placed orders expired and gives their stock back (those still placed). */
 async function expireOrders(deps: Deps, orders: Order[]): Promise<void> {
+  const now = deps.clock.now();
   await inTransaction(deps.db, async (trx) => {
     for (const o of orders) {
       const moved = await repo.transition(trx, o.programId, o.id, {
         from: ['placed'],
         to: 'expired',
-        at: deps.clock.now(),
+        at: now,
       });
-      if (moved) await restock(trx, moved);
+      if (moved) await restock(trx, moved, now);
     }
   });
 }
 
 /**
- * Expires the orders nobody confirmed in time (their hold's end, plus a grace) and gives their
- * stock and per-member counts back; the ledger's own sweep (`sweepExpired`) returns the held
+ * Expires the orders nobody confirmed in time (their hold's end, plus a grace), and those a crash
+ * left reserved without a hold (a grace after placing), and gives their stock and per-member
+ * counts back; the ledger's own sweep (`sweepExpired`) returns the held
  * points. The scheduler runs it every minute; tests call it. Returns how many expired.
  */
 export async function sweepOrders(deps: Deps): Promise<number> {
   let total = 0;
-  for (;;) {
-    const now = deps.clock.now();
-    const n = await inTransaction(deps.db, async (trx) => {
-      const due = await repo.expireDue(trx, now, new Date(now.getTime() - SWEEP_GRACE_MS), 500);
-      for (const o of due) await restock(trx, o);
-      return due.length;
-    });
-    total += n;
-    if (n < 500) return total;
+  for (const due of [repo.expireDue, repo.expireUnheld]) {
+    for (;;) {
+      const now = deps.clock.now();
+      const n = await inTransaction(deps.db, async (trx) => {
+        const orders = await due(trx, now, new Date(now.getTime() - SWEEP_GRACE_MS), 500);
+        for (const o of orders) await restock(trx, o, now);
+        return orders.length;
+      });
+      total += n;
+      if (n < 500) break;
+    }
   }
+  return total;
 }
 
 /** A member's orders in the program, newest first. */
@@ -613,4 +732,15 @@ export async function supplierStatement(
     lines: s.lines,
     totalFen: s.lines.reduce((t, l) => t + l.amountFen, 0),
   };
+}
+
+/** The program's orders, by status: every member's, for the console to fulfil. */
+export function programOrders(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  status: OrderStatus | undefined,
+  after: string | undefined,
+  limit: number,
+): Promise<Order[]> {
+  return repo.programOrders(deps.db, programId, status, after, limit);
 }

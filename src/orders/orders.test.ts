@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestContext } from '../../test/harness.ts';
 import { adjust, expectReconciled, member, points } from '../../test/ledger-helpers.ts';
 import { sweepExpired } from '../ledger/ledger.service.ts';
-import { sweepOrders } from './orders.service.ts';
+import { placeOrder, sweepOrders } from './orders.service.ts';
 
 let t: TestContext;
 let admin: string;
@@ -216,6 +216,60 @@ describe('orders: the life of an order', () => {
     expect(gone.json()).toMatchObject({ status: 'expired' });
     expect((await act(m, placed.json().id, 'confirm')).json().code).toBe('order_state_invalid');
     expect(await sweepOrders(t.deps)).toBe(0);
+    await expectReconciled(t);
+  });
+});
+
+describe('orders: placed in two steps, stock first', () => {
+  it('an order whose hold never comes (a crash) is in progress, then swept', async () => {
+    const r = await reward({ pricePoints: 100, stock: 1 });
+    const m = await richMember(100);
+    // The ledger takes the hold and never answers: the process died between the two steps.
+    const stalled = {
+      ...t.deps,
+      ledger: { ...t.deps.ledger, submit: () => new Promise(() => {}) },
+    };
+    void placeOrder(stalled as unknown as typeof t.deps, 'mall', m, {
+      id: 'crashed-1',
+      items: [{ rewardId: r.id, quantity: 1 }],
+    });
+    await expect.poll(async () => (await stockOf(r.id)).reserved).toBe(1);
+    for (const res of [
+      await place(m, [{ rewardId: r.id, quantity: 1 }], 'crashed-1'),
+      await act(m, 'crashed-1', 'confirm'),
+      await act(m, 'crashed-1', 'cancel'),
+    ]) {
+      expect(res.statusCode, res.body).toBe(409);
+      expect(res.json().code).toBe('order_in_progress');
+    }
+    await expectReconciled(t);
+    expect(await sweepOrders(t.deps)).toBe(0);
+    t.clock.advance(61 * 1000);
+    expect(await sweepOrders(t.deps)).toBe(1);
+    expect(await stockOf(r.id)).toMatchObject({ reserved: 0, stockLeft: 1 });
+    const gone = await t.call({ method: 'GET', url: url(m, '/crashed-1'), key: read });
+    expect(gone.json()).toMatchObject({ status: 'expired', holdId: null });
+    expect(await points(t, 'mall', m)).toMatchObject({ available: 100, held: 0 });
+    await expectReconciled(t);
+  });
+
+  it('an order whose hold fails gives its stock back at once and may be placed again', async () => {
+    const r = await reward({ pricePoints: 100, stock: 1 });
+    const m = await richMember(100);
+    const failing = {
+      ...t.deps,
+      ledger: { ...t.deps.ledger, submit: () => Promise.reject(new Error('connection lost')) },
+    };
+    await expect(
+      placeOrder(failing as unknown as typeof t.deps, 'mall', m, {
+        id: 'failed-1',
+        items: [{ rewardId: r.id, quantity: 1 }],
+      }),
+    ).rejects.toThrow('connection lost');
+    expect(await stockOf(r.id)).toMatchObject({ reserved: 0, stockLeft: 1 });
+    const again = await place(m, [{ rewardId: r.id, quantity: 1 }], 'failed-1');
+    expect(again.statusCode, again.body).toBe(201);
+    expect(await stockOf(r.id)).toMatchObject({ reserved: 1, stockLeft: 0 });
     await expectReconciled(t);
   });
 });

@@ -54,6 +54,11 @@ export async function lockProgram(trx: Trx, id: string): Promise<Program | undef
 }
 
 /** Programs in id order after `after`; `only` restricts the list to one program (a program key's view). */
+export async function programIds(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('programs').select('id').orderBy('id').execute();
+  return rows.map((r) => r.id);
+}
+
 export async function listPrograms(
   db: Db,
   after: string | undefined,

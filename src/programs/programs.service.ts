@@ -86,6 +86,11 @@ export function listPrograms(
   return repo.listPrograms(deps.db, after, limit, principal.programId ?? undefined);
 }
 
+/** Every program's id, for jobs that run over all of them. */
+export function programIds(deps: Pick<Deps, 'db'>): Promise<string[]> {
+  return repo.programIds(deps.db);
+}
+
 export async function updateProgram(
   deps: Deps,
   id: string,

@@ -41,8 +41,21 @@ export interface Reward {
   supplier: string | null;
   category: string | null;
   imageUrl: string | null;
+  /** A coupon (required) or a voucher (optional): the coupon template one unit issues. */
+  couponTemplateId: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Why a reward's coupon template does not fit its kind, or undefined when it does. */
+export function templateMisfit(r: Pick<Reward, 'kind' | 'couponTemplateId'>): string | undefined {
+  if (r.kind === 'coupon' && r.couponTemplateId === null) {
+    return 'a coupon reward names the coupon template it issues';
+  }
+  if (r.couponTemplateId !== null && r.kind !== 'coupon' && r.kind !== 'voucher') {
+    return `a ${r.kind} reward issues no coupon`;
+  }
+  return undefined;
 }
 
 /** Units left to order; null for unlimited stock. */
@@ -86,3 +99,49 @@ export function periodKey(limit: PerMemberLimit, localDate: string): string {
 /** What a unit costs the program at the supplier, in fen. */
 export const unitCost = (r: Pick<Reward, 'supplierCost' | 'priceCash'>) =>
   r.supplierCost ?? r.priceCash ?? 0;
+
+/** How many rewards a nudge suggests. */
+export const SUGGESTIONS = 3;
+
+export interface Suggestion {
+  rewardId: string;
+  sku: string;
+  name: string;
+  pricePoints: number;
+}
+
+/** A catalog ranked for each tier (and '' for no tier): its price there, dearest first. */
+export type Ranked = Map<string, { price: number; reward: Reward }[]>;
+
+export function rankByTier(catalog: Reward[], tiers: string[]): Ranked {
+  return new Map(
+    [...tiers, ''].map((tier) => [
+      tier,
+      catalog
+        .map((reward) => ({ price: priceFor(reward, tier || null), reward }))
+        .sort((a, b) => b.price - a.price || (a.reward.id < b.reward.id ? -1 : 1)),
+    ]),
+  );
+}
+
+/**
+ * The dearest rewards a member of `tier` with `available` points can buy, at most
+ * `SUGGESTIONS`: the same ranking as the shelf's `affordable=true`.
+ */
+export function suggestionsFor(ranked: Ranked, tier: string, available: number): Suggestion[] {
+  const list = ranked.get(tier) ?? ranked.get('') ?? [];
+  // Dearest first: find the first price within reach.
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid]?.price ?? 0) > available) lo = mid + 1;
+    else hi = mid;
+  }
+  return list.slice(lo, lo + SUGGESTIONS).map(({ price, reward }) => ({
+    rewardId: reward.id,
+    sku: reward.sku,
+    name: reward.name,
+    pricePoints: price,
+  }));
+}

@@ -1,13 +1,17 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { Readable } from 'node:stream';
 import { recordAudit } from '../audit/audit.service.ts';
+import { templateIdsOf } from '../coupons/coupons.service.ts';
 import { inTransaction } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
+import type { Principal } from '../keys/keys.core.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { csvFields } from '../shared/csv.ts';
+import { invalidField } from '../shared/errors.ts';
 import { isStorableValue } from '../shared/text.ts';
 import { getLadder } from '../tiers/tiers.service.ts';
-import type { Reward } from './rewards.core.ts';
+import { type Reward, templateMisfit } from './rewards.core.ts';
 import { createRewardBody } from './rewards.schemas.ts';
 import { newReward, upsertRewards } from './rewards.service.ts';
 
@@ -44,7 +48,14 @@ function bodyOf(row: Record<string, string>): Record<string, unknown> {
   for (const k of ['priceCash', 'supplierCost', 'stock'] as const) {
     if (has(k)) body[k] = num(row[k] as string);
   }
-  for (const k of ['startsAt', 'endsAt', 'supplier', 'category', 'imageUrl'] as const) {
+  for (const k of [
+    'startsAt',
+    'endsAt',
+    'supplier',
+    'category',
+    'imageUrl',
+    'couponTemplateId',
+  ] as const) {
     if (has(k)) body[k] = row[k];
   }
   if (has('perMemberLimit')) {
@@ -62,11 +73,11 @@ function bodyOf(row: Record<string, string>): Record<string, unknown> {
   return body;
 }
 
-/** Reads a CSV file's rows in order, a chunk at a time, with the bytes read so far. */
+/** Reads a CSV's rows in order, a chunk at a time, with the bytes read so far. */
 async function* readRows(
-  file: string,
+  stream: Readable,
+  bytesRead: () => number,
 ): AsyncGenerator<{ rows: { line: number; row: Record<string, string> }[]; bytes: number }> {
-  const stream = fs.createReadStream(file);
   const lines = readline.createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let header: string[] | undefined;
   let rows: { line: number; row: Record<string, string> }[] = [];
@@ -77,17 +88,18 @@ async function* readRows(
     if (!header) {
       header = csvFields(text).map((h) => h.trim());
       const missing = REQUIRED.filter((c) => !header?.includes(c));
-      if (missing.length) throw new Error(`the CSV header lacks ${missing.join(', ')}`);
+      // A validation failure, so that the HTTP import answers 400 (the CLI prints the message).
+      if (missing.length) throw invalidField('csv', `the CSV header lacks ${missing.join(', ')}`);
       continue;
     }
     const fields = csvFields(text);
     rows.push({ line: n, row: Object.fromEntries(header.map((h, i) => [h, fields[i] ?? ''])) });
     if (rows.length >= CHUNK) {
-      yield { rows, bytes: stream.bytesRead };
+      yield { rows, bytes: bytesRead() };
       rows = [];
     }
   }
-  if (rows.length) yield { rows, bytes: stream.bytesRead };
+  if (rows.length) yield { rows, bytes: bytesRead() };
 }
 
 /**
@@ -102,11 +114,41 @@ export async function importRewards(
   progress: (done: number, total: number, summary: RewardImportSummary) => void = () => {},
 ): Promise<RewardImportSummary> {
   await getProgram(deps, programId);
+  const stream = fs.createReadStream(file);
+  const source = { rows: readRows(stream, () => stream.bytesRead), total: fs.statSync(file).size };
+  return importFrom(deps, programId, source, { file }, null, progress);
+}
+
+/**
+ * The same import from a CSV sent over HTTP (`POST /v1/programs/{p}/rewards/import`), by a
+ * program admin whose key the audit rows name.
+ */
+export async function importRewardsCsv(
+  deps: Deps,
+  programId: string,
+  csv: string,
+  actor: Principal,
+): Promise<RewardImportSummary> {
+  await getProgram(deps, programId);
+  const total = Buffer.byteLength(csv);
+  const source = { rows: readRows(Readable.from([csv]), () => total), total };
+  return importFrom(deps, programId, source, { upload: true }, actor);
+}
+
+async function importFrom(
+  deps: Deps,
+  programId: string,
+  source: { rows: ReturnType<typeof readRows>; total: number },
+  origin: Record<string, unknown>,
+  actor: Principal | null,
+  progress: (done: number, total: number, summary: RewardImportSummary) => void = () => {},
+): Promise<RewardImportSummary> {
   const tiers = new Set((await getLadder(deps, programId)).tiers.map((t) => t.code));
-  const total = fs.statSync(file).size;
+  const templates = new Set(await templateIdsOf(deps, programId));
+  const { total } = source;
   const summary: RewardImportSummary = { read: 0, created: 0, updated: 0, refused: [] };
   let reported = -1;
-  for await (const { rows, bytes } of readRows(file)) {
+  for await (const { rows, bytes } of source.rows) {
     // The last row of a SKU wins, as a later line of the file would have on a rerun.
     const bySku = new Map<string, { line: number; reward: Reward }>();
     for (const { line, row } of rows) {
@@ -130,6 +172,15 @@ export async function importRewards(
         refuse(`tierPrices: no tier ${unknown.tier} in the ladder`);
         continue;
       }
+      const misfit =
+        templateMisfit(reward) ??
+        (reward.couponTemplateId !== null && !templates.has(reward.couponTemplateId)
+          ? `no coupon template ${reward.couponTemplateId} in the program`
+          : undefined);
+      if (misfit) {
+        refuse(`couponTemplateId: ${misfit}`);
+        continue;
+      }
       if (reward.startsAt && reward.endsAt && reward.endsAt <= reward.startsAt) {
         refuse('endsAt: must be after startsAt');
         continue;
@@ -146,10 +197,10 @@ export async function importRewards(
       await recordAudit(
         { ...deps, db: trx },
         {
-          actor: null,
+          actor,
           action: 'rewards.imported',
           programId,
-          after: { file, created, updated: upserted.length - created },
+          after: { ...origin, created, updated: upserted.length - created },
         },
       );
       return upserted;

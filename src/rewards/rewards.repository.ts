@@ -23,6 +23,7 @@ const columns = [
   'supplier',
   'category',
   'image_url',
+  'coupon_template_id',
   'created_at',
   'updated_at',
 ] as const;
@@ -50,6 +51,7 @@ function toReward(r: Row): Reward {
     supplier: r.supplier,
     category: r.category,
     imageUrl: r.image_url,
+    couponTemplateId: r.coupon_template_id,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -74,6 +76,7 @@ const values = (r: Reward) => ({
   supplier: r.supplier,
   category: r.category,
   image_url: r.imageUrl,
+  coupon_template_id: r.couponTemplateId,
   created_at: r.createdAt,
   updated_at: r.updatedAt,
 });
@@ -208,6 +211,7 @@ export interface RewardChanges {
   supplier?: string | null | undefined;
   category?: string | null | undefined;
   imageUrl?: string | null | undefined;
+  couponTemplateId?: string | null | undefined;
 }
 
 /**
@@ -239,6 +243,7 @@ export async function updateReward(
       ...(c.supplier !== undefined && { supplier: c.supplier }),
       ...(c.category !== undefined && { category: c.category }),
       ...(c.imageUrl !== undefined && { image_url: c.imageUrl }),
+      ...(c.couponTemplateId !== undefined && { coupon_template_id: c.couponTemplateId }),
       updated_at: at,
     })
     .where('id', '=', id);
@@ -281,6 +286,7 @@ export async function upsertRewards(trx: Trx, rewards: Reward[]): Promise<Upsert
           supplier: eb.ref('excluded.supplier'),
           category: eb.ref('excluded.category'),
           image_url: eb.ref('excluded.image_url'),
+          coupon_template_id: eb.ref('excluded.coupon_template_id'),
           updated_at: eb.ref('excluded.updated_at'),
         }))
         .where((eb) =>
@@ -309,21 +315,23 @@ export async function reserve(
   quantity: number,
   now: Date,
 ): Promise<'reserved' | 'unavailable' | 'short'> {
-  const row = await trx
-    .updateTable('rewards')
-    .set((eb) => ({ reserved: eb('reserved', '+', quantity) }))
-    .where('id', '=', id)
-    .where('on_shelf', '=', true)
-    .where((eb) => eb.or([eb('starts_at', 'is', null), eb('starts_at', '<=', now)]))
-    .where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', now)]))
-    .where((eb) =>
-      eb.or([eb('stock', 'is', null), eb(eb('stock', '-', eb.ref('reserved')), '>=', quantity)]),
-    )
-    .returning('id')
-    .executeTakeFirst();
-  if (row) return 'reserved';
-  const r = await findReward(trx, id);
-  return r && r.stock !== null && r.stock - r.reserved < quantity ? 'short' : 'unavailable';
+  // One round trip: the conditional update, and whether the reward was on sale in the statement's
+  // snapshot (read without waiting). An update that took nothing from a reward on sale found too
+  // few units: left in the snapshot, or taken by an order that committed while it waited.
+  const { rows } = await sql<{ taken: boolean; on_sale: boolean }>`
+    with taken as (
+      update rewards set reserved = reserved + ${quantity}
+      where id = ${id} and on_shelf
+        and (starts_at is null or starts_at <= ${now}) and (ends_at is null or ends_at > ${now})
+        and (stock is null or stock - reserved >= ${quantity})
+      returning id)
+    select exists (select 1 from taken) as taken,
+           r.on_shelf and (r.starts_at is null or r.starts_at <= ${now})
+             and (r.ends_at is null or r.ends_at > ${now}) as on_sale
+    from rewards r where r.id = ${id}`.execute(trx);
+  const r = rows[0];
+  if (r?.taken) return 'reserved';
+  return r?.on_sale ? 'short' : 'unavailable';
 }
 
 /** Gives units back (an order cancelled, expired, or refused after it reserved). */
@@ -377,4 +385,36 @@ export async function uncountForMember(
     .where('member_id', '=', memberId)
     .where('period', '=', period)
     .execute();
+}
+
+/**
+ * Records that members were told of points expiring on a day, skipping those told before; returns
+ * the ones recorded now (the notices to send).
+ */
+export async function recordNotices(
+  trx: Trx,
+  programId: string,
+  notices: { memberId: string; expiresOn: string; points: number }[],
+  at: Date,
+): Promise<{ memberId: string; expiresOn: string; points: number }[]> {
+  if (notices.length === 0) return [];
+  const rows = await trx
+    .insertInto('expiry_notices')
+    .values(
+      notices.map((n) => ({
+        program_id: programId,
+        member_id: n.memberId,
+        expires_on: n.expiresOn,
+        points: n.points,
+        noticed_at: at,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['program_id', 'member_id', 'expires_on']).doNothing())
+    .returning(['member_id', 'expires_on', 'points'])
+    .execute();
+  return rows.map((r) => ({
+    memberId: r.member_id,
+    expiresOn: r.expires_on,
+    points: Number(r.points),
+  }));
 }

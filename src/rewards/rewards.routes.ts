@@ -3,6 +3,7 @@ import { page, pageOf, pageQuery } from '../http/pagination.ts';
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireProgramRole } from '../keys/keys.core.ts';
 import { programParams } from '../programs/programs.schemas.ts';
+import { importRewardsCsv } from './rewards.import.ts';
 import {
   createRewardBody,
   memberParams,
@@ -10,6 +11,8 @@ import {
   memberRewardsSchema,
   presentMemberReward,
   presentReward,
+  rewardImportBody,
+  rewardImportSchema,
   rewardListQuery,
   rewardParams,
   rewardSchema,
@@ -155,6 +158,29 @@ export const rewardsRoutes: FastifyPluginAsyncZod = async (app) => {
       const { tier, available } = shelf as MemberShelf;
       // Ranked by price, the affordable list is one page: a cursor by id would not continue it.
       return { tier, available, ...listed, ...(affordable && { nextCursor: null }) };
+    },
+  );
+
+  app.post(
+    `${rewards}/import`,
+    {
+      // The CSV rides in JSON, whose escaping can double its size: room for some 10,000 SKUs.
+      bodyLimit: 16 * 1024 * 1024,
+      schema: {
+        tags,
+        summary: "Import a supplier's catalog CSV, upserted by SKU (program admin)",
+        description:
+          'The CSV `tessera import rewards` reads, sent as `{ "csv": "…" }`. A refused line is listed with its line number and the rest go on; a header without `sku, name, kind, pricePoints` is 400. For a larger file, use the CLI.',
+        security: bearerSecurity,
+        params: programParams,
+        body: rewardImportBody,
+        response: { 200: rewardImportSchema, ...problems(...AUTH_ERRORS) },
+      },
+    },
+    async (request) => {
+      const { programId } = request.params;
+      requireProgramRole(request.principal, programId, 'admin');
+      return importRewardsCsv(request.deps, programId, request.body.csv, request.principal);
     },
   );
 };

@@ -42,6 +42,13 @@ const fields = {
   supplier: textSchema,
   category: textSchema,
   imageUrl: z.url().max(2000),
+  couponTemplateId: z
+    .string()
+    .min(1)
+    .max(100)
+    .describe(
+      'A coupon (required) or a voucher (optional): the coupon template of the program that one unit issues to the member when the order is confirmed',
+    ),
 };
 
 export const createRewardBody = z
@@ -61,6 +68,7 @@ export const createRewardBody = z
     supplier: fields.supplier.optional(),
     category: fields.category.optional(),
     imageUrl: fields.imageUrl.optional(),
+    couponTemplateId: fields.couponTemplateId.optional(),
   })
   .meta({ id: 'CreateReward' });
 
@@ -82,6 +90,7 @@ export const updateRewardBody = z
     supplier: fields.supplier.nullable().optional(),
     category: fields.category.nullable().optional(),
     imageUrl: fields.imageUrl.nullable().optional(),
+    couponTemplateId: fields.couponTemplateId.nullable().optional(),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'send at least one field to change')
   .meta({ id: 'UpdateReward' });
@@ -112,6 +121,7 @@ export const rewardSchema = z
     supplier: z.string().nullable(),
     category: z.string().nullable(),
     imageUrl: z.string().nullable(),
+    couponTemplateId: z.string().nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,
   })
@@ -194,6 +204,7 @@ export function presentReward(r: Reward): z.infer<typeof rewardSchema> {
     supplier: r.supplier,
     category: r.category,
     imageUrl: r.imageUrl,
+    couponTemplateId: r.couponTemplateId,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
@@ -215,3 +226,29 @@ export function presentMemberReward(r: Reward, price: number): z.infer<typeof me
     imageUrl: r.imageUrl,
   };
 }
+
+export const rewardImportBody = z
+  .strictObject({
+    csv: z
+      .string()
+      .min(1)
+      .max(8_000_000)
+      .describe('The CSV: a header row naming its columns, then a reward a line'),
+  })
+  .meta({ id: 'ImportRewards' });
+
+export const rewardImportSchema = z
+  .object({
+    read: z.number().int().describe('Lines read, the header apart'),
+    created: z.number().int(),
+    updated: z.number().int(),
+    refused: z.array(
+      z.object({
+        line: z.number().int().describe("The line's number in the CSV, the header's being 1"),
+        sku: z.string().optional(),
+        code: z.string(),
+        detail: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'RewardImport' });

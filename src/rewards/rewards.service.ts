@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/audit.service.ts';
+import { templateIdsOf } from '../coupons/coupons.service.ts';
 import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
@@ -8,7 +9,7 @@ import { assertEnrolled } from '../members/members.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import { getLadder, tierOf } from '../tiers/tiers.service.ts';
-import type { PerMemberLimit, Reward } from './rewards.core.ts';
+import { type PerMemberLimit, type Reward, templateMisfit } from './rewards.core.ts';
 import * as repo from './rewards.repository.ts';
 import type { CreateReward, UpdateReward } from './rewards.schemas.ts';
 
@@ -40,6 +41,20 @@ async function checkTiers(deps: Pick<Deps, 'db'>, programId: string, tiers: stri
   });
 }
 
+/** Refuses (400) a coupon template that does not fit the reward's kind or is not the program's. */
+async function checkCouponTemplate(
+  deps: Pick<Deps, 'db'>,
+  programId: string,
+  reward: Pick<Reward, 'kind' | 'couponTemplateId'>,
+): Promise<void> {
+  const misfit = templateMisfit(reward);
+  if (misfit) throw invalidField('couponTemplateId', misfit);
+  const id = reward.couponTemplateId;
+  if (id !== null && !(await templateIdsOf(deps, programId, [id])).includes(id)) {
+    throw invalidField('couponTemplateId', `no coupon template ${id} in the program`);
+  }
+}
+
 /** A new reward from a request (or an imported line); not yet stored. */
 export function newReward(
   deps: Pick<Deps, 'ids' | 'clock'>,
@@ -66,6 +81,7 @@ export function newReward(
     supplier: input.supplier ?? null,
     category: input.category ?? null,
     imageUrl: input.imageUrl ?? null,
+    couponTemplateId: input.couponTemplateId ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -81,6 +97,7 @@ export async function createReward(
   await getProgram(deps, programId);
   const reward = newReward(deps, programId, input);
   checkWindow(reward.startsAt, reward.endsAt);
+  await checkCouponTemplate(deps, programId, reward);
   await checkTiers(
     deps,
     programId,
@@ -164,6 +181,12 @@ export async function updateReward(
       changes.startsAt === undefined ? before.startsAt : changes.startsAt,
       changes.endsAt === undefined ? before.endsAt : changes.endsAt,
     );
+    if (patch.couponTemplateId !== undefined) {
+      await checkCouponTemplate(deps, programId, {
+        kind: before.kind,
+        couponTemplateId: patch.couponTemplateId,
+      });
+    }
     const after = await repo.updateReward(trx, rewardId, changes, deps.clock.now());
     if (!after) {
       throw new DomainError(

@@ -58,6 +58,7 @@ export const ERROR_CODES = [
   'reward_unavailable',
   'order_conflict',
   'order_state_invalid',
+  'order_in_progress',
   'coupon_template_exists',
   'coupon_template_unavailable',
   'coupon_already_redeemed',
