@@ -155,6 +155,11 @@ export const POOL_CLAIMS = 20;
 export const PORTAL_CONVERSIONS = 20;
 /** The most pool benefits read to name a member's codes (a pool is a curated, short list). */
 export const POOL_BENEFITS = 1000;
+/** How many rewards the portal's mall shows (one page of the member's shelf). */
+export const PORTAL_MALL = 100;
+/** How many of the member's latest orders and coupons the portal lists. */
+export const PORTAL_ORDERS = 20;
+export const PORTAL_COUPONS = 50;
 
 /**
  * Points that expire after `now` and within `days`, summed per expiry instant, soonest first.

@@ -10,7 +10,9 @@ import {
 import { AUTH_ERRORS, bearerSecurity, problems } from '../http/schemas.ts';
 import { requireProgramRole } from '../keys/keys.core.ts';
 import { memberParams } from '../members/members.schemas.ts';
+import { presentOrder } from '../orders/orders.schemas.ts';
 import { claimResultSchema, presentClaim, presentClaimable } from '../pool/pool.schemas.ts';
+import { presentMemberReward } from '../rewards/rewards.schemas.ts';
 import { PORTAL_CONVERSIONS, type PortalClaims } from './portal.core.ts';
 import {
   createPortalLinkBody,
@@ -18,12 +20,18 @@ import {
   portalClaimBody,
   portalConversionsSchema,
   portalConvertBody,
+  portalCouponsSchema,
   portalExchangeSchema,
   portalLinkSchema,
+  portalMallSchema,
+  portalOrderBody,
+  portalOrderSchema,
+  portalOrdersSchema,
   portalPoolSchema,
   portalQuoteBody,
   presentCard,
   presentExchange,
+  presentPortalCoupons,
 } from './portal.schemas.ts';
 import * as service from './portal.service.ts';
 
@@ -256,6 +264,94 @@ export const portalCardRoutes: FastifyPluginAsyncZod = async (app) => {
         benefit: { name: r.benefit.name, kind: r.benefit.kind, programId: r.benefit.programId },
         replayed: r.replayed,
       });
+    },
+  );
+
+  // The rewards mall from the member's side: browsing at their tier's prices, ordering with
+  // points, and the coupons they hold.
+
+  app.get(
+    '/portal/rewards',
+    {
+      schema: {
+        tags,
+        summary: "What the member may order now, at their tier's prices, and what they can afford",
+        security: portalSecurity,
+        response: { 200: portalMallSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const shelf = await service.mallOf(request.deps, request.portal);
+      return {
+        memberId: request.portal.memberId,
+        tier: shelf.tier,
+        available: shelf.available,
+        data: shelf.items.map((i) => ({
+          ...presentMemberReward(i.reward, i.price),
+          affordable: !i.reward.priceCash && i.price <= shelf.available,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/portal/orders',
+    {
+      schema: {
+        tags,
+        summary: 'Order with points: placed and confirmed at once (once per requestId)',
+        description:
+          'The member confirmed on the page: their points are held and captured in one go. 400 for a reward with a cash part (ordered where cash is taken, not here); 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`, `member_blocked`. 201 when ordered, 200 when the requestId ordered before.',
+        security: portalSecurity,
+        body: portalOrderBody,
+        response: {
+          200: portalOrderSchema,
+          201: portalOrderSchema,
+          ...problems(401, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => {
+      const r = await service.orderFor(request.deps, request.portal, request.body);
+      reply.header('cache-control', 'no-store');
+      return reply
+        .code(r.replayed ? 200 : 201)
+        .send({ ...presentOrder(r.order), replayed: r.replayed });
+    },
+  );
+
+  app.get(
+    '/portal/orders',
+    {
+      schema: {
+        tags,
+        summary: "The member's latest orders in the program, newest first",
+        security: portalSecurity,
+        response: { 200: portalOrdersSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const data = await service.ordersOf(request.deps, request.portal);
+      return { memberId: request.portal.memberId, data: data.map(presentOrder) };
+    },
+  );
+
+  app.get(
+    '/portal/coupons',
+    {
+      schema: {
+        tags,
+        summary: "The member's coupons in the program with their codes (what a QR shows)",
+        security: portalSecurity,
+        response: { 200: portalCouponsSchema, ...problems(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const { coupons, templates } = await service.portalCouponsOf(request.deps, request.portal);
+      return presentPortalCoupons(request.portal.memberId, coupons, templates);
     },
   );
 };

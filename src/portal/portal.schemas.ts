@@ -1,8 +1,13 @@
 import { z } from 'zod';
+import type { Coupon } from '../coupons/coupons.core.ts';
+import { couponSchema, presentCoupon, templateSchema } from '../coupons/coupons.schemas.ts';
+import type { TemplateView } from '../coupons/coupons.service.ts';
 import { conversionSchema } from '../exchange/exchange.schemas.ts';
 import { timestamp } from '../http/schemas.ts';
 import { TRANSFER_CODES } from '../ledger/ledger.core.ts';
+import { addressSchema, orderResultSchema, orderSchema } from '../orders/orders.schemas.ts';
 import { claimableSchema, claimSchema } from '../pool/pool.schemas.ts';
+import { memberRewardSchema } from '../rewards/rewards.schemas.ts';
 import { MAX_TTL_MINUTES, type PortalCard } from './portal.core.ts';
 import type { PortalExchange } from './portal.service.ts';
 
@@ -255,3 +260,81 @@ export const portalPoolSchema = z
 export const portalConversionsSchema = z
   .object({ memberId: portalMember, data: z.array(conversionSchema) })
   .meta({ id: 'PortalConversions' });
+
+export const portalMallSchema = z
+  .object({
+    memberId: portalMember,
+    tier: z.string().describe("The member's tier, whose prices apply"),
+    available: z.number().int().describe('Points the member can spend now'),
+    data: z
+      .array(
+        memberRewardSchema.extend({
+          affordable: z
+            .boolean()
+            .describe('Points only, and the member has them: the portal can order it'),
+        }),
+      )
+      .describe('What the member may order now, at their prices'),
+  })
+  .meta({ id: 'PortalMall' });
+
+export const portalOrderBody = z
+  .strictObject({
+    requestId,
+    items: z
+      .array(
+        z.strictObject({
+          rewardId: z.string().max(200),
+          quantity: z.number().int().min(1).max(1000),
+        }),
+      )
+      .min(1)
+      .max(50),
+    address: addressSchema.optional().describe('Where goods go; vouchers and coupons need none'),
+  })
+  .meta({ id: 'PortalOrderBody' });
+
+export const portalOrderSchema = orderResultSchema;
+
+export const portalOrdersSchema = z
+  .object({ memberId: portalMember, data: z.array(orderSchema) })
+  .meta({ id: 'PortalOrders' });
+
+const couponTemplateSummary = templateSchema
+  .pick({ name: true, kind: true, amountOffFen: true, percentOff: true, capFen: true, gift: true })
+  .nullable();
+
+export const portalCouponsSchema = z
+  .object({
+    memberId: portalMember,
+    data: z
+      .array(couponSchema.extend({ template: couponTemplateSummary }))
+      .describe('The member’s latest coupons, newest first; the code is what a QR shows'),
+  })
+  .meta({ id: 'PortalCoupons' });
+
+export function presentPortalCoupons(
+  memberId: string,
+  coupons: Coupon[],
+  templates: Map<string, TemplateView>,
+): z.infer<typeof portalCouponsSchema> {
+  return {
+    memberId,
+    data: coupons.map((c) => {
+      const t = templates.get(c.templateId);
+      return {
+        ...presentCoupon(c),
+        template: t
+          ? {
+              name: t.name,
+              kind: t.kind,
+              amountOffFen: t.amountOffFen,
+              percentOff: t.percentOff,
+              capFen: t.capFen,
+              gift: t.gift,
+            }
+          : null,
+      };
+    }),
+  };
+}

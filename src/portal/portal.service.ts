@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { Coupon } from '../coupons/coupons.core.ts';
+import { couponsOf, getTemplate, type TemplateView } from '../coupons/coupons.service.ts';
 import type { Db } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Ask, PairTerms } from '../exchange/exchange.core.ts';
@@ -19,6 +21,8 @@ import {
   getMember,
   membersMergedInto,
 } from '../members/members.service.ts';
+import type { Order } from '../orders/orders.core.ts';
+import { confirmOrder, memberOrders, placeOrder } from '../orders/orders.service.ts';
 import type { PoolClaim } from '../pool/pool.core.ts';
 import {
   type Claimable,
@@ -29,7 +33,8 @@ import {
   listBenefits,
 } from '../pool/pool.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
-import { DomainError, notFound } from '../shared/errors.ts';
+import { findRewards, type MemberShelf, shelfFor } from '../rewards/rewards.service.ts';
+import { DomainError, invalidField, notFound } from '../shared/errors.ts';
 import { benefitsFor, getLadder, tierOf } from '../tiers/tiers.service.ts';
 import {
   CARD_HISTORY,
@@ -41,6 +46,9 @@ import {
   openLink,
   POOL_BENEFITS,
   POOL_CLAIMS,
+  PORTAL_COUPONS,
+  PORTAL_MALL,
+  PORTAL_ORDERS,
   type PortalCard,
   type PortalClaims,
   signLink,
@@ -349,4 +357,87 @@ export async function claimFor(
 ): Promise<ClaimResult> {
   await openMember(deps, claims);
   return claimBenefit(deps, claims.memberId, benefitId, { reference: `portal:${requestId}` });
+}
+
+// --- the rewards mall and the member's coupons ---
+
+/** What the member may order now, at their tier's prices, with the points they can spend. */
+export async function mallOf(deps: Deps, claims: PortalClaims): Promise<MemberShelf> {
+  await openMember(deps, claims);
+  return shelfFor(deps, claims.programId, claims.memberId, {
+    affordable: false,
+    limit: PORTAL_MALL,
+  });
+}
+
+export interface PortalOrderInput {
+  requestId: string;
+  items: { rewardId: string; quantity: number }[];
+  address?: unknown;
+}
+
+/**
+ * Orders for the member with their points, placed and confirmed in one go: the member confirmed
+ * on the page, and the points are all the price. A reward with a cash part is paid at a till or
+ * in the brand's app, never here (400). The page makes one id per confirmation, so a double tap
+ * or a retry orders once; the order's id is `portal:<id>`, which no integration's id is taken for.
+ */
+export async function orderFor(
+  deps: Deps,
+  claims: PortalClaims,
+  input: PortalOrderInput,
+): Promise<{ order: Order; replayed: boolean }> {
+  const { programId, memberId } = claims;
+  await openMember(deps, claims);
+  const rewards = await findRewards(
+    deps,
+    programId,
+    input.items.map((i) => i.rewardId),
+    [],
+  );
+  input.items.forEach((item, i) => {
+    const reward = rewards.find((r) => r.id === item.rewardId);
+    if (reward?.priceCash) {
+      throw invalidField(
+        `items.${i}.rewardId`,
+        `reward ${reward.sku} has a cash part: it is ordered where cash is taken, not in the portal`,
+      );
+    }
+  });
+  const id = `portal:${input.requestId}`;
+  const placed = await placeOrder(deps, programId, memberId, {
+    id,
+    items: input.items,
+    ...(input.address !== undefined && { address: input.address }),
+  });
+  const confirmed = await confirmOrder(deps, programId, memberId, id, {});
+  return { order: confirmed.order, replayed: placed.replayed };
+}
+
+/** The member's latest orders in the link's program, newest first. */
+export async function ordersOf(deps: Deps, claims: PortalClaims): Promise<Order[]> {
+  await openMember(deps, claims);
+  return memberOrders(deps, claims.programId, claims.memberId, undefined, PORTAL_ORDERS);
+}
+
+/** The member's latest coupons in the link's program with what each one is (its template). */
+export async function portalCouponsOf(
+  deps: Deps,
+  claims: PortalClaims,
+): Promise<{ coupons: Coupon[]; templates: Map<string, TemplateView> }> {
+  await openMember(deps, claims);
+  const coupons = await couponsOf(
+    deps,
+    claims.programId,
+    claims.memberId,
+    undefined,
+    PORTAL_COUPONS,
+  );
+  const ids = [...new Set(coupons.map((c) => c.templateId))];
+  const templates = new Map(
+    await Promise.all(
+      ids.map(async (id) => [id, await getTemplate(deps, claims.programId, id)] as const),
+    ),
+  );
+  return { coupons, templates };
 }

@@ -4769,7 +4769,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    type?: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled";
+                    type?: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled" | "member.birthday" | "points.expiring";
                     memberId?: string;
                     /** @description Only events after this sequence */
                     after?: number;
@@ -9616,6 +9616,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/programs/{programId}/rewards/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a supplier's catalog CSV, upserted by SKU (program admin)
+         * @description The CSV `tessera import rewards` reads, sent as `{ "csv": "…" }`. A refused line is listed with its line number and the rest go on; a header without `sku, name, kind, pricePoints` is 400. For a larger file, use the CLI.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ImportRewardsInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RewardImport"];
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/programs/{programId}/members/{memberId}/orders": {
         parameters: {
             query?: never;
@@ -10221,6 +10302,89 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/programs/{programId}/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The program's orders, every member's, by status (`confirmed`: what to ship) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1 to 100 */
+                    limit?: number;
+                    /** @description `nextCursor` from the previous page */
+                    cursor?: string;
+                    status?: "placed" | "confirmed" | "shipped" | "completed" | "cancelled" | "expired";
+                };
+                header?: never;
+                path: {
+                    programId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Order"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Problem (400) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (403) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -10835,6 +10999,231 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal/rewards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the member may order now, at their tier's prices, and what they can afford */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalMall"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The member's latest orders in the program, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalOrders"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Order with points: placed and confirmed at once (once per requestId)
+         * @description The member confirmed on the page: their points are held and captured in one go. 400 for a reward with a cash part (ordered where cash is taken, not here); 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`, `member_blocked`. 201 when ordered, 200 when the requestId ordered before.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PortalOrderBodyInput"];
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OrderResult"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/coupons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The member's coupons in the program with their codes (what a QR shows) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortalCoupons"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (404) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -11025,6 +11414,8 @@ export interface components {
             consents?: {
                 [key: string]: boolean;
             };
+            /** @description A member's share code (GET …/members/{m}/share-code): a first enrollment in the program is referred by that member, and earns the referral's coupon; an unknown code is 400 and enrolls no one */
+            referralCode?: string;
         };
         MemberUpdateInput: {
             name?: string | null;
@@ -11360,10 +11751,10 @@ export interface components {
             perMemberLimit?: number;
             conditions?: components["schemas"]["CouponConditionsInput"];
             /**
-             * @description Issued to the member named by this outbox event, once per event
+             * @description Issued to the member named by this outbox event, once per event: enrollment, an upgrade (to `issueOnTier`), or the member’s birthday (once a year)
              * @enum {string}
              */
-            issueOn?: "enrollment" | "tier_upgrade";
+            issueOn?: "enrollment" | "tier_upgrade" | "birthday";
             /** @description tier_upgrade: only an upgrade to this tier */
             issueOnTier?: string;
         };
@@ -11396,11 +11787,13 @@ export interface components {
             validDays: number | null;
             stock: number | null;
             issued: number;
+            /** @description Reserved by mall orders placed and not yet confirmed (issued at confirmation) */
+            reserved: number;
             /** @description Redeemed now (a rolled-back redemption is not counted) */
             redeemed: number;
             perMemberLimit: number | null;
             conditions: components["schemas"]["CouponConditionsInput"];
-            issueOn: ("enrollment" | "tier_upgrade") | null;
+            issueOn: ("enrollment" | "tier_upgrade" | "birthday") | null;
             issueOnTier: string | null;
             /** @enum {string} */
             status: "active" | "paused" | "closed";
@@ -11672,7 +12065,7 @@ export interface components {
             /** @description The event's number in its program: 1, 2, 3… in commit order */
             sequence: number;
             /** @enum {string} */
-            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled";
+            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled" | "member.birthday" | "points.expiring";
             programId: string;
             memberId: string | null;
             /**
@@ -12296,6 +12689,8 @@ export interface components {
                 quantity: number;
                 unitPoints: number;
                 unitCash: number;
+                /** @description A coupon or voucher: its template, whose coupons (one per unit) the member gets at confirmation */
+                couponTemplateId: string | null;
             }[];
             /**
              * Format: date-time
@@ -12336,6 +12731,8 @@ export interface components {
                 quantity: number;
                 unitPoints: number;
                 unitCash: number;
+                /** @description A coupon or voucher: its template, whose coupons (one per unit) the member gets at confirmation */
+                couponTemplateId: string | null;
             }[];
             /**
              * Format: date-time
@@ -12537,6 +12934,154 @@ export interface components {
                 creditor: string;
                 amountFen: number;
             } | null;
+        };
+        RewardTierPriceInput: {
+            /** @description A tier code of the program */
+            tier: string;
+            pricePoints: number;
+        };
+        RewardPerMemberLimitInput: {
+            count: number;
+            /**
+             * @description Absent: for ever; else per the program's local day, month or year
+             * @enum {string}
+             */
+            period?: "day" | "month" | "year";
+        };
+        CreateRewardInput: {
+            /** @description The supplier's or the program's stock-keeping unit: unique in the program */
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The list price in points */
+            pricePoints: number;
+            /** @description A cash part of the price, in fen, paid beside the points */
+            priceCash?: number;
+            /** @description What one unit costs the program at the supplier, in fen (default: the cash price) */
+            supplierCost?: number;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPriceInput"][];
+            /** @description Absent: unlimited */
+            stock?: number;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimitInput"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt?: string;
+            onShelf: boolean;
+            supplier?: string;
+            category?: string;
+            /** Format: uri */
+            imageUrl?: string;
+            /** @description A coupon (required) or a voucher (optional): the coupon template of the program that one unit issues to the member when the order is confirmed */
+            couponTemplateId?: string;
+        };
+        UpdateRewardInput: {
+            name?: string;
+            /** @description The list price in points */
+            pricePoints?: number;
+            priceCash?: number | null;
+            supplierCost?: number | null;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPriceInput"][];
+            /** @description Never below what is reserved; null: unlimited */
+            stock?: number | null;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimitInput"] | null;
+            startsAt?: string | null;
+            endsAt?: string | null;
+            onShelf?: boolean;
+            supplier?: string | null;
+            category?: string | null;
+            imageUrl?: string | null;
+            couponTemplateId?: string | null;
+        };
+        RewardInput: {
+            id: string;
+            programId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            pricePoints: number;
+            priceCash: number | null;
+            supplierCost: number | null;
+            tierPrices: components["schemas"]["RewardTierPriceInput"][];
+            stock: number | null;
+            /** @description Units taken by orders not cancelled or expired */
+            reserved: number;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            onShelf: boolean;
+            supplier: string | null;
+            category: string | null;
+            imageUrl: string | null;
+            couponTemplateId: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        MemberRewardInput: {
+            rewardId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The member's price: their tier's, else the list price */
+            pricePoints: number;
+            listPricePoints: number;
+            priceCash: number | null;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            endsAt: string | null;
+            category: string | null;
+            imageUrl: string | null;
+        };
+        MemberRewardsInput: {
+            /** @description The member's tier, whose prices apply */
+            tier: string;
+            /** @description Points the member can spend now */
+            available: number;
+            data: components["schemas"]["MemberRewardInput"][];
+            nextCursor: string | null;
+        };
+        ImportRewardsInput: {
+            /** @description The CSV: a header row naming its columns, then a reward a line */
+            csv: string;
+        };
+        RewardImportInput: {
+            /** @description Lines read, the header apart */
+            read: number;
+            created: number;
+            updated: number;
+            refused: {
+                /** @description The line's number in the CSV, the header's being 1 */
+                line: number;
+                sku?: string;
+                code: string;
+                detail: string;
+            }[];
         };
         CreatePortalLinkInput: {
             /** @description How many minutes the link opens the page for: 1 to 1440, 15 by default */
@@ -12751,6 +13296,88 @@ export interface components {
             memberId: string;
             data: components["schemas"]["ConversionInput"][];
         };
+        PortalMallInput: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The member's tier, whose prices apply */
+            tier: string;
+            /** @description Points the member can spend now */
+            available: number;
+            /** @description What the member may order now, at their prices */
+            data: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                /** @enum {string} */
+                kind: "goods" | "voucher" | "coupon" | "membership";
+                /** @description The member's price: their tier's, else the list price */
+                pricePoints: number;
+                listPricePoints: number;
+                priceCash: number | null;
+                stockLeft: number | null;
+                perMemberLimit: {
+                    count: number;
+                    period: ("day" | "month" | "year") | null;
+                } | null;
+                endsAt: string | null;
+                category: string | null;
+                imageUrl: string | null;
+                /** @description Points only, and the member has them: the portal can order it */
+                affordable: boolean;
+            }[];
+        };
+        PortalOrderBodyInput: {
+            /**
+             * Format: uuid
+             * @description Made by the page once per confirmation: sending it again (a double tap, a retry) applies once
+             */
+            requestId: string;
+            items: {
+                rewardId: string;
+                quantity: number;
+            }[];
+            /** @description Where goods go; vouchers and coupons need none */
+            address?: components["schemas"]["OrderAddressInput"];
+        };
+        PortalOrdersInput: {
+            /** @description The member the link is for */
+            memberId: string;
+            data: components["schemas"]["OrderInput"][];
+        };
+        PortalCouponsInput: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The member’s latest coupons, newest first; the code is what a QR shows */
+            data: {
+                id: string;
+                templateId: string;
+                memberId: string;
+                reference: string;
+                /** @description The single-use code (four groups of four, the last a check): what a QR encodes */
+                code: string;
+                /** @enum {string} */
+                status: "issued" | "redeemed";
+                validFrom: string | null;
+                expiresAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                issuedAt: string;
+                redeemedAt: string | null;
+                purchaseId: string | null;
+                discountFen: number | null;
+                template: {
+                    name: string;
+                    /** @enum {string} */
+                    kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+                    amountOffFen: number | null;
+                    percentOff: number | null;
+                    capFen: number | null;
+                    gift: string | null;
+                } | null;
+            }[];
+        };
         PurchaseInput: {
             /** @description The brand’s order number: the purchase’s idempotency key */
             id: string;
@@ -12933,133 +13560,6 @@ export interface components {
                 /** @description This movement changed the tier */
                 changed: boolean;
             };
-        };
-        RewardTierPriceInput: {
-            /** @description A tier code of the program */
-            tier: string;
-            pricePoints: number;
-        };
-        RewardPerMemberLimitInput: {
-            count: number;
-            /**
-             * @description Absent: for ever; else per the program's local day, month or year
-             * @enum {string}
-             */
-            period?: "day" | "month" | "year";
-        };
-        CreateRewardInput: {
-            /** @description The supplier's or the program's stock-keeping unit: unique in the program */
-            sku: string;
-            name: string;
-            /** @enum {string} */
-            kind: "goods" | "voucher" | "coupon" | "membership";
-            /** @description The list price in points */
-            pricePoints: number;
-            /** @description A cash part of the price, in fen, paid beside the points */
-            priceCash?: number;
-            /** @description What one unit costs the program at the supplier, in fen (default: the cash price) */
-            supplierCost?: number;
-            /** @description Prices in points for a tier's members */
-            tierPrices?: components["schemas"]["RewardTierPriceInput"][];
-            /** @description Absent: unlimited */
-            stock?: number;
-            perMemberLimit?: components["schemas"]["RewardPerMemberLimitInput"];
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            startsAt?: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            endsAt?: string;
-            onShelf: boolean;
-            supplier?: string;
-            category?: string;
-            /** Format: uri */
-            imageUrl?: string;
-        };
-        UpdateRewardInput: {
-            name?: string;
-            /** @description The list price in points */
-            pricePoints?: number;
-            priceCash?: number | null;
-            supplierCost?: number | null;
-            /** @description Prices in points for a tier's members */
-            tierPrices?: components["schemas"]["RewardTierPriceInput"][];
-            /** @description Never below what is reserved; null: unlimited */
-            stock?: number | null;
-            perMemberLimit?: components["schemas"]["RewardPerMemberLimitInput"] | null;
-            startsAt?: string | null;
-            endsAt?: string | null;
-            onShelf?: boolean;
-            supplier?: string | null;
-            category?: string | null;
-            imageUrl?: string | null;
-        };
-        RewardInput: {
-            id: string;
-            programId: string;
-            sku: string;
-            name: string;
-            /** @enum {string} */
-            kind: "goods" | "voucher" | "coupon" | "membership";
-            pricePoints: number;
-            priceCash: number | null;
-            supplierCost: number | null;
-            tierPrices: components["schemas"]["RewardTierPriceInput"][];
-            stock: number | null;
-            /** @description Units taken by orders not cancelled or expired */
-            reserved: number;
-            stockLeft: number | null;
-            perMemberLimit: {
-                count: number;
-                period: ("day" | "month" | "year") | null;
-            } | null;
-            startsAt: string | null;
-            endsAt: string | null;
-            onShelf: boolean;
-            supplier: string | null;
-            category: string | null;
-            imageUrl: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            updatedAt: string;
-        };
-        MemberRewardInput: {
-            rewardId: string;
-            sku: string;
-            name: string;
-            /** @enum {string} */
-            kind: "goods" | "voucher" | "coupon" | "membership";
-            /** @description The member's price: their tier's, else the list price */
-            pricePoints: number;
-            listPricePoints: number;
-            priceCash: number | null;
-            stockLeft: number | null;
-            perMemberLimit: {
-                count: number;
-                period: ("day" | "month" | "year") | null;
-            } | null;
-            endsAt: string | null;
-            category: string | null;
-            imageUrl: string | null;
-        };
-        MemberRewardsInput: {
-            /** @description The member's tier, whose prices apply */
-            tier: string;
-            /** @description Points the member can spend now */
-            available: number;
-            data: components["schemas"]["MemberRewardInput"][];
-            nextCursor: string | null;
         };
         SettlementPairInput: {
             /** @description A party: a program id, or "coalition" */
@@ -13282,6 +13782,8 @@ export interface components {
             consents?: {
                 [key: string]: boolean;
             };
+            /** @description A member's share code (GET …/members/{m}/share-code): a first enrollment in the program is referred by that member, and earns the referral's coupon; an unknown code is 400 and enrolls no one */
+            referralCode?: string;
         };
         MemberUpdate: {
             name?: string | null;
@@ -13617,10 +14119,10 @@ export interface components {
             perMemberLimit?: number;
             conditions?: components["schemas"]["CouponConditions"];
             /**
-             * @description Issued to the member named by this outbox event, once per event
+             * @description Issued to the member named by this outbox event, once per event: enrollment, an upgrade (to `issueOnTier`), or the member’s birthday (once a year)
              * @enum {string}
              */
-            issueOn?: "enrollment" | "tier_upgrade";
+            issueOn?: "enrollment" | "tier_upgrade" | "birthday";
             /** @description tier_upgrade: only an upgrade to this tier */
             issueOnTier?: string;
         };
@@ -13653,11 +14155,13 @@ export interface components {
             validDays: number | null;
             stock: number | null;
             issued: number;
+            /** @description Reserved by mall orders placed and not yet confirmed (issued at confirmation) */
+            reserved: number;
             /** @description Redeemed now (a rolled-back redemption is not counted) */
             redeemed: number;
             perMemberLimit: number | null;
             conditions: components["schemas"]["CouponConditions"];
-            issueOn: ("enrollment" | "tier_upgrade") | null;
+            issueOn: ("enrollment" | "tier_upgrade" | "birthday") | null;
             issueOnTier: string | null;
             /** @enum {string} */
             status: "active" | "paused" | "closed";
@@ -13929,7 +14433,7 @@ export interface components {
             /** @description The event's number in its program: 1, 2, 3… in commit order */
             sequence: number;
             /** @enum {string} */
-            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled";
+            type: "tier.upgraded" | "tier.downgraded" | "tier.renewed" | "tier.downgrade_warning" | "growth.spike" | "benefit.used" | "purchase.recorded" | "member.enrolled" | "member.birthday" | "points.expiring";
             programId: string;
             memberId: string | null;
             /**
@@ -14553,6 +15057,8 @@ export interface components {
                 quantity: number;
                 unitPoints: number;
                 unitCash: number;
+                /** @description A coupon or voucher: its template, whose coupons (one per unit) the member gets at confirmation */
+                couponTemplateId: string | null;
             }[];
             /**
              * Format: date-time
@@ -14593,6 +15099,8 @@ export interface components {
                 quantity: number;
                 unitPoints: number;
                 unitCash: number;
+                /** @description A coupon or voucher: its template, whose coupons (one per unit) the member gets at confirmation */
+                couponTemplateId: string | null;
             }[];
             /**
              * Format: date-time
@@ -14794,6 +15302,154 @@ export interface components {
                 creditor: string;
                 amountFen: number;
             } | null;
+        };
+        RewardTierPrice: {
+            /** @description A tier code of the program */
+            tier: string;
+            pricePoints: number;
+        };
+        RewardPerMemberLimit: {
+            count: number;
+            /**
+             * @description Absent: for ever; else per the program's local day, month or year
+             * @enum {string}
+             */
+            period?: "day" | "month" | "year";
+        };
+        CreateReward: {
+            /** @description The supplier's or the program's stock-keeping unit: unique in the program */
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The list price in points */
+            pricePoints: number;
+            /** @description A cash part of the price, in fen, paid beside the points */
+            priceCash?: number;
+            /** @description What one unit costs the program at the supplier, in fen (default: the cash price) */
+            supplierCost?: number;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPrice"][];
+            /** @description Absent: unlimited */
+            stock?: number;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimit"];
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            startsAt?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            endsAt?: string;
+            onShelf: boolean;
+            supplier?: string;
+            category?: string;
+            /** Format: uri */
+            imageUrl?: string;
+            /** @description A coupon (required) or a voucher (optional): the coupon template of the program that one unit issues to the member when the order is confirmed */
+            couponTemplateId?: string;
+        };
+        UpdateReward: {
+            name?: string;
+            /** @description The list price in points */
+            pricePoints?: number;
+            priceCash?: number | null;
+            supplierCost?: number | null;
+            /** @description Prices in points for a tier's members */
+            tierPrices?: components["schemas"]["RewardTierPrice"][];
+            /** @description Never below what is reserved; null: unlimited */
+            stock?: number | null;
+            perMemberLimit?: components["schemas"]["RewardPerMemberLimit"] | null;
+            startsAt?: string | null;
+            endsAt?: string | null;
+            onShelf?: boolean;
+            supplier?: string | null;
+            category?: string | null;
+            imageUrl?: string | null;
+            couponTemplateId?: string | null;
+        };
+        Reward: {
+            id: string;
+            programId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            pricePoints: number;
+            priceCash: number | null;
+            supplierCost: number | null;
+            tierPrices: components["schemas"]["RewardTierPrice"][];
+            stock: number | null;
+            /** @description Units taken by orders not cancelled or expired */
+            reserved: number;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            startsAt: string | null;
+            endsAt: string | null;
+            onShelf: boolean;
+            supplier: string | null;
+            category: string | null;
+            imageUrl: string | null;
+            couponTemplateId: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339 time, UTC
+             */
+            updatedAt: string;
+        };
+        MemberReward: {
+            rewardId: string;
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "goods" | "voucher" | "coupon" | "membership";
+            /** @description The member's price: their tier's, else the list price */
+            pricePoints: number;
+            listPricePoints: number;
+            priceCash: number | null;
+            stockLeft: number | null;
+            perMemberLimit: {
+                count: number;
+                period: ("day" | "month" | "year") | null;
+            } | null;
+            endsAt: string | null;
+            category: string | null;
+            imageUrl: string | null;
+        };
+        MemberRewards: {
+            /** @description The member's tier, whose prices apply */
+            tier: string;
+            /** @description Points the member can spend now */
+            available: number;
+            data: components["schemas"]["MemberReward"][];
+            nextCursor: string | null;
+        };
+        ImportRewards: {
+            /** @description The CSV: a header row naming its columns, then a reward a line */
+            csv: string;
+        };
+        RewardImport: {
+            /** @description Lines read, the header apart */
+            read: number;
+            created: number;
+            updated: number;
+            refused: {
+                /** @description The line's number in the CSV, the header's being 1 */
+                line: number;
+                sku?: string;
+                code: string;
+                detail: string;
+            }[];
         };
         CreatePortalLink: {
             /** @description How many minutes the link opens the page for: 1 to 1440, 15 by default */
@@ -15008,6 +15664,88 @@ export interface components {
             memberId: string;
             data: components["schemas"]["Conversion"][];
         };
+        PortalMall: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The member's tier, whose prices apply */
+            tier: string;
+            /** @description Points the member can spend now */
+            available: number;
+            /** @description What the member may order now, at their prices */
+            data: {
+                rewardId: string;
+                sku: string;
+                name: string;
+                /** @enum {string} */
+                kind: "goods" | "voucher" | "coupon" | "membership";
+                /** @description The member's price: their tier's, else the list price */
+                pricePoints: number;
+                listPricePoints: number;
+                priceCash: number | null;
+                stockLeft: number | null;
+                perMemberLimit: {
+                    count: number;
+                    period: ("day" | "month" | "year") | null;
+                } | null;
+                endsAt: string | null;
+                category: string | null;
+                imageUrl: string | null;
+                /** @description Points only, and the member has them: the portal can order it */
+                affordable: boolean;
+            }[];
+        };
+        PortalOrderBody: {
+            /**
+             * Format: uuid
+             * @description Made by the page once per confirmation: sending it again (a double tap, a retry) applies once
+             */
+            requestId: string;
+            items: {
+                rewardId: string;
+                quantity: number;
+            }[];
+            /** @description Where goods go; vouchers and coupons need none */
+            address?: components["schemas"]["OrderAddress"];
+        };
+        PortalOrders: {
+            /** @description The member the link is for */
+            memberId: string;
+            data: components["schemas"]["Order"][];
+        };
+        PortalCoupons: {
+            /** @description The member the link is for */
+            memberId: string;
+            /** @description The member’s latest coupons, newest first; the code is what a QR shows */
+            data: {
+                id: string;
+                templateId: string;
+                memberId: string;
+                reference: string;
+                /** @description The single-use code (four groups of four, the last a check): what a QR encodes */
+                code: string;
+                /** @enum {string} */
+                status: "issued" | "redeemed";
+                validFrom: string | null;
+                expiresAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description RFC 3339 time, UTC
+                 */
+                issuedAt: string;
+                redeemedAt: string | null;
+                purchaseId: string | null;
+                discountFen: number | null;
+                template: {
+                    name: string;
+                    /** @enum {string} */
+                    kind: "amount_off" | "percent_off" | "gift" | "free_shipping";
+                    amountOffFen: number | null;
+                    percentOff: number | null;
+                    capFen: number | null;
+                    gift: string | null;
+                } | null;
+            }[];
+        };
         Purchase: {
             /** @description The brand’s order number: the purchase’s idempotency key */
             id: string;
@@ -15190,133 +15928,6 @@ export interface components {
                 /** @description This movement changed the tier */
                 changed: boolean;
             };
-        };
-        RewardTierPrice: {
-            /** @description A tier code of the program */
-            tier: string;
-            pricePoints: number;
-        };
-        RewardPerMemberLimit: {
-            count: number;
-            /**
-             * @description Absent: for ever; else per the program's local day, month or year
-             * @enum {string}
-             */
-            period?: "day" | "month" | "year";
-        };
-        CreateReward: {
-            /** @description The supplier's or the program's stock-keeping unit: unique in the program */
-            sku: string;
-            name: string;
-            /** @enum {string} */
-            kind: "goods" | "voucher" | "coupon" | "membership";
-            /** @description The list price in points */
-            pricePoints: number;
-            /** @description A cash part of the price, in fen, paid beside the points */
-            priceCash?: number;
-            /** @description What one unit costs the program at the supplier, in fen (default: the cash price) */
-            supplierCost?: number;
-            /** @description Prices in points for a tier's members */
-            tierPrices?: components["schemas"]["RewardTierPrice"][];
-            /** @description Absent: unlimited */
-            stock?: number;
-            perMemberLimit?: components["schemas"]["RewardPerMemberLimit"];
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            startsAt?: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            endsAt?: string;
-            onShelf: boolean;
-            supplier?: string;
-            category?: string;
-            /** Format: uri */
-            imageUrl?: string;
-        };
-        UpdateReward: {
-            name?: string;
-            /** @description The list price in points */
-            pricePoints?: number;
-            priceCash?: number | null;
-            supplierCost?: number | null;
-            /** @description Prices in points for a tier's members */
-            tierPrices?: components["schemas"]["RewardTierPrice"][];
-            /** @description Never below what is reserved; null: unlimited */
-            stock?: number | null;
-            perMemberLimit?: components["schemas"]["RewardPerMemberLimit"] | null;
-            startsAt?: string | null;
-            endsAt?: string | null;
-            onShelf?: boolean;
-            supplier?: string | null;
-            category?: string | null;
-            imageUrl?: string | null;
-        };
-        Reward: {
-            id: string;
-            programId: string;
-            sku: string;
-            name: string;
-            /** @enum {string} */
-            kind: "goods" | "voucher" | "coupon" | "membership";
-            pricePoints: number;
-            priceCash: number | null;
-            supplierCost: number | null;
-            tierPrices: components["schemas"]["RewardTierPrice"][];
-            stock: number | null;
-            /** @description Units taken by orders not cancelled or expired */
-            reserved: number;
-            stockLeft: number | null;
-            perMemberLimit: {
-                count: number;
-                period: ("day" | "month" | "year") | null;
-            } | null;
-            startsAt: string | null;
-            endsAt: string | null;
-            onShelf: boolean;
-            supplier: string | null;
-            category: string | null;
-            imageUrl: string | null;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @description RFC 3339 time, UTC
-             */
-            updatedAt: string;
-        };
-        MemberReward: {
-            rewardId: string;
-            sku: string;
-            name: string;
-            /** @enum {string} */
-            kind: "goods" | "voucher" | "coupon" | "membership";
-            /** @description The member's price: their tier's, else the list price */
-            pricePoints: number;
-            listPricePoints: number;
-            priceCash: number | null;
-            stockLeft: number | null;
-            perMemberLimit: {
-                count: number;
-                period: ("day" | "month" | "year") | null;
-            } | null;
-            endsAt: string | null;
-            category: string | null;
-            imageUrl: string | null;
-        };
-        MemberRewards: {
-            /** @description The member's tier, whose prices apply */
-            tier: string;
-            /** @description Points the member can spend now */
-            available: number;
-            data: components["schemas"]["MemberReward"][];
-            nextCursor: string | null;
         };
         SettlementPair: {
             /** @description A party: a program id, or "coalition" */

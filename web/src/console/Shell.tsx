@@ -7,9 +7,13 @@ import {
   GiftOutlined,
   KeyOutlined,
   LogoutOutlined,
+  ProfileOutlined,
   RiseOutlined,
   ShopOutlined,
+  ShoppingCartOutlined,
+  ShoppingOutlined,
   SwapOutlined,
+  TagsOutlined,
   TeamOutlined,
   TrophyOutlined,
 } from '@ant-design/icons';
@@ -19,12 +23,14 @@ import { Outlet, useLocation, useNavigate, useParams } from 'react-router';
 import { unwrap } from '../api/client.ts';
 import { shell } from '../i18n/console.ts';
 import { useT } from '../i18n/i18n.tsx';
+import { mall } from '../i18n/mall.ts';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { useApi, useCan, useSession } from './session.tsx';
 
 /** The frame of every page: navigation by what the key may do, the program, language, sign-out. */
 export function Shell() {
   const t = useT(shell);
+  const m = useT(mall).nav;
   const { session, signOut } = useSession();
   const can = useCan();
   const api = useApi();
@@ -61,6 +67,17 @@ export function Shell() {
         ]
       : []),
   ];
+  // The program's rewards mall: its catalog and orders for every key of the program; coupon
+  // templates (whose list is the admin's) for its admins.
+  const mallItems = programId
+    ? [
+        { key: p('rewards'), icon: <ShoppingOutlined />, label: m.rewards },
+        { key: p('orders'), icon: <ProfileOutlined />, label: m.orders },
+        ...(can.program(programId, 'admin')
+          ? [{ key: p('coupons'), icon: <TagsOutlined />, label: m.coupons }]
+          : []),
+      ]
+    : [];
   // The coalition's pages: all of them for the coalition admin; a brand sees its own settlements
   // and the benefits it contributes.
   const coalitionItems = can.coalitionAdmin
@@ -82,6 +99,20 @@ export function Shell() {
       : [];
   const menu = [
     ...items,
+    ...(mallItems.length > 0
+      ? [
+          {
+            key: 'mall',
+            type: 'group' as const,
+            label: (
+              <span>
+                <ShoppingCartOutlined /> {m.mall}
+              </span>
+            ),
+            children: mallItems,
+          },
+        ]
+      : []),
     ...(coalitionItems.length > 0
       ? [
           {
@@ -97,7 +128,7 @@ export function Shell() {
         ]
       : []),
   ];
-  const selected = [...items, ...coalitionItems]
+  const selected = [...items, ...mallItems, ...coalitionItems]
     .map((i) => i.key)
     .filter((k) => location.pathname.startsWith(k))
     .sort((a, b) => b.length - a.length)

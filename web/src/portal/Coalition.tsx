@@ -27,12 +27,13 @@ type Pool = paths['/v1/portal/pool']['get']['responses'][200]['content']['applic
 type Claim = Pool['claims'][number];
 
 /** The portal's API client, speaking with the link's token. */
-const useClient = (token: string) => useMemo(() => apiClient(() => `Portal ${token}`), [token]);
+export const useClient = (token: string) =>
+  useMemo(() => apiClient(() => `Portal ${token}`), [token]);
 
 /** The problem's code of a failed answer, if it sent one. */
-const codeOf = (error: unknown) => (error as { code?: string } | undefined)?.code;
+export const codeOf = (error: unknown) => (error as { code?: string } | undefined)?.code;
 
-function useLoad<T>(load: () => Promise<T | undefined>) {
+export function useLoad<T>(load: () => Promise<T | undefined>) {
   const [data, setData] = useState<T | undefined>();
   const [failed, setFailed] = useState(false);
   const reload = useCallback(async () => {
@@ -87,7 +88,7 @@ function Confirm({ asking, onClose }: { asking: Asking | null; onClose: () => vo
 }
 
 /** What went wrong, said in the page. */
-function Problem({ text }: { text: string | null }) {
+export function Problem({ text }: { text: string | null }) {
   return text ? (
     <div className="section problem" role="alert" data-testid="problem">
       {text}
@@ -442,7 +443,7 @@ export function PoolView({ token }: { token: string }) {
   );
 }
 
-function Spinner() {
+export function Spinner() {
   return (
     <div style={{ display: 'flex', justifyContent: 'center', padding: 48 }}>
       <SpinLoading />

@@ -17,6 +17,7 @@ import { apiClient, problemOf } from '../api/client.ts';
 import type { paths } from '../api/schema';
 import { FONT_FAMILY } from '../font.ts';
 import { LANG_NAMES, LANGS, type Lang, useFormat, useLang, useT } from '../i18n/i18n.tsx';
+import { portalMall } from '../i18n/mall.ts';
 import { portal, portalCoalition } from '../i18n/portal.ts';
 
 // The coalition's pages load when opened, so the card's first page stays small.
@@ -24,7 +25,10 @@ const ExchangeView = lazy(() =>
   import('./Coalition.tsx').then((m) => ({ default: m.ExchangeView })),
 );
 const PoolView = lazy(() => import('./Coalition.tsx').then((m) => ({ default: m.PoolView })));
-const TABS = ['card', 'exchange', 'pool'] as const;
+// The mall and the coupons too.
+const MallView = lazy(() => import('./Mall.tsx').then((m) => ({ default: m.MallView })));
+const CouponsView = lazy(() => import('./Mall.tsx').then((m) => ({ default: m.CouponsView })));
+const TABS = ['card', 'mall', 'coupons', 'exchange', 'pool'] as const;
 type Tab = (typeof TABS)[number];
 
 type Card = paths['/v1/portal/card']['get']['responses'][200]['content']['application/json'];
@@ -88,6 +92,8 @@ export function Portal() {
                 <ExchangeView token={state.token} onChanged={() => void load(true)} />
               )}
               {tab === 'pool' && <PoolView token={state.token} />}
+              {tab === 'mall' && <MallView token={state.token} onChanged={() => void load(true)} />}
+              {tab === 'coupons' && <CouponsView token={state.token} />}
             </Suspense>
           </>
         )}
@@ -97,7 +103,7 @@ export function Portal() {
 }
 
 function PortalTabs({ tab, onChange }: { tab: Tab; onChange: (tab: Tab) => void }) {
-  const t = useT(portalCoalition).tabs;
+  const t = { ...useT(portalCoalition).tabs, ...useT(portalMall).tabs };
   return (
     <div className="tabs">
       <Tabs activeKey={tab} onChange={(k) => onChange(k as Tab)} data-testid="portal-tabs">
