@@ -5,7 +5,7 @@ import {
   reserveCouponsForOrder,
   withdrawCouponsOfOrder,
 } from '../coupons/coupons.service.ts';
-import { inTransaction, type Trx } from '../db/database.ts';
+import { type Db, inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { localDateString, startOfLocalDay } from '../ledger/expiry.core.ts';
 import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
@@ -41,9 +41,9 @@ import {
 import * as repo from './orders.repository.ts';
 
 // Members' orders in the rewards mall. Placing an order takes two steps:
-// 1. `reserve`: a short transaction of its own writes the order and takes its per-member counts
-//    and, last, its stock — each one conditional update, so a sold-out flash deal is refused in
-//    milliseconds and its row is locked only for that commit, never behind a ledger batch;
+// 1. `reserve`: a short transaction of its own takes the order's stock, its per-member counts and
+//    its coupons — each one conditional update — and writes the order, so a sold-out flash deal
+//    is refused in milliseconds and its row is never locked behind a ledger batch;
 // 2. the ledger's hold of the points, whose batch stamps the hold on the order (`holdWriter`).
 // A hold the ledger refuses (`insufficient_points`, a blocked member) gives the reservation back
 // (`unreserve`); one a crash interrupted is given back by `sweepOrders`. Confirming captures the
@@ -80,14 +80,45 @@ interface LimitCount {
 }
 
 /**
- * Step one of placing: writes the order (without its hold yet) and takes its per-member counts,
- * the coupons its coupon lines will issue, and its stock, in one short transaction — or refuses it whole, with nothing written. The stock
- * goes last, so that a flash deal's row stays locked only for the commit.
+ * Step one of placing: takes the order's stock, its per-member counts and the coupons its coupon
+ * lines will issue, and writes the order (without its hold yet), in one short transaction — or
+ * refuses it whole, with nothing written. The stock goes first: a buyer of a sold-out deal costs
+ * one statement, and a buyer after the one who found it sold out none (`soldOut`).
  */
 async function reserve(deps: Deps, order: Order, limits: LimitCount[]): Promise<void> {
-  await inTransaction(deps.db, async (trx) => {
-    if (!(await repo.insertOrder(trx, order))) {
-      throw new DomainError('order_conflict', `Order ${order.id} exists already`);
+  if (deps.db.isTransaction) return take(deps.db, order, limits);
+  // The connection first, then a last look at what this process found sold out: in a flash deal's
+  // burst every buyer has read the reward before anyone reserved, and queues here, for a
+  // connection, behind the first few — who by then found it sold out.
+  await deps.db.connection().execute(async (db) => {
+    const gone = order.items.find((i) => isSoldOut(i.rewardId, order.placedAt));
+    if (gone) {
+      throw new DomainError('out_of_stock', `Reward ${gone.sku} is sold out`, {
+        rewardId: gone.rewardId,
+      });
+    }
+    await take(db, order, limits);
+  });
+}
+
+/** Step one's transaction (see `reserve`). */
+function take(db: Db, order: Order, limits: LimitCount[]): Promise<void> {
+  return inTransaction(db, async (trx) => {
+    for (const item of byId(order.items, (i) => i.rewardId)) {
+      const taken = await reserveStock(trx, item.rewardId, item.quantity, order.placedAt);
+      if (taken === 'short') {
+        if (item.quantity === 1) markSoldOut(item.rewardId, order.placedAt);
+        throw new DomainError(
+          'out_of_stock',
+          `Reward ${item.sku} has fewer than ${item.quantity} left`,
+          { rewardId: item.rewardId },
+        );
+      }
+      if (taken === 'unavailable') {
+        throw new DomainError('reward_unavailable', `Reward ${item.sku} is no longer on sale`, {
+          rewardId: item.rewardId,
+        });
+      }
     }
     for (const l of byId(limits, (l) => l.rewardId)) {
       if (!(await countForMember(trx, l.rewardId, order.memberId, l.period, l.quantity, l.limit))) {
@@ -101,27 +132,31 @@ async function reserve(deps: Deps, order: Order, limits: LimitCount[]): Promise<
     for (const item of couponLines(order)) {
       await reserveCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
     }
-    for (const item of byId(order.items, (i) => i.rewardId)) {
-      const taken = await reserveStock(trx, item.rewardId, item.quantity, order.placedAt);
-      if (taken === 'short') {
-        throw new DomainError(
-          'out_of_stock',
-          `Reward ${item.sku} has fewer than ${item.quantity} left`,
-          { rewardId: item.rewardId },
-        );
-      }
-      if (taken === 'unavailable') {
-        throw new DomainError('reward_unavailable', `Reward ${item.sku} is no longer on sale`, {
-          rewardId: item.rewardId,
-        });
-      }
+    if (!(await repo.insertOrder(trx, order))) {
+      throw new DomainError('order_conflict', `Order ${order.id} exists already`);
     }
   });
 }
 
 /**
- * Rows in the order every transaction locks them, so that two never wait on each other: members'
- * limit counts, then coupon templates, then rewards' stock, each by id.
+ * Rewards this process found sold out, until when (ms of the injected clock). A flash deal's
+ * burst reads the reward before anyone reserves, so every buyer passes the stock check; once one
+ * of them finds it sold out, the rest are refused here, without a transaction. Kept a second;
+ * forgotten at once when this process gives units back (another process's, within the second).
+ */
+const soldOut = new Map<string, number>();
+const SOLD_OUT_MS = 1000;
+const isSoldOut = (rewardId: string, now: Date) => (soldOut.get(rewardId) ?? 0) > now.getTime();
+function markSoldOut(rewardId: string, now: Date): void {
+  if (soldOut.size >= 1000) {
+    for (const [id, until] of soldOut) if (until <= now.getTime()) soldOut.delete(id);
+  }
+  soldOut.set(rewardId, now.getTime() + SOLD_OUT_MS);
+}
+
+/**
+ * Rows in the order every transaction locks them, so that two never wait on each other: rewards'
+ * stock, then members' limit counts, then coupon templates, each by id.
  */
 const byId = <T>(rows: readonly T[], id: (row: T) => string): T[] =>
   [...rows].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
@@ -136,11 +171,15 @@ const couponLines = (order: Order) =>
   );
 
 /**
- * Gives back an order's per-member counts, its coupons and its stock, in the lock order of
+ * Gives back an order's stock, its per-member counts and its coupons, in the lock order of
  * `reserve`: the coupons reserved when it ends before confirmation (cancelled, expired, or never
  * held); those issued are withdrawn when a confirmed order is refunded.
  */
 async function restock(trx: Trx, order: Order, at: Date): Promise<void> {
+  for (const item of byId(order.items, (i) => i.rewardId)) {
+    await releaseStock(trx, item.rewardId, item.quantity);
+    soldOut.delete(item.rewardId);
+  }
   for (const item of byId(order.items, (i) => i.rewardId)) {
     if (item.period !== null) {
       await uncountForMember(trx, item.rewardId, order.memberId, item.period, item.quantity);
@@ -152,9 +191,6 @@ async function restock(trx: Trx, order: Order, at: Date): Promise<void> {
     }
   } else if (couponLines(order).length > 0) {
     await withdrawCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order), at);
-  }
-  for (const item of byId(order.items, (i) => i.rewardId)) {
-    await releaseStock(trx, item.rewardId, item.quantity);
   }
 }
 
@@ -284,7 +320,7 @@ export async function placeOrder(
       throw invalidField(`items.${i}`, `reward ${reward.sku} is on another line already`);
     }
   });
-  // Cheap refusals first, outside the batch: a sold-out flash deal answers at once.
+  // Cheap refusals first, before any transaction: a sold-out flash deal answers at once.
   for (const { reward, quantity } of picked) {
     const why = unavailability(reward, now);
     if (why) {
@@ -292,7 +328,7 @@ export async function placeOrder(
         rewardId: reward.id,
       });
     }
-    const left = stockLeft(reward);
+    const left = isSoldOut(reward.id, now) ? 0 : stockLeft(reward);
     if (left !== null && left < quantity) {
       throw new DomainError('out_of_stock', `Reward ${reward.sku} has ${left} left`, {
         rewardId: reward.id,
@@ -308,11 +344,16 @@ export async function placeOrder(
       );
     }
   }
-  const [tier, ledger] = await Promise.all([
-    tierOf(deps, programId, memberId),
-    getLedger(deps, pointsLedger(programId)),
+  // The member's tier only for a tier price, the program's day only for a limit per period: a
+  // flash deal (one price, one per member for ever) reads neither.
+  const [tier, today] = await Promise.all([
+    picked.some(({ reward }) => reward.tierPrices.length > 0)
+      ? tierOf(deps, programId, memberId).then((t) => t.tier.code)
+      : null,
+    picked.some(({ reward }) => reward.perMemberLimit?.period)
+      ? getLedger(deps, pointsLedger(programId)).then((l) => localDateString(now, l.timezone))
+      : '',
   ]);
-  const today = localDateString(now, ledger.timezone);
   const items: OrderItem[] = picked.map(({ reward, quantity }, line) => ({
     line,
     rewardId: reward.id,
@@ -320,7 +361,7 @@ export async function placeOrder(
     name: reward.name,
     supplier: reward.supplier,
     quantity,
-    unitPoints: priceFor(reward, tier.tier.code),
+    unitPoints: priceFor(reward, tier),
     unitCash: reward.priceCash ?? 0,
     unitCost: unitCost(reward),
     period: reward.perMemberLimit ? periodKey(reward.perMemberLimit, today) : null,

@@ -274,6 +274,48 @@ describe('orders: placed in two steps, stock first', () => {
   });
 });
 
+describe('orders: a sold-out reward', () => {
+  // Twenty buyers of one unit at once: all read it in stock, one takes it, and the others find it
+  // sold out in the reservation — which this process then remembers for a second.
+  async function soldOutBurst() {
+    const r = await reward({ pricePoints: 10, stock: 1 });
+    const buyers = await Promise.all(Array.from({ length: 20 }, () => richMember(100)));
+    const results = await Promise.all(
+      buyers.map((m, i) => place(m, [{ rewardId: r.id, quantity: 1 }], `${r.id}-${i}`)),
+    );
+    const won = results.findIndex((res) => res.statusCode === 201);
+    expect(results.filter((res) => res.statusCode === 201)).toHaveLength(1);
+    const winner = buyers[won] as string;
+    const loser = buyers[(won + 1) % buyers.length] as string;
+    return { r, winner, winnerOrder: `${r.id}-${won}`, loser };
+  }
+
+  it('is refused for a second after a burst, even when stock is added elsewhere', async () => {
+    const { r, loser } = await soldOutBurst();
+    const restocked = await t.call({
+      method: 'PATCH',
+      url: `/v1/programs/mall/rewards/${r.id}`,
+      key: admin,
+      payload: { stock: 2 },
+    });
+    expect(restocked.statusCode, restocked.body).toBe(200);
+    const soon = await place(loser, [{ rewardId: r.id, quantity: 1 }], `${r.id}-soon`);
+    expect(soon.json().code).toBe('out_of_stock');
+    t.clock.advance(1000);
+    const later = await place(loser, [{ rewardId: r.id, quantity: 1 }], `${r.id}-later`);
+    expect(later.statusCode, later.body).toBe(201);
+    await expectReconciled(t);
+  });
+
+  it('is sold again at once when this process gives a unit back', async () => {
+    const { r, winner, winnerOrder, loser } = await soldOutBurst();
+    expect((await act(winner, winnerOrder, 'cancel')).json().status).toBe('cancelled');
+    const again = await place(loser, [{ rewardId: r.id, quantity: 1 }], `${r.id}-again`);
+    expect(again.statusCode, again.body).toBe(201);
+    await expectReconciled(t);
+  });
+});
+
 describe('orders: refusals change nothing', () => {
   it('out of stock, insufficient points, limit reached, unavailable: 409', async () => {
     const scarce = await reward({ pricePoints: 10, stock: 1 });
