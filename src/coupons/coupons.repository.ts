@@ -251,9 +251,17 @@ export async function templateIds(db: Db, programId: string, ids?: string[]): Pr
  * so concurrent issues never oversell.
  */
 export async function takeStock(trx: Trx, templateId: string, n: number): Promise<boolean> {
-  const row = await trx
+  return (await takeUnits(trx, templateId, n, 'issued')) !== undefined;
+}
+
+/**
+ * Adds `n` to the template's `issued` or `reserved` if it is active and the two together stay
+ * within its stock; returns its per-member limit, or undefined when it took nothing.
+ */
+async function takeUnits(trx: Trx, templateId: string, n: number, into: 'issued' | 'reserved') {
+  return trx
     .updateTable('coupon_templates')
-    .set((eb) => ({ issued: eb('issued', '+', n) }))
+    .set((eb) => ({ [into]: eb(into, '+', n) }))
     .where('id', '=', templateId)
     .where('status', '=', 'active')
     .where((eb) =>
@@ -262,9 +270,8 @@ export async function takeStock(trx: Trx, templateId: string, n: number): Promis
         eb(eb('issued', '+', eb.ref('reserved')), '<=', eb('stock', '-', n)),
       ]),
     )
-    .returning('id')
+    .returning('per_member_limit')
     .executeTakeFirst();
-  return row !== undefined;
 }
 
 /**
@@ -678,19 +685,7 @@ export async function reserveForOrder(
   memberId: string,
   n: number,
 ): Promise<'reserved' | 'unavailable' | 'short' | 'limit'> {
-  const t = await trx
-    .updateTable('coupon_templates')
-    .set((eb) => ({ reserved: eb('reserved', '+', n) }))
-    .where('id', '=', templateId)
-    .where('status', '=', 'active')
-    .where((eb) =>
-      eb.or([
-        eb('stock', 'is', null),
-        eb(eb('issued', '+', eb.ref('reserved')), '<=', eb('stock', '-', n)),
-      ]),
-    )
-    .returning('per_member_limit')
-    .executeTakeFirst();
+  const t = await takeUnits(trx, templateId, n, 'reserved');
   if (!t) {
     const current = await findTemplate(trx, templateId);
     return current?.status === 'active' ? 'short' : 'unavailable';

@@ -241,6 +241,30 @@ export interface IssueResult {
   replayed: boolean;
 }
 
+/** A coupon of the template for a member, with a fresh code; not yet stored. */
+function newCoupon(
+  deps: Pick<Deps, 'ids'>,
+  template: CouponTemplate,
+  c: { memberId: string; reference: string; expiresAt: Date | null },
+  now: Date,
+): Coupon {
+  return {
+    id: deps.ids('cpn'),
+    templateId: template.id,
+    programId: template.programId,
+    memberId: c.memberId,
+    reference: c.reference,
+    code: couponCode(randomBytes(COUPON_CODE_BYTES)),
+    status: 'issued',
+    validFrom: template.validFrom,
+    expiresAt: c.expiresAt,
+    issuedAt: now,
+    redeemedAt: null,
+    purchaseId: null,
+    discountFen: null,
+  };
+}
+
 /** The code's unique index refused a coupon: another coupon drew the same 75 random bits. */
 function isCodeCollision(error: unknown): boolean {
   const e = error as { code?: string; constraint?: string };
@@ -277,22 +301,8 @@ export async function issueCoupons(
     try {
       return await inTransaction(deps.db, async (trx) => {
         const expiresAt = couponExpiry(template, now);
-        const fresh = memberIds.map(
-          (memberId): Coupon => ({
-            id: deps.ids('cpn'),
-            templateId,
-            programId,
-            memberId,
-            reference,
-            code: couponCode(randomBytes(COUPON_CODE_BYTES)),
-            status: 'issued',
-            validFrom: template.validFrom,
-            expiresAt,
-            issuedAt: now,
-            redeemedAt: null,
-            purchaseId: null,
-            discountFen: null,
-          }),
+        const fresh = memberIds.map((memberId) =>
+          newCoupon(deps, template, { memberId, reference, expiresAt }, now),
         );
         // Coupons first: a concurrent repeat of this reference waits here and then skips, so it
         // counts nothing. The template's row, which every issue queues on, is taken last.
@@ -932,23 +942,13 @@ export async function issueCouponsForOrder(
   const expiresAt = couponExpiry(template, now);
   const inserted = await repo.insertCoupons(
     trx,
-    Array.from(
-      { length: o.n },
-      (_, k): Coupon => ({
-        id: deps.ids('cpn'),
-        templateId: o.templateId,
-        programId: o.programId,
-        memberId: o.memberId,
-        reference: `${o.reference}:${k + 1}`,
-        code: couponCode(randomBytes(COUPON_CODE_BYTES)),
-        status: 'issued',
-        validFrom: template.validFrom,
-        expiresAt,
-        issuedAt: now,
-        redeemedAt: null,
-        purchaseId: null,
-        discountFen: null,
-      }),
+    Array.from({ length: o.n }, (_, k) =>
+      newCoupon(
+        deps,
+        template,
+        { memberId: o.memberId, reference: `${o.reference}:${k + 1}`, expiresAt },
+        now,
+      ),
     ),
   );
   await repo.endReservation(trx, o.templateId, o.memberId, inserted.length, true);

@@ -768,46 +768,40 @@ export async function expiringPoints(
 }
 
 /**
- * Members' points available at `at`, set-based: posted, less what holds hold, what is still in
- * a return window, and what lots that expired by then still held (swept or not).
+ * Members' points at `at`, set-based: the balance — posted, less what lots that expired by then
+ * still held (swept or not) — and what of it is available: less what holds hold and what is
+ * still in a return window.
  */
-export async function availableAt(
-  db: Db,
-  ledger: string,
-  memberIds: string[],
-  at: Date,
-): Promise<Map<string, number>> {
-  if (memberIds.length === 0) return new Map();
-  const { rows } = await sql<{ member_id: string; available: string }>`
-    select a.member_id,
-           a.credits_posted - a.debits_posted - a.debits_pending
-             - coalesce((select sum(l.remaining) from ledger_lots l
-                         where l.account_id = a.id and l.remaining > 0
-                           and ((l.expires_at is not null and l.expires_at <= ${at})
-                                or (l.pending_until is not null and l.pending_until > ${at}))), 0) as available
-    from ledger_accounts a
-    where a.ledger = ${ledger} and a.kind = 'member' and a.member_id = any(${memberIds}::text[])`.execute(
-    db,
-  );
-  return new Map(rows.map((r) => [r.member_id, Math.max(0, Number(r.available))]));
-}
-
-/** Members' balances at `at`: posted, less what lots that expired by then still held (swept or not). */
-export async function balancesAt(
-  db: Db,
-  ledger: string,
-  memberIds: string[],
-  at: Date,
-): Promise<Map<string, number>> {
-  if (memberIds.length === 0) return new Map();
-  const { rows } = await sql<{ member_id: string; balance: string }>`
+async function pointsAt(db: Db, ledger: string, memberIds: string[], at: Date) {
+  if (memberIds.length === 0) return [];
+  const { rows } = await sql<{ member_id: string; balance: string; unavailable: string }>`
     select a.member_id,
            a.credits_posted - a.debits_posted
              - coalesce((select sum(l.remaining) from ledger_lots l
-                         where l.account_id = a.id and l.remaining > 0 and l.expires_at <= ${at}), 0) as balance
+                         where l.account_id = a.id and l.remaining > 0 and l.expires_at <= ${at}), 0) as balance,
+           a.debits_pending
+             + coalesce((select sum(l.remaining) from ledger_lots l
+                         where l.account_id = a.id and l.remaining > 0 and l.pending_until > ${at}
+                           and (l.expires_at is null or l.expires_at > ${at})), 0) as unavailable
     from ledger_accounts a
     where a.ledger = ${ledger} and a.kind = 'member' and a.member_id = any(${memberIds}::text[])`.execute(
     db,
   );
-  return new Map(rows.map((r) => [r.member_id, Number(r.balance)]));
+  return rows.map((r) => ({
+    memberId: r.member_id,
+    balance: Number(r.balance),
+    available: Math.max(0, Number(r.balance) - Number(r.unavailable)),
+  }));
+}
+
+/** Members' points available to spend at `at` (see `pointsAt`). */
+export async function availableAt(db: Db, ledger: string, memberIds: string[], at: Date) {
+  const rows = await pointsAt(db, ledger, memberIds, at);
+  return new Map(rows.map((r) => [r.memberId, r.available]));
+}
+
+/** Members' balances at `at`: posted, less what lots that expired by then still held (swept or not). */
+export async function balancesAt(db: Db, ledger: string, memberIds: string[], at: Date) {
+  const rows = await pointsAt(db, ledger, memberIds, at);
+  return new Map(rows.map((r) => [r.memberId, r.balance]));
 }

@@ -245,63 +245,38 @@ export async function transition(
 }
 
 /**
- * Marks placed orders whose hold ran out before `before` expired, in one statement, and returns
- * them with their items: the caller gives their stock and limits back in the same transaction.
+ * Marks placed orders expired, up to `limit` in one statement, skipping any another transaction
+ * holds (a hold being written, an action in flight), and returns them with their items: the
+ * caller gives their stock and limits back in the same transaction.
+ * - `due`: their hold ran out before `before`;
+ * - `unheld`: reserved before `before` and never held (their placing crashed between its steps).
  */
-export async function expireDue(
+export async function expire(
   trx: Trx,
+  which: 'due' | 'unheld',
   now: Date,
   before: Date,
   limit: number,
 ): Promise<Order[]> {
+  const pick =
+    which === 'due'
+      ? sql`expires_at <= ${before} order by expires_at`
+      : sql`hold_id is null and placed_at <= ${before} order by placed_at`;
   const rows = await trx
     .updateTable('reward_orders')
     .set({ status: 'expired', cancelled_at: now })
     .where(
       sql<boolean>`(program_id, id) in (
-        select program_id, id from reward_orders
-        where status = 'placed' and expires_at <= ${before}
-        order by expires_at limit ${limit}
-        for update skip locked)`,
+        select program_id, id from reward_orders where status = 'placed' and ${pick}
+        limit ${limit} for update skip locked)`,
     )
     .returning(orderColumns)
     .execute();
-  return withItemsByProgram(trx, rows);
-}
-
-/** Orders of any programs with their items. */
-async function withItemsByProgram(db: Db, rows: OrderRow[]): Promise<Order[]> {
   const byProgram = new Map<string, OrderRow[]>();
   for (const r of rows) byProgram.set(r.program_id, [...(byProgram.get(r.program_id) ?? []), r]);
   const out: Order[] = [];
-  for (const [programId, list] of byProgram) out.push(...(await withItems(db, programId, list)));
+  for (const [programId, list] of byProgram) out.push(...(await withItems(trx, programId, list)));
   return out;
-}
-
-/**
- * Marks expired the orders reserved before `placedBefore` whose points were never held (their
- * placing crashed between its two steps), skipping any a hold is being written for; returns them
- * with their items for the caller to give their stock back in the same transaction.
- */
-export async function expireUnheld(
-  trx: Trx,
-  now: Date,
-  placedBefore: Date,
-  limit: number,
-): Promise<Order[]> {
-  const rows = await trx
-    .updateTable('reward_orders')
-    .set({ status: 'expired', cancelled_at: now })
-    .where(
-      sql<boolean>`(program_id, id) in (
-        select program_id, id from reward_orders
-        where status = 'placed' and hold_id is null and placed_at <= ${placedBefore}
-        order by placed_at limit ${limit}
-        for update skip locked)`,
-    )
-    .returning(orderColumns)
-    .execute();
-  return withItemsByProgram(trx, rows);
 }
 
 /** A member's orders in the program, newest first (ids before `before`). */

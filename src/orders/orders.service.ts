@@ -695,11 +695,12 @@ async function expireOrders(deps: Deps, orders: Order[]): Promise<void> {
  */
 export async function sweepOrders(deps: Deps): Promise<number> {
   let total = 0;
-  for (const due of [repo.expireDue, repo.expireUnheld]) {
+  for (const which of ['due', 'unheld'] as const) {
     for (;;) {
       const now = deps.clock.now();
       const n = await inTransaction(deps.db, async (trx) => {
-        const orders = await due(trx, now, new Date(now.getTime() - SWEEP_GRACE_MS), 500);
+        const before = new Date(now.getTime() - SWEEP_GRACE_MS);
+        const orders = await repo.expire(trx, which, now, before, 500);
         for (const o of orders) await restock(trx, o, now);
         return orders.length;
       });
