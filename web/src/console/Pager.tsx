@@ -1,4 +1,5 @@
 import { LeftOutlined, RightOutlined } from '@ant-design/icons';
+import type { UseQueryResult } from '@tanstack/react-query';
 import { Button, Space, Typography } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { pager } from '../i18n/console.ts';
@@ -56,5 +57,24 @@ export function Pager({
         {t.next}
       </Button>
     </Space>
+  );
+}
+
+/** The pager under one page of a list the API reads by cursor (`nextCursor` in its answer). */
+export function QueryPager({
+  query,
+  pages,
+}: {
+  query: Pick<UseQueryResult<{ nextCursor?: string | null }>, 'data' | 'isFetching'>;
+  pages: ReturnType<typeof useCursor<string>>;
+}) {
+  return (
+    <Pager
+      page={pages.page}
+      nextCursor={query.data?.nextCursor}
+      loading={query.isFetching}
+      onNext={() => query.data?.nextCursor && pages.next(query.data.nextCursor)}
+      onPrevious={pages.previous}
+    />
   );
 }

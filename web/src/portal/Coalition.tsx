@@ -401,45 +401,110 @@ export function PoolView({ token }: { token: string }) {
           <List.Item>{t.noCodes}</List.Item>
         ) : (
           p.claims.map((c) => (
-            <List.Item
+            <CodeItem
               key={c.id}
-              clickable={c.status === 'claimed'}
-              onClick={c.status === 'claimed' ? () => setShown(c) : undefined}
-              description={
-                <span className="code-text" data-testid="pool-code">
-                  {c.code}
-                </span>
-              }
-              extra={
-                <Tag color={c.status === 'claimed' ? 'success' : 'default'}>
-                  {t.status[c.status] ?? c.status}
-                </Tag>
-              }
+              code={c.code}
+              usable={c.status === 'claimed'}
+              status={t.status[c.status] ?? c.status}
+              testId="pool-code"
+              onShow={() => setShown(c)}
             >
               {c.benefitName ?? c.benefitId}
-            </List.Item>
+            </CodeItem>
           ))
         )}
       </List>
       {shown && (
-        <Dialog
-          visible
+        <CodeDialog
           title={shown.benefitName ?? t.code}
+          code={shown.code}
+          note={shown.expiresAt && t.expires(f.date(shown.expiresAt))}
+          closeText={t.close}
+          testId="pool-code"
           onClose={() => setShown(null)}
-          closeOnMaskClick
-          content={
-            <div className="code-dialog" data-testid="pool-code-shown">
-              <QRCodeSVG value={shown.code} size={180} />
-              <div className="code-text" data-testid="pool-code-value">
-                {shown.code}
-              </div>
-              {shown.expiresAt && <div className="note">{t.expires(f.date(shown.expiresAt))}</div>}
-            </div>
-          }
-          actions={[{ key: 'close', text: t.close, onClick: () => setShown(null) }]}
         />
       )}
     </div>
+  );
+}
+
+/** A code the member holds, in a list: while it can still be used, a tap shows it. */
+export function CodeItem({
+  code,
+  usable,
+  status,
+  note,
+  testId,
+  itemTestId,
+  onShow,
+  children,
+}: {
+  code: string;
+  usable: boolean;
+  status: string;
+  note?: ReactNode;
+  /** The code's data-testid. */
+  testId: string;
+  itemTestId?: string;
+  onShow: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <List.Item
+      clickable={usable}
+      onClick={usable ? onShow : undefined}
+      data-testid={itemTestId}
+      description={
+        <>
+          <span className="code-text" data-testid={testId}>
+            {code}
+          </span>
+          {note && <div>{note}</div>}
+        </>
+      }
+      extra={<Tag color={usable ? 'success' : 'default'}>{status}</Tag>}
+    >
+      {children}
+    </List.Item>
+  );
+}
+
+/**
+ * A code shown to the cashier, large and as a QR code to scan. `testId` names the dialog
+ * (`<testId>-shown`) and the code in it (`<testId>-value`).
+ */
+export function CodeDialog({
+  title,
+  code,
+  note,
+  closeText,
+  testId,
+  onClose,
+}: {
+  title: ReactNode;
+  code: string;
+  note?: ReactNode;
+  closeText: string;
+  testId: string;
+  onClose: () => void;
+}) {
+  return (
+    <Dialog
+      visible
+      title={title}
+      onClose={onClose}
+      closeOnMaskClick
+      content={
+        <div className="code-dialog" data-testid={`${testId}-shown`}>
+          <QRCodeSVG value={code} size={180} />
+          <div className="code-text" data-testid={`${testId}-value`}>
+            {code}
+          </div>
+          {note && <div className="note">{note}</div>}
+        </div>
+      }
+      actions={[{ key: 'close', text: closeText, onClick: onClose }]}
+    />
   );
 }
 

@@ -1,11 +1,18 @@
 import { Button, Dialog, Empty, Input, List, Result, Tag } from 'antd-mobile';
-import { QRCodeSVG } from 'qrcode.react';
 import { useCallback, useState } from 'react';
 import type { paths } from '../api/schema';
 import { useFormat, useT } from '../i18n/i18n.tsx';
 import { portalMall } from '../i18n/mall.ts';
 import { uuid } from '../uuid.ts';
-import { codeOf, Problem, Spinner, useClient, useLoad } from './Coalition.tsx';
+import {
+  CodeDialog,
+  CodeItem,
+  codeOf,
+  Problem,
+  Spinner,
+  useClient,
+  useLoad,
+} from './Coalition.tsx';
 
 type Shelf = paths['/v1/portal/rewards']['get']['responses'][200]['content']['application/json'];
 type Item = Shelf['data'][number];
@@ -260,46 +267,29 @@ export function CouponsView({ token }: { token: string }) {
           <List.Item>{t.none}</List.Item>
         ) : (
           c.data.map((x) => (
-            <List.Item
+            <CodeItem
               key={x.id}
-              clickable={x.status === 'issued'}
-              onClick={x.status === 'issued' ? () => setShown(x) : undefined}
-              data-testid={`coupon-${x.id}`}
-              description={
-                <>
-                  <span className="code-text" data-testid="coupon-code">
-                    {x.code}
-                  </span>
-                  {x.expiresAt && <div>{t.expires(f.date(x.expiresAt))}</div>}
-                </>
-              }
-              extra={
-                <Tag color={x.status === 'issued' ? 'success' : 'default'}>
-                  {t.status[x.status] ?? x.status}
-                </Tag>
-              }
+              code={x.code}
+              usable={x.status === 'issued'}
+              status={t.status[x.status] ?? x.status}
+              note={x.expiresAt && t.expires(f.date(x.expiresAt))}
+              testId="coupon-code"
+              itemTestId={`coupon-${x.id}`}
+              onShow={() => setShown(x)}
             >
               {what(x)}
-            </List.Item>
+            </CodeItem>
           ))
         )}
       </List>
       {shown && (
-        <Dialog
-          visible
+        <CodeDialog
           title={shown.template?.name ?? t.show}
+          code={shown.code}
+          note={shown.expiresAt && t.expires(f.date(shown.expiresAt))}
+          closeText={t.close}
+          testId="coupon-code"
           onClose={() => setShown(null)}
-          closeOnMaskClick
-          content={
-            <div className="code-dialog" data-testid="coupon-code-shown">
-              <QRCodeSVG value={shown.code} size={180} />
-              <div className="code-text" data-testid="coupon-code-value">
-                {shown.code}
-              </div>
-              {shown.expiresAt && <div className="note">{t.expires(f.date(shown.expiresAt))}</div>}
-            </div>
-          }
-          actions={[{ key: 'close', text: t.close, onClick: () => setShown(null) }]}
         />
       )}
     </div>

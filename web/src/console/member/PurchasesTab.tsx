@@ -5,7 +5,7 @@ import type { components } from '../../api/schema';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { member as dictionary } from '../../i18n/members.ts';
 import { ErrorView } from '../ErrorView.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { QueryPager, useCursor } from '../Pager.tsx';
 import { useApi } from '../session.tsx';
 import { memberKey, signed } from './common.tsx';
 
@@ -137,13 +137,7 @@ export function PurchasesTab({ programId, memberId }: { programId: string; membe
               },
             ]}
           />
-          <Pager
-            page={pages.page}
-            nextCursor={purchases.data?.nextCursor}
-            loading={purchases.isFetching}
-            onNext={() => purchases.data?.nextCursor && pages.next(purchases.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
+          <QueryPager query={purchases} pages={pages} />
         </>
       )}
     </Card>

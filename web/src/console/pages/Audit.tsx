@@ -25,7 +25,7 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { ErrorView } from '../ErrorView.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { Pager, QueryPager, useCursor } from '../Pager.tsx';
 import { useApi, useCan, useSession } from '../session.tsx';
 
 type Entry = components['schemas']['AuditEntry'];
@@ -276,13 +276,7 @@ function AuditLog({ programId }: { programId: string }) {
               },
             ]}
           />
-          <Pager
-            page={pages.page}
-            nextCursor={list.data?.nextCursor}
-            loading={list.isFetching}
-            onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
+          <QueryPager query={list} pages={pages} />
         </>
       )}
     </>
@@ -533,13 +527,7 @@ function Alerts({ programId }: { programId: string }) {
               },
             ]}
           />
-          <Pager
-            page={pages.page}
-            nextCursor={list.data?.nextCursor}
-            loading={list.isFetching}
-            onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
+          <QueryPager query={list} pages={pages} />
         </>
       )}
     </>

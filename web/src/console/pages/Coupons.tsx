@@ -3,7 +3,6 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   App,
   Button,
-  Card,
   Col,
   DatePicker,
   Form,
@@ -12,9 +11,7 @@ import {
   Row,
   Select,
   Space,
-  Table,
   Tag,
-  Typography,
 } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { useState } from 'react';
@@ -25,10 +22,11 @@ import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { mall } from '../../i18n/mall.ts';
 import { uuid } from '../../uuid.ts';
-import { ErrorView } from '../ErrorView.tsx';
 import { FormModal } from '../FormModal.tsx';
+import { NameAndId } from '../NameAndId.tsx';
+import { PagedTableCard } from '../PagedTableCard.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Template = components['schemas']['CouponTemplate'];
@@ -108,105 +106,80 @@ export default function Coupons() {
           )
         }
       />
-      {list.error ? (
-        <ErrorView error={list.error} retry={() => list.refetch()} />
-      ) : (
-        <Card styles={{ body: { padding: 0 } }}>
-          <Table<Template>
-            rowKey="id"
-            size="small"
-            loading={list.isFetching}
-            dataSource={list.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            locale={{ emptyText: t.none }}
-            onRow={(c) => ({ 'data-testid': `coupon-row-${c.id}` }) as object}
-            columns={[
-              {
-                title: t.name,
-                dataIndex: 'name',
-                render: (v: string, c) => (
-                  <Space orientation="vertical" size={0}>
-                    <Typography.Text strong>{v}</Typography.Text>
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {c.id}
-                    </Typography.Text>
-                  </Space>
-                ),
-              },
-              {
-                title: t.kind,
-                dataIndex: 'kind',
-                render: (k: Kind) => <Tag>{t.kinds[k] ?? k}</Tag>,
-              },
-              { title: t.value, key: 'value', render: (_, c) => value(c) },
-              {
-                title: t.validity,
-                key: 'validity',
-                render: (_, c) =>
-                  c.validDays ? t.days(c.validDays) : c.validUntil ? f.date(c.validUntil) : t.noEnd,
-              },
-              {
-                title: t.stock,
-                dataIndex: 'stock',
-                align: 'right',
-                render: (v: number | null) => (v === null ? t.unlimited : f.number(v)),
-              },
-              {
-                title: t.issued,
-                dataIndex: 'issued',
-                align: 'right',
-                render: (v: number, c) => (
-                  <span data-testid={`coupon-issued-${c.id}`}>{f.number(v)}</span>
-                ),
-              },
-              {
-                title: t.redeemed,
-                dataIndex: 'redeemed',
-                align: 'right',
-                render: (v: number, c) => (
-                  <span data-testid={`coupon-redeemed-${c.id}`}>{f.number(v)}</span>
-                ),
-              },
-              {
-                title: t.perMemberLimit,
-                dataIndex: 'perMemberLimit',
-                align: 'right',
-                render: (v: number | null) => (v === null ? t.unlimited : f.number(v)),
-              },
-              {
-                title: t.status,
-                dataIndex: 'status',
-                render: (v: Status) => <Tag color={STATUS_COLOR[v]}>{t.statuses[v]}</Tag>,
-              },
-              {
-                title: s.actions,
-                key: 'actions',
-                render: (_, c) =>
-                  c.status === 'active' && (
-                    <Button
-                      size="small"
-                      icon={<SendOutlined />}
-                      onClick={() => setIssuing(c)}
-                      data-testid={`coupon-issue-${c.id}`}
-                    >
-                      {t.issue}
-                    </Button>
-                  ),
-              },
-            ]}
-          />
-          <div style={{ padding: '0 16px 16px' }}>
-            <Pager
-              page={pages.page}
-              nextCursor={list.data?.nextCursor}
-              loading={list.isFetching}
-              onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-              onPrevious={pages.previous}
-            />
-          </div>
-        </Card>
-      )}
+      <PagedTableCard<Template>
+        flush
+        query={list}
+        pages={pages}
+        emptyText={t.none}
+        rowTestId={(c) => `coupon-row-${c.id}`}
+        columns={[
+          {
+            title: t.name,
+            dataIndex: 'name',
+            render: (v: string, c) => <NameAndId name={v} id={c.id} />,
+          },
+          {
+            title: t.kind,
+            dataIndex: 'kind',
+            render: (k: Kind) => <Tag>{t.kinds[k] ?? k}</Tag>,
+          },
+          { title: t.value, key: 'value', render: (_, c) => value(c) },
+          {
+            title: t.validity,
+            key: 'validity',
+            render: (_, c) =>
+              c.validDays ? t.days(c.validDays) : c.validUntil ? f.date(c.validUntil) : t.noEnd,
+          },
+          {
+            title: t.stock,
+            dataIndex: 'stock',
+            align: 'right',
+            render: (v: number | null) => (v === null ? t.unlimited : f.number(v)),
+          },
+          {
+            title: t.issued,
+            dataIndex: 'issued',
+            align: 'right',
+            render: (v: number, c) => (
+              <span data-testid={`coupon-issued-${c.id}`}>{f.number(v)}</span>
+            ),
+          },
+          {
+            title: t.redeemed,
+            dataIndex: 'redeemed',
+            align: 'right',
+            render: (v: number, c) => (
+              <span data-testid={`coupon-redeemed-${c.id}`}>{f.number(v)}</span>
+            ),
+          },
+          {
+            title: t.perMemberLimit,
+            dataIndex: 'perMemberLimit',
+            align: 'right',
+            render: (v: number | null) => (v === null ? t.unlimited : f.number(v)),
+          },
+          {
+            title: t.status,
+            dataIndex: 'status',
+            render: (v: Status) => <Tag color={STATUS_COLOR[v]}>{t.statuses[v]}</Tag>,
+          },
+          {
+            title: s.actions,
+            key: 'actions',
+            render: (_, c) =>
+              c.status === 'active' && (
+                <Button
+                  size="small"
+                  icon={<SendOutlined />}
+                  onClick={() => setIssuing(c)}
+                  data-testid={`coupon-issue-${c.id}`}
+                >
+                  {t.issue}
+                </Button>
+              ),
+          },
+        ]}
+      />
       {creating && <CreateTemplate programId={programId} onClose={() => setCreating(false)} />}
       {issuing && (
         <IssueDialog programId={programId} template={issuing} onClose={() => setIssuing(null)} />

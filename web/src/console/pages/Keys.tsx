@@ -25,7 +25,7 @@ import { keys as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { FormModal } from '../FormModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { QueryPager, useCursor } from '../Pager.tsx';
 import { type Role, useApi, useCan, useSession } from '../session.tsx';
 
 type ApiKey = components['schemas']['ApiKey'];
@@ -163,13 +163,7 @@ export default function Keys() {
               },
             ]}
           />
-          <Pager
-            page={pages.page}
-            nextCursor={list.data?.nextCursor}
-            loading={list.isFetching}
-            onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
+          <QueryPager query={list} pages={pages} />
         </div>
       )}
       {creating && (

@@ -28,7 +28,7 @@ import {
 } from '../member/common.tsx';
 import { EnrollModal } from '../member/EnrollModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { QueryPager, useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type SearchBy = 'memberId' | IdentifierType;
@@ -307,13 +307,7 @@ function Results({
           },
         ]}
       />
-      <Pager
-        page={pages.page}
-        nextCursor={list.data?.nextCursor}
-        loading={list.isFetching}
-        onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-        onPrevious={pages.previous}
-      />
+      <QueryPager query={list} pages={pages} />
     </Card>
   );
 }

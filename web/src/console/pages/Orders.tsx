@@ -1,6 +1,6 @@
 import { CheckOutlined, CloseOutlined, SendOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Form, Input, Select, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Form, Input, Select, Space, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { unwrap } from '../../api/client.ts';
@@ -8,10 +8,10 @@ import type { components } from '../../api/schema';
 import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { mall } from '../../i18n/mall.ts';
-import { ErrorView } from '../ErrorView.tsx';
 import { FormModal } from '../FormModal.tsx';
+import { PagedTableCard } from '../PagedTableCard.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Order = components['schemas']['Order'];
@@ -99,168 +99,148 @@ export default function Orders() {
   return (
     <Space orientation="vertical" size="large" style={{ width: '100%' }}>
       <PageHeader title={t.title} intro={t.intro} />
-      {list.error ? (
-        <ErrorView error={list.error} retry={() => list.refetch()} />
-      ) : (
-        <Card
-          title={
-            <Space>
-              <Typography.Text type="secondary">{t.status}</Typography.Text>
-              <Select
-                value={status}
-                style={{ width: 160 }}
-                onChange={(v) => {
-                  setStatus(v);
-                  pages.reset();
-                }}
-                options={[
-                  { value: 'all', label: t.all },
-                  ...STATUSES.map((x) => ({ value: x, label: t.statuses[x] })),
-                ]}
-                data-testid="orders-status"
-              />
-            </Space>
-          }
-          styles={{ body: { padding: 0 } }}
-        >
-          <Table<Order>
-            rowKey="id"
-            size="small"
-            loading={list.isFetching}
-            dataSource={list.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            locale={{ emptyText: t.none }}
-            onRow={(o) => ({ 'data-testid': `order-row-${o.id}` }) as object}
-            columns={[
-              { title: t.id, dataIndex: 'id' },
-              {
-                title: t.member,
-                dataIndex: 'memberId',
-                render: (m: string) => (
-                  <Link to={`/p/${encodeURIComponent(programId)}/members/${encodeURIComponent(m)}`}>
-                    {m}
-                  </Link>
-                ),
-              },
-              {
-                title: t.items,
-                dataIndex: 'items',
-                render: (items: Order['items']) => (
-                  <Space orientation="vertical" size={0}>
-                    {items.map((i) => (
-                      <span key={i.rewardId}>{`${i.name} × ${i.quantity}`}</span>
-                    ))}
-                  </Space>
-                ),
-              },
-              {
-                title: t.points,
-                dataIndex: 'points',
-                align: 'right',
-                render: (v: number) => f.number(v),
-              },
-              {
-                title: t.cash,
-                dataIndex: 'cashFen',
-                align: 'right',
-                render: (v: number) => (v ? f.money(v) : '—'),
-              },
-              {
-                title: t.status,
-                dataIndex: 'status',
-                render: (v: Status, o) => (
-                  <Tag color={STATUS_COLOR[v]} data-testid={`order-status-${o.id}`}>
-                    {t.statuses[v]}
-                  </Tag>
-                ),
-              },
-              {
-                title: t.placedAt,
-                dataIndex: 'placedAt',
-                render: (v: string) => f.dateTime(v),
-              },
-              {
-                title: t.address,
-                dataIndex: 'address',
-                render: (v: Order['address'], o) =>
-                  v ? (
-                    <Space orientation="vertical" size={0} data-testid={`order-address-${o.id}`}>
-                      <span>{`${v.name} ${v.phone}`}</span>
-                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                        {[...v.lines, v.postcode ?? ''].filter(Boolean).join(' ')}
-                      </Typography.Text>
-                    </Space>
-                  ) : (
-                    '—'
-                  ),
-              },
-              {
-                title: t.shipping,
-                key: 'shipping',
-                render: (_, o) =>
-                  o.tracking ? (
-                    <span data-testid={`order-tracking-${o.id}`}>
-                      {`${o.carrier ?? ''} ${o.tracking}`}
-                    </span>
-                  ) : (
-                    '—'
-                  ),
-              },
-              {
-                title: s.actions,
-                key: 'actions',
-                render: (_, o) =>
-                  mayAct && (
-                    <Space>
-                      {o.status === 'confirmed' && (
-                        <Button
-                          size="small"
-                          type="primary"
-                          icon={<SendOutlined />}
-                          onClick={() => setShipping(o)}
-                          data-testid={`order-ship-${o.id}`}
-                        >
-                          {t.ship}
-                        </Button>
-                      )}
-                      {(o.status === 'confirmed' || o.status === 'shipped') && (
-                        <Button
-                          size="small"
-                          icon={<CheckOutlined />}
-                          onClick={() => confirm(o, 'complete')}
-                          data-testid={`order-complete-${o.id}`}
-                        >
-                          {t.complete}
-                        </Button>
-                      )}
-                      {(o.status === 'placed' || o.status === 'confirmed') && (
-                        <Button
-                          size="small"
-                          danger
-                          icon={<CloseOutlined />}
-                          onClick={() => confirm(o, 'cancel')}
-                          data-testid={`order-cancel-${o.id}`}
-                        >
-                          {t.cancel}
-                        </Button>
-                      )}
-                    </Space>
-                  ),
-              },
-            ]}
-          />
-          <div style={{ padding: '0 16px 16px' }}>
-            <Pager
-              page={pages.page}
-              nextCursor={list.data?.nextCursor}
-              loading={list.isFetching}
-              onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-              onPrevious={pages.previous}
+      <PagedTableCard<Order>
+        flush
+        title={
+          <Space>
+            <Typography.Text type="secondary">{t.status}</Typography.Text>
+            <Select
+              value={status}
+              style={{ width: 160 }}
+              onChange={(v) => {
+                setStatus(v);
+                pages.reset();
+              }}
+              options={[
+                { value: 'all', label: t.all },
+                ...STATUSES.map((x) => ({ value: x, label: t.statuses[x] })),
+              ]}
+              data-testid="orders-status"
             />
-          </div>
-        </Card>
-      )}
+          </Space>
+        }
+        query={list}
+        pages={pages}
+        emptyText={t.none}
+        rowTestId={(o) => `order-row-${o.id}`}
+        columns={[
+          { title: t.id, dataIndex: 'id' },
+          {
+            title: t.member,
+            dataIndex: 'memberId',
+            render: (m: string) => (
+              <Link to={`/p/${encodeURIComponent(programId)}/members/${encodeURIComponent(m)}`}>
+                {m}
+              </Link>
+            ),
+          },
+          {
+            title: t.items,
+            dataIndex: 'items',
+            render: (items: Order['items']) => (
+              <Space orientation="vertical" size={0}>
+                {items.map((i) => (
+                  <span key={i.rewardId}>{`${i.name} × ${i.quantity}`}</span>
+                ))}
+              </Space>
+            ),
+          },
+          {
+            title: t.points,
+            dataIndex: 'points',
+            align: 'right',
+            render: (v: number) => f.number(v),
+          },
+          {
+            title: t.cash,
+            dataIndex: 'cashFen',
+            align: 'right',
+            render: (v: number) => (v ? f.money(v) : '—'),
+          },
+          {
+            title: t.status,
+            dataIndex: 'status',
+            render: (v: Status, o) => (
+              <Tag color={STATUS_COLOR[v]} data-testid={`order-status-${o.id}`}>
+                {t.statuses[v]}
+              </Tag>
+            ),
+          },
+          {
+            title: t.placedAt,
+            dataIndex: 'placedAt',
+            render: (v: string) => f.dateTime(v),
+          },
+          {
+            title: t.address,
+            dataIndex: 'address',
+            render: (v: Order['address'], o) =>
+              v ? (
+                <Space orientation="vertical" size={0} data-testid={`order-address-${o.id}`}>
+                  <span>{`${v.name} ${v.phone}`}</span>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {[...v.lines, v.postcode ?? ''].filter(Boolean).join(' ')}
+                  </Typography.Text>
+                </Space>
+              ) : (
+                '—'
+              ),
+          },
+          {
+            title: t.shipping,
+            key: 'shipping',
+            render: (_, o) =>
+              o.tracking ? (
+                <span data-testid={`order-tracking-${o.id}`}>
+                  {`${o.carrier ?? ''} ${o.tracking}`}
+                </span>
+              ) : (
+                '—'
+              ),
+          },
+          {
+            title: s.actions,
+            key: 'actions',
+            render: (_, o) =>
+              mayAct && (
+                <Space>
+                  {o.status === 'confirmed' && (
+                    <Button
+                      size="small"
+                      type="primary"
+                      icon={<SendOutlined />}
+                      onClick={() => setShipping(o)}
+                      data-testid={`order-ship-${o.id}`}
+                    >
+                      {t.ship}
+                    </Button>
+                  )}
+                  {(o.status === 'confirmed' || o.status === 'shipped') && (
+                    <Button
+                      size="small"
+                      icon={<CheckOutlined />}
+                      onClick={() => confirm(o, 'complete')}
+                      data-testid={`order-complete-${o.id}`}
+                    >
+                      {t.complete}
+                    </Button>
+                  )}
+                  {(o.status === 'placed' || o.status === 'confirmed') && (
+                    <Button
+                      size="small"
+                      danger
+                      icon={<CloseOutlined />}
+                      onClick={() => confirm(o, 'cancel')}
+                      data-testid={`order-cancel-${o.id}`}
+                    >
+                      {t.cancel}
+                    </Button>
+                  )}
+                </Space>
+              ),
+          },
+        ]}
+      />
       {shipping && (
         <ShipDialog programId={programId} order={shipping} onClose={() => setShipping(null)} />
       )}

@@ -3,7 +3,6 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   App,
   Button,
-  Card,
   Col,
   DatePicker,
   Form,
@@ -13,7 +12,6 @@ import {
   Row,
   Select,
   Space,
-  Table,
   Tag,
   Typography,
 } from 'antd';
@@ -25,10 +23,11 @@ import { coalition } from '../../i18n/coalition.ts';
 import { shell } from '../../i18n/console.ts';
 import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { usePartyName, useProgramOptions } from '../coalition/common.tsx';
-import { ErrorView } from '../ErrorView.tsx';
 import { FormModal } from '../FormModal.tsx';
+import { NameAndId } from '../NameAndId.tsx';
+import { PagedTableCard } from '../PagedTableCard.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { useCursor } from '../Pager.tsx';
 import { useApi, useCan, useSession } from '../session.tsx';
 
 type Benefit = components['schemas']['PoolBenefit'];
@@ -98,126 +97,100 @@ export default function Pool() {
           )
         }
       />
-      {list.error ? (
-        <ErrorView error={list.error} retry={() => list.refetch()} />
-      ) : (
-        <Card styles={{ body: { padding: 0 } }}>
-          <Table<Benefit>
-            rowKey="id"
-            loading={list.isFetching}
-            dataSource={list.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            locale={{ emptyText: t.none }}
-            onRow={(b) => ({ 'data-testid': `pool-row-${b.id}` }) as object}
-            columns={[
-              {
-                title: t.name,
-                dataIndex: 'name',
-                render: (v: string, b) => (
-                  <Space orientation="vertical" size={0}>
-                    <Typography.Text strong>{v}</Typography.Text>
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {b.id}
-                    </Typography.Text>
-                  </Space>
-                ),
-              },
-              { title: t.contributor, dataIndex: 'programId', render: (id: string) => name(id) },
-              {
-                title: t.kind,
-                dataIndex: 'kind',
-                render: (k: Kind) => <Tag>{t.kinds[k] ?? k}</Tag>,
-              },
-              {
-                title: t.stock,
-                key: 'stock',
-                render: (_, b) => (
-                  <Space orientation="vertical" size={0} style={{ minWidth: 140 }}>
-                    <Typography.Text data-testid={`pool-stock-${b.id}`}>
-                      {`${f.number(b.stockLeft)} / ${f.number(b.stock)}`}
-                    </Typography.Text>
-                    <Progress
-                      size="small"
-                      showInfo={false}
-                      percent={b.stock ? Math.round((b.claimed / b.stock) * 100) : 0}
-                    />
-                  </Space>
-                ),
-              },
-              {
-                title: t.claimed,
-                dataIndex: 'claimed',
-                align: 'right',
-                render: (v: number, b) => (
-                  <span data-testid={`pool-claimed-${b.id}`}>{f.number(v)}</span>
-                ),
-              },
-              {
-                title: t.used,
-                dataIndex: 'used',
-                align: 'right',
-                render: (v: number, b) => (
-                  <span data-testid={`pool-used-${b.id}`}>{f.number(v)}</span>
-                ),
-              },
-              {
-                title: t.cost,
-                dataIndex: 'costFen',
-                align: 'right',
-                render: (v: number) => f.money(v),
-              },
-              {
-                title: t.perMemberLimit,
-                dataIndex: 'perMemberLimit',
-                align: 'right',
-                render: (v: number) => f.number(v),
-              },
-              { title: t.eligibility, dataIndex: 'eligibility', render: eligibility },
-              {
-                title: t.chargeTo,
-                dataIndex: 'chargeTo',
-                render: (v: Benefit['chargeTo']) =>
-                  v === 'home' ? t.chargeHome : t.chargeContributor,
-              },
-              {
-                title: t.validUntil,
-                dataIndex: 'validUntil',
-                render: (v: string | null) => (v ? f.date(v) : t.noEnd),
-              },
-              {
-                title: t.status,
-                dataIndex: 'status',
-                render: (v: Status) => <Tag color={STATUS_COLOR[v]}>{t.statuses[v]}</Tag>,
-              },
-              {
-                title: s.actions,
-                key: 'actions',
-                render: (_, b) =>
-                  mayEdit(b.programId) && (
-                    <Button
-                      size="small"
-                      icon={<EditOutlined />}
-                      onClick={() => setEditing(b)}
-                      data-testid={`pool-edit-${b.id}`}
-                    >
-                      {t.edit}
-                    </Button>
-                  ),
-              },
-            ]}
-          />
-          <div style={{ padding: '0 16px 16px' }}>
-            <Pager
-              page={pages.page}
-              nextCursor={list.data?.nextCursor}
-              loading={list.isFetching}
-              onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-              onPrevious={pages.previous}
-            />
-          </div>
-        </Card>
-      )}
+      <PagedTableCard<Benefit>
+        flush
+        size="large"
+        query={list}
+        pages={pages}
+        emptyText={t.none}
+        rowTestId={(b) => `pool-row-${b.id}`}
+        columns={[
+          {
+            title: t.name,
+            dataIndex: 'name',
+            render: (v: string, b) => <NameAndId name={v} id={b.id} />,
+          },
+          { title: t.contributor, dataIndex: 'programId', render: (id: string) => name(id) },
+          {
+            title: t.kind,
+            dataIndex: 'kind',
+            render: (k: Kind) => <Tag>{t.kinds[k] ?? k}</Tag>,
+          },
+          {
+            title: t.stock,
+            key: 'stock',
+            render: (_, b) => (
+              <Space orientation="vertical" size={0} style={{ minWidth: 140 }}>
+                <Typography.Text data-testid={`pool-stock-${b.id}`}>
+                  {`${f.number(b.stockLeft)} / ${f.number(b.stock)}`}
+                </Typography.Text>
+                <Progress
+                  size="small"
+                  showInfo={false}
+                  percent={b.stock ? Math.round((b.claimed / b.stock) * 100) : 0}
+                />
+              </Space>
+            ),
+          },
+          {
+            title: t.claimed,
+            dataIndex: 'claimed',
+            align: 'right',
+            render: (v: number, b) => (
+              <span data-testid={`pool-claimed-${b.id}`}>{f.number(v)}</span>
+            ),
+          },
+          {
+            title: t.used,
+            dataIndex: 'used',
+            align: 'right',
+            render: (v: number, b) => <span data-testid={`pool-used-${b.id}`}>{f.number(v)}</span>,
+          },
+          {
+            title: t.cost,
+            dataIndex: 'costFen',
+            align: 'right',
+            render: (v: number) => f.money(v),
+          },
+          {
+            title: t.perMemberLimit,
+            dataIndex: 'perMemberLimit',
+            align: 'right',
+            render: (v: number) => f.number(v),
+          },
+          { title: t.eligibility, dataIndex: 'eligibility', render: eligibility },
+          {
+            title: t.chargeTo,
+            dataIndex: 'chargeTo',
+            render: (v: Benefit['chargeTo']) => (v === 'home' ? t.chargeHome : t.chargeContributor),
+          },
+          {
+            title: t.validUntil,
+            dataIndex: 'validUntil',
+            render: (v: string | null) => (v ? f.date(v) : t.noEnd),
+          },
+          {
+            title: t.status,
+            dataIndex: 'status',
+            render: (v: Status) => <Tag color={STATUS_COLOR[v]}>{t.statuses[v]}</Tag>,
+          },
+          {
+            title: s.actions,
+            key: 'actions',
+            render: (_, b) =>
+              mayEdit(b.programId) && (
+                <Button
+                  size="small"
+                  icon={<EditOutlined />}
+                  onClick={() => setEditing(b)}
+                  data-testid={`pool-edit-${b.id}`}
+                >
+                  {t.edit}
+                </Button>
+              ),
+          },
+        ]}
+      />
       {editing === 'new' && <Contribute own={own} onClose={() => setEditing(null)} />}
       {editing && editing !== 'new' && (
         <EditBenefit benefit={editing} onClose={() => setEditing(null)} />

@@ -27,7 +27,7 @@ import { programs as dictionary } from '../../i18n/programs.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { FormModal } from '../FormModal.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { QueryPager, useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Program = components['schemas']['Program'];
@@ -228,13 +228,7 @@ export default function Programs() {
               },
             ]}
           />
-          <Pager
-            page={pages.page}
-            nextCursor={list.data?.nextCursor}
-            loading={list.isFetching}
-            onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
+          <QueryPager query={list} pages={pages} />
         </div>
       )}
       {creating && <CreateProgram onClose={() => setCreating(false)} />}

@@ -3,7 +3,6 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   App,
   Button,
-  Card,
   Col,
   DatePicker,
   Form,
@@ -29,8 +28,10 @@ import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { mall } from '../../i18n/mall.ts';
 import { ErrorView } from '../ErrorView.tsx';
 import { FormModal } from '../FormModal.tsx';
+import { NameAndId } from '../NameAndId.tsx';
+import { PagedTableCard } from '../PagedTableCard.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Reward = components['schemas']['Reward'];
@@ -135,150 +136,123 @@ export default function Rewards() {
           )
         }
       />
-      {list.error ? (
-        <ErrorView error={list.error} retry={() => list.refetch()} />
-      ) : (
-        <Card
-          title={
-            <Space>
-              <Typography.Text type="secondary">{t.rewards.filter}</Typography.Text>
-              <Select
-                value={shelf}
-                style={{ width: 140 }}
-                onChange={(v) => {
-                  setShelf(v);
-                  pages.reset();
-                }}
-                options={[
-                  { value: 'all', label: t.rewards.all },
-                  { value: 'true', label: t.rewards.onShelf },
-                  { value: 'false', label: t.rewards.offShelf },
-                ]}
-                data-testid="rewards-shelf-filter"
-              />
-            </Space>
-          }
-          styles={{ body: { padding: 0 } }}
-        >
-          <Table<Reward>
-            rowKey="id"
-            size="small"
-            loading={list.isFetching}
-            dataSource={list.data?.data ?? []}
-            pagination={false}
-            scroll={{ x: 'max-content' }}
-            locale={{ emptyText: t.rewards.none }}
-            onRow={(r) => ({ 'data-testid': `reward-row-${r.sku}` }) as object}
-            columns={[
-              {
-                title: t.rewards.name,
-                dataIndex: 'name',
-                render: (v: string, r) => (
-                  <Space orientation="vertical" size={0}>
-                    <Typography.Text strong>{v}</Typography.Text>
-                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                      {r.sku}
-                    </Typography.Text>
-                  </Space>
-                ),
-              },
-              {
-                title: t.rewards.kind,
-                dataIndex: 'kind',
-                render: (k: Kind) => <Tag>{t.kinds[k] ?? k}</Tag>,
-              },
-              {
-                title: t.rewards.price,
-                key: 'price',
-                align: 'right',
-                render: (_, r) => (
-                  <Space orientation="vertical" size={0} style={{ alignItems: 'flex-end' }}>
-                    <span data-testid={`reward-price-${r.sku}`}>
-                      {f.number(r.pricePoints)}
-                      {r.priceCash ? ` + ${f.money(r.priceCash)}` : ''}
-                    </span>
-                    {r.tierPrices.length > 0 && (
-                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                        {tierPricesText(r)}
-                      </Typography.Text>
-                    )}
-                  </Space>
-                ),
-              },
-              {
-                title: t.rewards.stock,
-                key: 'stock',
-                align: 'right',
-                render: (_, r) => (
-                  <span data-testid={`reward-stock-${r.sku}`}>
-                    {r.stock === null
-                      ? t.rewards.unlimited
-                      : `${f.number(r.stockLeft ?? 0)} / ${f.number(r.stock)}`}
-                  </span>
-                ),
-              },
-              {
-                title: t.rewards.reserved,
-                dataIndex: 'reserved',
-                align: 'right',
-                render: (v: number, r) => (
-                  <span data-testid={`reward-reserved-${r.sku}`}>{f.number(v)}</span>
-                ),
-              },
-              {
-                title: t.rewards.perMemberLimit,
-                dataIndex: 'perMemberLimit',
-                render: (v: Reward['perMemberLimit']) =>
-                  v ? `${v.count} / ${t.rewards.periods[v.period ?? 'ever']}` : '—',
-              },
-              { title: t.rewards.supplier, dataIndex: 'supplier', render: (v) => v ?? '—' },
-              { title: t.rewards.category, dataIndex: 'category', render: (v) => v ?? '—' },
-              {
-                title: t.rewards.endsAt,
-                dataIndex: 'endsAt',
-                render: (v: string | null) => (v ? f.date(v) : '—'),
-              },
-              {
-                title: t.rewards.shelf,
-                dataIndex: 'onShelf',
-                render: (v: boolean, r) => (
-                  <Switch
-                    checked={v}
-                    disabled={!admin}
-                    loading={toggle.isPending && toggle.variables?.id === r.id}
-                    onChange={() => toggle.mutate(r)}
-                    data-testid={`reward-shelf-${r.sku}`}
-                  />
-                ),
-              },
-              {
-                title: s.actions,
-                key: 'actions',
-                render: (_, r) =>
-                  admin && (
-                    <Button
-                      size="small"
-                      icon={<EditOutlined />}
-                      onClick={() => setEditing(r)}
-                      data-testid={`reward-edit-${r.sku}`}
-                    >
-                      {t.rewards.edit}
-                    </Button>
-                  ),
-              },
-            ]}
-          />
-          <div style={{ padding: '0 16px 16px' }}>
-            <Pager
-              page={pages.page}
-              nextCursor={list.data?.nextCursor}
-              loading={list.isFetching}
-              onNext={() => list.data?.nextCursor && pages.next(list.data.nextCursor)}
-              onPrevious={pages.previous}
+      <PagedTableCard<Reward>
+        flush
+        title={
+          <Space>
+            <Typography.Text type="secondary">{t.rewards.filter}</Typography.Text>
+            <Select
+              value={shelf}
+              style={{ width: 140 }}
+              onChange={(v) => {
+                setShelf(v);
+                pages.reset();
+              }}
+              options={[
+                { value: 'all', label: t.rewards.all },
+                { value: 'true', label: t.rewards.onShelf },
+                { value: 'false', label: t.rewards.offShelf },
+              ]}
+              data-testid="rewards-shelf-filter"
             />
-          </div>
-        </Card>
-      )}
+          </Space>
+        }
+        query={list}
+        pages={pages}
+        emptyText={t.rewards.none}
+        rowTestId={(r) => `reward-row-${r.sku}`}
+        columns={[
+          {
+            title: t.rewards.name,
+            dataIndex: 'name',
+            render: (v: string, r) => <NameAndId name={v} id={r.sku} />,
+          },
+          {
+            title: t.rewards.kind,
+            dataIndex: 'kind',
+            render: (k: Kind) => <Tag>{t.kinds[k] ?? k}</Tag>,
+          },
+          {
+            title: t.rewards.price,
+            key: 'price',
+            align: 'right',
+            render: (_, r) => (
+              <Space orientation="vertical" size={0} style={{ alignItems: 'flex-end' }}>
+                <span data-testid={`reward-price-${r.sku}`}>
+                  {f.number(r.pricePoints)}
+                  {r.priceCash ? ` + ${f.money(r.priceCash)}` : ''}
+                </span>
+                {r.tierPrices.length > 0 && (
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {tierPricesText(r)}
+                  </Typography.Text>
+                )}
+              </Space>
+            ),
+          },
+          {
+            title: t.rewards.stock,
+            key: 'stock',
+            align: 'right',
+            render: (_, r) => (
+              <span data-testid={`reward-stock-${r.sku}`}>
+                {r.stock === null
+                  ? t.rewards.unlimited
+                  : `${f.number(r.stockLeft ?? 0)} / ${f.number(r.stock)}`}
+              </span>
+            ),
+          },
+          {
+            title: t.rewards.reserved,
+            dataIndex: 'reserved',
+            align: 'right',
+            render: (v: number, r) => (
+              <span data-testid={`reward-reserved-${r.sku}`}>{f.number(v)}</span>
+            ),
+          },
+          {
+            title: t.rewards.perMemberLimit,
+            dataIndex: 'perMemberLimit',
+            render: (v: Reward['perMemberLimit']) =>
+              v ? `${v.count} / ${t.rewards.periods[v.period ?? 'ever']}` : '—',
+          },
+          { title: t.rewards.supplier, dataIndex: 'supplier', render: (v) => v ?? '—' },
+          { title: t.rewards.category, dataIndex: 'category', render: (v) => v ?? '—' },
+          {
+            title: t.rewards.endsAt,
+            dataIndex: 'endsAt',
+            render: (v: string | null) => (v ? f.date(v) : '—'),
+          },
+          {
+            title: t.rewards.shelf,
+            dataIndex: 'onShelf',
+            render: (v: boolean, r) => (
+              <Switch
+                checked={v}
+                disabled={!admin}
+                loading={toggle.isPending && toggle.variables?.id === r.id}
+                onChange={() => toggle.mutate(r)}
+                data-testid={`reward-shelf-${r.sku}`}
+              />
+            ),
+          },
+          {
+            title: s.actions,
+            key: 'actions',
+            render: (_, r) =>
+              admin && (
+                <Button
+                  size="small"
+                  icon={<EditOutlined />}
+                  onClick={() => setEditing(r)}
+                  data-testid={`reward-edit-${r.sku}`}
+                >
+                  {t.rewards.edit}
+                </Button>
+              ),
+          },
+        ]}
+      />
       {editing && (
         <RewardForm
           programId={programId}

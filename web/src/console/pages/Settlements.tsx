@@ -24,7 +24,7 @@ import { useFormat, useT } from '../../i18n/i18n.tsx';
 import { usePartyName } from '../coalition/common.tsx';
 import { ErrorView } from '../ErrorView.tsx';
 import { PageHeader } from '../PageHeader.tsx';
-import { Pager, useCursor } from '../Pager.tsx';
+import { QueryPager, useCursor } from '../Pager.tsx';
 import { useApi, useCan } from '../session.tsx';
 
 type Statement = components['schemas']['SettlementStatement'];
@@ -353,13 +353,7 @@ function Lines({ period, pair, onClose }: { period: string; pair: Pair; onClose:
               },
             ]}
           />
-          <Pager
-            page={pages.page}
-            nextCursor={lines.data?.nextCursor}
-            loading={lines.isFetching}
-            onNext={() => lines.data?.nextCursor && pages.next(lines.data.nextCursor)}
-            onPrevious={pages.previous}
-          />
+          <QueryPager query={lines} pages={pages} />
         </>
       )}
     </Drawer>
