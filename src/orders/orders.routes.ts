@@ -34,9 +34,9 @@ export const ordersRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { idempotency: 'batch' },
       schema: {
         tags,
-        summary: 'Place an order: stock reserved and points held, atomically',
+        summary: 'Place an order: stock reserved, then points held',
         description:
-          'Refused whole, with nothing changed: 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`. A repeat of the id answers the same order (200); the id for another request is 409 `order_conflict`.',
+          'Refused whole, with nothing changed: 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`. A repeat of the id answers the same order (200); the id for another request is 409 `order_conflict`; a repeat while the first is still holding the points (or after it crashed, until the minute sweep expires it) is 409 `order_in_progress`. A coupon or voucher line reserves its coupons, issued at confirmation.',
         security: bearerSecurity,
         params: memberOrderParams,
         body: placeOrderBody,
@@ -133,7 +133,7 @@ export const ordersRoutes: FastifyPluginAsyncZod = async (app) => {
   action(
     'confirm',
     'Confirm an order: its points captured (and its cash part marked paid)',
-    'Send `{ "cashPaid": true }` for an order with a cash part. 409 `hold_expired` past the hold, `order_state_invalid` once cancelled or expired. A repeat answers the order.',
+    'Send `{ "cashPaid": true }` for an order with a cash part. Coupon and voucher lines issue their coupons to the member in the same transaction. 409 `hold_expired` past the hold, `order_state_invalid` once cancelled or expired, `order_in_progress` while its points are not held yet. A repeat answers the order.',
     (r, p, body) =>
       service.confirmOrder(r.deps, p.programId, p.memberId, p.orderId, {
         cashPaid: (body as { cashPaid?: boolean } | null | undefined)?.cashPaid,
@@ -162,7 +162,7 @@ export const ordersRoutes: FastifyPluginAsyncZod = async (app) => {
   action(
     'cancel',
     'Cancel an order: points and stock back (after confirmation, a refund credit)',
-    '409 `order_state_invalid` once shipped. A repeat, or an order that expired, answers the order.',
+    'After confirmation the points are credited back and the order’s coupons withdrawn; 409 `order_state_invalid` once shipped or once one of its coupons was redeemed, `order_in_progress` while its points are not held yet. A repeat, or an order that expired, answers the order.',
     (r, p) => service.cancelOrder(r.deps, p.programId, p.memberId, p.orderId),
   );
 

@@ -9774,8 +9774,8 @@ export interface paths {
         };
         put?: never;
         /**
-         * Place an order: stock reserved and points held, atomically
-         * @description Refused whole, with nothing changed: 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`. A repeat of the id answers the same order (200); the id for another request is 409 `order_conflict`.
+         * Place an order: stock reserved, then points held
+         * @description Refused whole, with nothing changed: 409 `out_of_stock`, `limit_reached`, `insufficient_points`, `reward_unavailable`. A repeat of the id answers the same order (200); the id for another request is 409 `order_conflict`; a repeat while the first is still holding the points (or after it crashed, until the minute sweep expires it) is 409 `order_in_progress`. A coupon or voucher line reserves its coupons, issued at confirmation.
          */
         post: {
             parameters: {
@@ -9951,7 +9951,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm an order: its points captured (and its cash part marked paid)
-         * @description Send `{ "cashPaid": true }` for an order with a cash part. 409 `hold_expired` past the hold, `order_state_invalid` once cancelled or expired. A repeat answers the order.
+         * @description Send `{ "cashPaid": true }` for an order with a cash part. Coupon and voucher lines issue their coupons to the member in the same transaction. 409 `hold_expired` past the hold, `order_state_invalid` once cancelled or expired, `order_in_progress` while its points are not held yet. A repeat answers the order.
          */
         post: {
             parameters: {
@@ -10227,7 +10227,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel an order: points and stock back (after confirmation, a refund credit)
-         * @description 409 `order_state_invalid` once shipped. A repeat, or an order that expired, answers the order.
+         * @description After confirmation the points are credited back and the order’s coupons withdrawn; 409 `order_state_invalid` once shipped or once one of its coupons was redeemed, `order_in_progress` while its points are not held yet. A repeat, or an order that expired, answers the order.
          */
         post: {
             parameters: {
