@@ -743,22 +743,23 @@ export async function endReservation(
     .execute();
 }
 
-/** The coupons issued with references starting `prefix` (an order's), for a member. */
+/** The coupons issued with references starting `prefix` (an order's), for a member; `lock`: for update. */
 export async function couponsByReferencePrefix(
   db: Db,
   programId: string,
   memberId: string,
   prefix: string,
+  lock = false,
 ): Promise<Coupon[]> {
-  const rows = await db
+  let q = db
     .selectFrom('coupons')
     .select(couponColumns)
     .where('program_id', '=', programId)
     .where('member_id', '=', memberId)
     .where(sql<boolean>`starts_with(reference, ${prefix})`)
-    .orderBy('reference')
-    .execute();
-  return rows.map(toCoupon);
+    .orderBy('reference');
+  if (lock) q = q.forUpdate();
+  return (await q.execute()).map(toCoupon);
 }
 
 /** Withdraws coupons not redeemed: they expire now (they stay counted as issued). */

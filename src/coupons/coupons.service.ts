@@ -959,17 +959,18 @@ export async function issueCouponsForOrder(
   return inserted;
 }
 
-/** The coupons a mall order issued (references starting `<reference>:`). */
-export const couponsOfOrder = (
-  deps: Pick<Deps, 'db'>,
+/** The coupons a mall order issued, locked in the caller's transaction (a refund's). */
+export const lockCouponsOfOrder = (
+  trx: Trx,
   programId: string,
   memberId: string,
   reference: string,
-) => repo.couponsByReferencePrefix(deps.db, programId, memberId, `${reference}:`);
+) => repo.couponsByReferencePrefix(trx, programId, memberId, `${reference}:`, true);
 
 /**
  * Withdraws a refunded order's coupons: those not redeemed expire now (they stay counted as
- * issued). A redeemed one stays redeemed: the caller refuses the refund before, when it sees one.
+ * issued). A redeemed one stays redeemed: the refund locked them first (`lockCouponsOfOrder`) and
+ * was refused if it saw one.
  */
 export async function withdrawCouponsOfOrder(
   trx: Trx,

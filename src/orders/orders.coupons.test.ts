@@ -183,4 +183,34 @@ describe('orders: coupon and voucher rewards', () => {
     expect(check.json()).toMatchObject({ valid: false, reason: 'expired' });
     await expectReconciled(t);
   });
+
+  it('a refund racing a redemption of its coupon: exactly one of them goes through', async () => {
+    const tpl = await template('mall', { validDays: 30 });
+    const r = (await createReward({ kind: 'coupon', couponTemplateId: tpl.id })).json() as {
+      id: string;
+    };
+    const a = await richMember(1000);
+    for (let i = 0; i < 8; i++) {
+      const id = `race-${i}`;
+      expect((await place(a, id, r.id)).statusCode).toBe(201);
+      expect((await act(a, id, 'confirm')).statusCode).toBe(200);
+      const coupon = (await couponsOf(a)).find((c) => c.reference === `order:${id}:0:1`);
+      if (!coupon) throw new Error('no coupon');
+      const [redeem, refund] = await Promise.all([
+        t.call({
+          method: 'POST',
+          url: '/v1/programs/mall/coupons/redeem',
+          key: till,
+          payload: { code: coupon.code, purchaseId: `p-${id}`, purchase: { amount: 5000 } },
+        }),
+        act(a, id, 'cancel'),
+      ]);
+      const redeemed = redeem.statusCode === 201;
+      const refunded = refund.statusCode === 200;
+      expect(redeemed !== refunded, `${redeem.body} / ${refund.body}`).toBe(true);
+      if (!redeemed) expect(redeem.json().code).toBe('coupon_expired');
+      if (!refunded) expect(refund.json().code).toBe('order_state_invalid');
+    }
+    await expectReconciled(t);
+  });
 });

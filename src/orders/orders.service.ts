@@ -1,6 +1,6 @@
 import {
-  couponsOfOrder,
   issueCouponsForOrder,
+  lockCouponsOfOrder,
   releaseCouponsForOrder,
   reserveCouponsForOrder,
   withdrawCouponsOfOrder,
@@ -8,7 +8,7 @@ import {
 import { type Db, inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import { localDateString, startOfLocalDay } from '../ledger/expiry.core.ts';
-import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
+import { attachment, type BatchWriter, type Claim } from '../ledger/ledger.batch.ts';
 import { type Hold, pointsLedger } from '../ledger/ledger.core.ts';
 import { capture, credit, getLedger, hold, release } from '../ledger/ledger.service.ts';
 import { assertEnrolled } from '../members/members.service.ts';
@@ -451,6 +451,12 @@ const wrongState = (o: Order, action: string) =>
     orderStatus: o.status,
   });
 
+interface TransitionRow {
+  order: Order;
+  cashPaid?: boolean;
+  at: Date;
+}
+
 /** An action's writer: moves the order in the ledger batch's transaction, when the move applied. */
 function transitionWriter(
   name: string,
@@ -461,7 +467,7 @@ function transitionWriter(
     order: Order,
     result: { transferId?: string | undefined; at: Date },
   ) => Promise<void>,
-): BatchWriter<{ order: Order; cashPaid?: boolean; at: Date }> {
+): BatchWriter<TransitionRow> {
   return {
     name,
     stage: 'rows',
@@ -515,12 +521,36 @@ const cancelPlacedWriter = transitionWriter(
   'cancelled',
   (trx, o, { at }) => restock(trx, o, at),
 );
-const refundWriter = transitionWriter(
-  'orders.refund',
-  ['confirmed'],
-  'cancelled',
-  (trx, o, { at }) => restock(trx, o, at),
-);
+/**
+ * A refund's writer. Its claim first locks the order's coupons and refuses the refund if one was
+ * redeemed (409 `order_state_invalid`): a redemption racing the refund either committed before —
+ * refused here — or waits, and then finds the coupon withdrawn.
+ */
+const refundWriter: BatchWriter<TransitionRow> = {
+  ...transitionWriter('orders.refund', ['confirmed'], 'cancelled', (trx, o, { at }) =>
+    restock(trx, o, at),
+  ),
+  async claim(trx, rows) {
+    const claims: Claim[] = [];
+    for (const { order } of rows) {
+      const used = couponLines(order).length
+        ? (
+            await lockCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order))
+          ).find((c) => c.status === 'redeemed')
+        : undefined;
+      claims.push(
+        used
+          ? {
+              status: 'refused',
+              code: 'order_state_invalid',
+              detail: `Order ${order.id} issued coupon ${used.code}, redeemed on purchase ${used.purchaseId}: it cannot be refunded`,
+            }
+          : { status: 'claimed' },
+      );
+    }
+    return claims;
+  },
+};
 
 /**
  * Confirms a placed order: its hold captured, the cash part (if any) marked paid by the caller
@@ -601,16 +631,6 @@ export async function cancelOrder(
       await expireOrders(deps, [order]);
     }
   } else {
-    const used = (await couponsOfOrder(deps, programId, memberId, couponReference(order))).find(
-      (c) => c.status === 'redeemed',
-    );
-    if (used) {
-      throw new DomainError(
-        'order_state_invalid',
-        `Order ${orderId} issued coupon ${used.code}, redeemed on purchase ${used.purchaseId}: it cannot be refunded`,
-        { orderStatus: order.status },
-      );
-    }
     await credit(
       deps,
       {
