@@ -21,6 +21,4 @@ export const couponsChecks: Check[] = [
       where m.issued <> (select count(*) from coupons c
                          where c.template_id = m.template_id and c.member_id = m.member_id)`,
   },
-  // The rewards mall (src/rewards, src/orders): stock and limit counters are the live orders'
-  // units, and each order's points are its hold's — held while placed, captured once confirmed.,
 ];

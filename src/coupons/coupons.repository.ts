@@ -275,29 +275,32 @@ async function takeUnits(trx: Trx, templateId: string, n: number, into: 'issued'
 }
 
 /**
- * Counts one more coupon for each member, for those still under `limit`: one set-based statement
+ * Counts one more coupon for each member (every issue counts, so a limit set later starts from the
+ * truth), for those still under `limit` (null: no limit): one set-based statement
  * under the counter rows' locks. Returns the members that were over it (empty: all counted).
  */
 export async function countMembers(
   trx: Trx,
   templateId: string,
   memberIds: string[],
-  limit: number,
+  limit: number | null,
 ): Promise<string[]> {
   if (memberIds.length === 0) return [];
   const rows = await trx
     .insertInto('coupon_member_counts')
     .values(memberIds.map((m) => ({ template_id: templateId, member_id: m, issued: 1 })))
-    .onConflict((oc) =>
-      oc
+    .onConflict((oc) => {
+      const add = oc
         .columns(['template_id', 'member_id'])
-        .doUpdateSet((eb) => ({ issued: eb('coupon_member_counts.issued', '+', 1) }))
-        .where(
-          (eb) => eb('coupon_member_counts.issued', '+', eb.ref('coupon_member_counts.reserved')),
-          '<',
-          limit,
-        ),
-    )
+        .doUpdateSet((eb) => ({ issued: eb('coupon_member_counts.issued', '+', 1) }));
+      return limit === null
+        ? add
+        : add.where(
+            (eb) => eb('coupon_member_counts.issued', '+', eb.ref('coupon_member_counts.reserved')),
+            '<',
+            limit,
+          );
+    })
     .returning('member_id')
     .execute();
   const counted = new Set(rows.map((r) => r.member_id));
@@ -684,13 +687,9 @@ export async function reserveForOrder(
   templateId: string,
   memberId: string,
   n: number,
+  limit: number | null,
 ): Promise<'reserved' | 'unavailable' | 'short' | 'limit'> {
-  const t = await takeUnits(trx, templateId, n, 'reserved');
-  if (!t) {
-    const current = await findTemplate(trx, templateId);
-    return current?.status === 'active' ? 'short' : 'unavailable';
-  }
-  const limit = t.per_member_limit;
+  // The member's count first, then the template: the order `issueCoupons` locks them in.
   if (limit !== null && n > limit) return 'limit';
   const counted = await trx
     .insertInto('coupon_member_counts')
@@ -710,12 +709,15 @@ export async function reserveForOrder(
     .returning('issued')
     .executeTakeFirst();
   if (!counted) return 'limit';
-  return 'reserved';
+  if (await takeUnits(trx, templateId, n, 'reserved')) return 'reserved';
+  const current = await findTemplate(trx, templateId);
+  return current?.status === 'active' ? 'short' : 'unavailable';
 }
 
 /**
  * Ends a reservation of `n` coupons: given back (`issue: false`, an order cancelled or expired)
- * or turned into issued ones (`issue: true`, its coupons inserted by the caller beside it).
+ * or turned into issued ones (`issue: true`, its coupons inserted by the caller beside it). The
+ * member's count first, then the template (the lock order of `issueCoupons`).
  */
 export async function endReservation(
   trx: Trx,
@@ -725,14 +727,6 @@ export async function endReservation(
   issue: boolean,
 ): Promise<void> {
   await trx
-    .updateTable('coupon_templates')
-    .set((eb) => ({
-      reserved: eb('reserved', '-', n),
-      ...(issue && { issued: eb('issued', '+', n) }),
-    }))
-    .where('id', '=', templateId)
-    .execute();
-  await trx
     .updateTable('coupon_member_counts')
     .set((eb) => ({
       reserved: eb('reserved', '-', n),
@@ -740,6 +734,14 @@ export async function endReservation(
     }))
     .where('template_id', '=', templateId)
     .where('member_id', '=', memberId)
+    .execute();
+  await trx
+    .updateTable('coupon_templates')
+    .set((eb) => ({
+      reserved: eb('reserved', '-', n),
+      ...(issue && { issued: eb('issued', '+', n) }),
+    }))
+    .where('id', '=', templateId)
     .execute();
 }
 
@@ -757,17 +759,19 @@ export async function couponsByReferencePrefix(
     .where('program_id', '=', programId)
     .where('member_id', '=', memberId)
     .where(sql<boolean>`starts_with(reference, ${prefix})`)
+    // `<prefix><line>:<unit>` only: an order id may hold ':' (order X must not find X:0's).
+    .where(sql<boolean>`substr(reference, ${prefix.length + 1}) ~ '^[0-9]+:[0-9]+$'`)
     .orderBy('reference');
   if (lock) q = q.forUpdate();
   return (await q.execute()).map(toCoupon);
 }
 
-/** Withdraws coupons not redeemed: they expire now (they stay counted as issued). */
-export async function withdraw(trx: Trx, ids: string[], now: Date): Promise<void> {
+/** Withdraws coupons not redeemed: they expire as of their issue (they stay counted as issued). */
+export async function withdraw(trx: Trx, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await trx
     .updateTable('coupons')
-    .set({ expires_at: now })
+    .set((eb) => ({ expires_at: eb.ref('issued_at') }))
     .where('id', 'in', ids)
     .where('status', '=', 'issued')
     .execute();

@@ -308,15 +308,13 @@ export async function issueCoupons(
         // counts nothing. The template's row, which every issue queues on, is taken last.
         const inserted = await repo.insertCoupons(trx, fresh);
         const issuedTo = inserted.map((c) => c.memberId);
-        if (template.perMemberLimit !== null) {
-          const over = await repo.countMembers(trx, templateId, issuedTo, template.perMemberLimit);
-          if (over.length > 0) {
-            throw new DomainError(
-              'limit_reached',
-              `Member ${over[0]} holds ${template.perMemberLimit} coupon(s) of template ${templateId}, its limit`,
-              { templateId, perMemberLimit: template.perMemberLimit, memberIds: over },
-            );
-          }
+        const over = await repo.countMembers(trx, templateId, issuedTo, template.perMemberLimit);
+        if (over.length > 0) {
+          throw new DomainError(
+            'limit_reached',
+            `Member ${over[0]} holds ${template.perMemberLimit} coupon(s) of template ${templateId}, its limit`,
+            { templateId, perMemberLimit: template.perMemberLimit, memberIds: over },
+          );
         }
         if (inserted.length > 0 && !(await repo.takeStock(trx, templateId, inserted.length))) {
           const current = (await repo.findTemplate(trx, templateId)) ?? template;
@@ -898,8 +896,17 @@ export async function reserveCouponsForOrder(
   templateId: string,
   memberId: string,
   n: number,
+  now: Date,
 ): Promise<void> {
-  const r = await repo.reserveForOrder(trx, templateId, memberId, n);
+  // Read unlocked: its limit and window. Stock and counts are taken by conditional updates.
+  const template = await repo.findTemplate(trx, templateId);
+  const closed = template ? issuingClosed(template, now) : 'does not exist';
+  if (!template || closed) {
+    throw new DomainError('reward_unavailable', `Coupon template ${templateId} ${closed}`, {
+      templateId,
+    });
+  }
+  const r = await repo.reserveForOrder(trx, templateId, memberId, n, template.perMemberLimit);
   if (r === 'short') {
     throw new DomainError(
       'out_of_stock',
@@ -968,21 +975,19 @@ export const lockCouponsOfOrder = (
 ) => repo.couponsByReferencePrefix(trx, programId, memberId, `${reference}:`, true);
 
 /**
- * Withdraws a refunded order's coupons: those not redeemed expire now (they stay counted as
- * issued). A redeemed one stays redeemed: the refund locked them first (`lockCouponsOfOrder`) and
- * was refused if it saw one.
+ * Withdraws a refunded order's coupons: those not redeemed expire as of their issue, so that no
+ * redemption passes them whatever time it read (they stay counted as issued). A redeemed one
+ * stays redeemed: the refund locked them first (`lockCouponsOfOrder`) and was refused if it saw one.
  */
 export async function withdrawCouponsOfOrder(
   trx: Trx,
   programId: string,
   memberId: string,
   reference: string,
-  now: Date,
 ): Promise<void> {
   const coupons = await repo.couponsByReferencePrefix(trx, programId, memberId, `${reference}:`);
   await repo.withdraw(
     trx,
     coupons.map((c) => c.id),
-    now,
   );
 }

@@ -55,5 +55,4 @@ export const exchangeChecks: Check[] = [
       where o.source_id is null or l.source_id is null or o.amount_fen <> l.amount_fen
          or o.debtor <> l.debtor or o.creditor <> l.creditor or o.points <> l.points or o.period <> l.period`,
   },
-  // The benefits pool (src/pool): a used code's charge is its settlement line; counters are counts.,
 ];

@@ -41,5 +41,4 @@ export const offersChecks: Check[] = [
       where m.granted <> (select count(*) from offer_grants g where g.offer_id = m.offer_id
                             and g.member_id = m.member_id and g.status <> 'skipped')`,
   },
-  // Coupons (src/coupons): a template's issued count, and each member's, equal its coupons.,
 ];

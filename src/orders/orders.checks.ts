@@ -55,13 +55,15 @@ export const ordersChecks: Check[] = [
       select 'issued', i.coupon_template_id, o.member_id, o.id, i.quantity,
              (select count(*) from coupons c
               where c.template_id = i.coupon_template_id and c.member_id = o.member_id
-                and starts_with(c.reference, 'order:' || o.id || ':' || i.line || ':'))
+                and starts_with(c.reference, 'order:' || o.id || ':' || i.line || ':')
+                and substr(c.reference, length('order:' || o.id || ':' || i.line || ':') + 1) ~ '^[0-9]+$')
       from reward_order_items i
       join reward_orders o on o.program_id = i.program_id and o.id = i.order_id
       where i.coupon_template_id is not null and o.confirmed_at is not null
         and i.quantity <> (select count(*) from coupons c
               where c.template_id = i.coupon_template_id and c.member_id = o.member_id
-                and starts_with(c.reference, 'order:' || o.id || ':' || i.line || ':'))`,
+                and starts_with(c.reference, 'order:' || o.id || ':' || i.line || ':')
+                and substr(c.reference, length('order:' || o.id || ':' || i.line || ':') + 1) ~ '^[0-9]+$')`,
   },
   {
     name: 'reward_orders_match_holds',

@@ -29,14 +29,6 @@ export const ALLOWED_FROM: Record<OrderAction, readonly OrderStatus[]> = {
   cancel: ['placed', 'confirmed'],
 };
 
-/** The status an action leads to. */
-export const RESULT_OF: Record<OrderAction, OrderStatus> = {
-  confirm: 'confirmed',
-  ship: 'shipped',
-  complete: 'completed',
-  cancel: 'cancelled',
-};
-
 export interface OrderItem {
   line: number;
   rewardId: string;

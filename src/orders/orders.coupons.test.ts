@@ -184,6 +184,29 @@ describe('orders: coupon and voucher rewards', () => {
     await expectReconciled(t);
   });
 
+  it('a refund withdraws its own coupons only, even beside an order whose id extends its id', async () => {
+    const tpl = await template('mall', { validDays: 30 });
+    const r = (await createReward({ kind: 'coupon', couponTemplateId: tpl.id })).json() as {
+      id: string;
+    };
+    const a = await richMember(200);
+    for (const id of ['ext', 'ext:0']) {
+      expect((await place(a, id, r.id)).statusCode).toBe(201);
+      expect((await act(a, id, 'confirm')).statusCode).toBe(200);
+    }
+    expect((await act(a, 'ext', 'cancel')).json().status).toBe('cancelled');
+    const other = (await couponsOf(a)).find((c) => c.reference === 'order:ext:0:0:1');
+    if (!other) throw new Error('no coupon');
+    const check = await t.call({
+      method: 'POST',
+      url: '/v1/programs/mall/coupons/validate',
+      key: till,
+      payload: { code: other.code, purchase: { amount: 5000 } },
+    });
+    expect(check.json()).toMatchObject({ valid: true });
+    await expectReconciled(t);
+  });
+
   it('a refund racing a redemption of its coupon: exactly one of them goes through', async () => {
     const tpl = await template('mall', { validDays: 30 });
     const r = (await createReward({ kind: 'coupon', couponTemplateId: tpl.id })).json() as {

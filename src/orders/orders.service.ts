@@ -50,6 +50,9 @@ import * as repo from './orders.repository.ts';
 // hold; cancelling releases it (or, after capture, credits a refund); an order nobody confirms
 // expires with its hold, and `sweepOrders` gives its stock back.
 
+/** The most points one order may cost: what the ledger's API takes in one hold. */
+const MAX_ORDER_POINTS = 1_000_000_000;
+
 /** How long a placed order holds its points and stock before it expires unconfirmed. */
 export const ORDER_HOLD_SECONDS = 30 * 60;
 /**
@@ -130,7 +133,13 @@ function take(db: Db, order: Order, limits: LimitCount[]): Promise<void> {
       }
     }
     for (const item of couponLines(order)) {
-      await reserveCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
+      await reserveCouponsForOrder(
+        trx,
+        item.couponTemplateId,
+        order.memberId,
+        item.quantity,
+        order.placedAt,
+      );
     }
     if (!(await repo.insertOrder(trx, order))) {
       throw new DomainError('order_conflict', `Order ${order.id} exists already`);
@@ -190,7 +199,7 @@ async function restock(trx: Trx, order: Order, at: Date): Promise<void> {
       await releaseCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
     }
   } else if (couponLines(order).length > 0) {
-    await withdrawCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order), at);
+    await withdrawCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order));
   }
 }
 
@@ -368,6 +377,12 @@ export async function placeOrder(
     couponTemplateId: reward.couponTemplateId,
   }));
   const { points, cashFen } = totals(items);
+  if (points > MAX_ORDER_POINTS) {
+    throw invalidField(
+      'items',
+      `the order comes to ${points} points, more than ${MAX_ORDER_POINTS}`,
+    );
+  }
   const order: Order = {
     programId,
     id: input.id,
@@ -626,9 +641,14 @@ export async function cancelOrder(
         () => [attachment(cancelPlacedWriter, { order, at })],
       );
     } catch (error) {
-      // The hold ran out and the ledger's sweep voided it first: the order expires now.
       if (!(error instanceof DomainError && error.code === 'hold_not_pending')) throw error;
+      // The hold is no longer pending: its time ran out and the ledger's sweep voided it (the
+      // order expires now), or a confirmation captured it meanwhile (then it cannot be cancelled).
       await expireOrders(deps, [order]);
+      const now = await getOrder(deps, programId, memberId, orderId);
+      if (now.status !== 'expired' && now.status !== 'cancelled')
+        throw wrongState(now, 'be cancelled');
+      return { order: now, replayed: false };
     }
   } else {
     await credit(

@@ -382,6 +382,16 @@ describe('orders: refusals change nothing', () => {
     expect(await orderRows()).toBe(before);
   });
 
+  it('refuses an order of more points than one hold takes, with 400 and nothing changed', async () => {
+    const dear = await reward({ pricePoints: 100_000_000, stock: 100 });
+    const m = await richMember(10);
+    const before = await orderRows();
+    const res = await place(m, [{ rewardId: dear.id, quantity: 11 }]);
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().errors[0].path).toBe('items');
+    expect(await orderRows()).toBe(before);
+  });
+
   it("answers another program 404, a read key 403, and another member's order 404", async () => {
     const r = await reward();
     const m = await richMember(1000);

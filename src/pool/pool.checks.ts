@@ -40,5 +40,4 @@ export const poolChecks: Check[] = [
       where m.claimed <> (select count(*) from pool_claims c
                           where c.benefit_id = m.benefit_id and c.member_id = m.member_id)`,
   },
-  // Cross-brand offers (src/offers): a grant's cost is its settlement line; counters are counts.,
 ];

@@ -53,12 +53,13 @@ export async function lockProgram(trx: Trx, id: string): Promise<Program | undef
   return row && toProgram(row);
 }
 
-/** Programs in id order after `after`; `only` restricts the list to one program (a program key's view). */
+/** Every program's id, in order. */
 export async function programIds(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('programs').select('id').orderBy('id').execute();
   return rows.map((r) => r.id);
 }
 
+/** Programs in id order after `after`; `only` restricts the list to one program (a program key's view). */
 export async function listPrograms(
   db: Db,
   after: string | undefined,
