@@ -132,7 +132,7 @@ function take(db: Db, order: Order, limits: LimitCount[]): Promise<void> {
         );
       }
     }
-    for (const item of couponLines(order)) {
+    for (const { item } of couponLines([order])) {
       await reserveCouponsForOrder(
         trx,
         item.couponTemplateId,
@@ -170,36 +170,45 @@ function markSoldOut(rewardId: string, now: Date): void {
 const byId = <T>(rows: readonly T[], id: (row: T) => string): T[] =>
   [...rows].sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
 
-/** An order's coupon and voucher lines, by template (the lock order). */
-const couponLines = (order: Order) =>
+/** Orders' coupon and voucher lines, by template and member (the lock order). */
+const couponLines = (orders: Order[]) =>
   byId(
-    order.items.flatMap((i) =>
-      i.couponTemplateId === null ? [] : [{ ...i, couponTemplateId: i.couponTemplateId }],
+    orders.flatMap((order) =>
+      order.items.flatMap((i) =>
+        i.couponTemplateId === null
+          ? []
+          : [{ order, item: { ...i, couponTemplateId: i.couponTemplateId } }],
+      ),
     ),
-    (i) => i.couponTemplateId,
+    (l) => `${l.item.couponTemplateId}/${l.order.memberId}`,
   );
 
 /**
- * Gives back an order's stock, its per-member counts and its coupons, in the lock order of
- * `reserve`: the coupons reserved when it ends before confirmation (cancelled, expired, or never
- * held); those issued are withdrawn when a confirmed order is refunded.
+ * Gives back orders' stock, their per-member counts and their coupons, all the orders' rows in
+ * the lock order of `reserve` (stock, counts, templates, each by id): the coupons reserved, for
+ * an order that ends before confirmation (cancelled, expired, or never held); those issued are
+ * withdrawn when a confirmed order is refunded.
  */
-async function restock(trx: Trx, order: Order, at: Date): Promise<void> {
-  for (const item of byId(order.items, (i) => i.rewardId)) {
+async function restock(trx: Trx, orders: Order[]): Promise<void> {
+  const lines = orders.flatMap((order) => order.items.map((item) => ({ order, item })));
+  const byReward = byId(lines, (l) => `${l.item.rewardId}/${l.order.memberId}`);
+  for (const { item } of byReward) {
     await releaseStock(trx, item.rewardId, item.quantity);
     soldOut.delete(item.rewardId);
   }
-  for (const item of byId(order.items, (i) => i.rewardId)) {
+  for (const { order, item } of byReward) {
     if (item.period !== null) {
       await uncountForMember(trx, item.rewardId, order.memberId, item.period, item.quantity);
     }
   }
-  if (order.confirmedAt === null) {
-    for (const item of couponLines(order)) {
-      await releaseCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
+  const reserved = orders.filter((o) => o.confirmedAt === null);
+  for (const { order, item } of couponLines(reserved)) {
+    await releaseCouponsForOrder(trx, item.couponTemplateId, order.memberId, item.quantity);
+  }
+  for (const order of orders) {
+    if (order.confirmedAt !== null && couponLines([order]).length > 0) {
+      await withdrawCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order));
     }
-  } else if (couponLines(order).length > 0) {
-    await withdrawCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order));
   }
 }
 
@@ -213,7 +222,7 @@ const couponReference = (o: Pick<Order, 'id'>) => `order:${o.id}`;
 async function unreserve(deps: Deps, order: Order): Promise<void> {
   await inTransaction(deps.db, async (trx) => {
     if (await repo.deleteUnheld(trx, order.programId, order.id)) {
-      await restock(trx, order, order.placedAt);
+      await restock(trx, [order]);
     }
   });
 }
@@ -477,16 +486,13 @@ function transitionWriter(
   name: string,
   from: readonly OrderStatus[],
   to: OrderStatus,
-  after?: (
-    trx: Trx,
-    order: Order,
-    result: { transferId?: string | undefined; at: Date },
-  ) => Promise<void>,
+  after?: (trx: Trx, moved: { order: Order; at: Date }[]) => Promise<void>,
 ): BatchWriter<TransitionRow> {
   return {
     name,
     stage: 'rows',
     async write(trx, rows) {
+      const all: { order: Order; at: Date }[] = [];
       for (const { row, outcome } of rows) {
         if (outcome.status !== 'applied' || outcome.replayed) continue;
         const transferId = outcome.result.transferId ?? undefined;
@@ -503,8 +509,9 @@ function transitionWriter(
         });
         // The points moved for an order that moved on meanwhile: fail the batch, move nothing.
         if (!moved) throw new Error(`order ${row.order.id} left ${from.join('/')} during ${name}`);
-        if (after) await after(trx, moved, { transferId, at: row.at });
+        all.push({ order: moved, at: row.at });
       }
+      if (after && all.length > 0) await after(trx, all);
     },
   };
 }
@@ -514,19 +521,20 @@ function transitionWriter(
  * lines reserved are issued to the member, one per unit.
  */
 const confirmWriter = (deps: Pick<Deps, 'ids'>) =>
-  transitionWriter('orders.confirm', ['placed'], 'confirmed', async (trx, o, { at }) => {
-    for (const item of couponLines(o)) {
+  transitionWriter('orders.confirm', ['placed'], 'confirmed', async (trx, moved) => {
+    const at = new Map(moved.map((m) => [m.order, m.at]));
+    for (const { order, item } of couponLines(moved.map((m) => m.order))) {
       await issueCouponsForOrder(
         deps,
         trx,
         {
-          programId: o.programId,
+          programId: order.programId,
           templateId: item.couponTemplateId,
-          memberId: o.memberId,
+          memberId: order.memberId,
           n: item.quantity,
-          reference: `${couponReference(o)}:${item.line}`,
+          reference: `${couponReference(order)}:${item.line}`,
         },
-        at,
+        at.get(order) as Date,
       );
     }
   });
@@ -534,7 +542,11 @@ const cancelPlacedWriter = transitionWriter(
   'orders.cancel',
   ['placed'],
   'cancelled',
-  (trx, o, { at }) => restock(trx, o, at),
+  (trx, moved) =>
+    restock(
+      trx,
+      moved.map((m) => m.order),
+    ),
 );
 /**
  * A refund's writer. Its claim first locks the order's coupons and refuses the refund if one was
@@ -542,13 +554,16 @@ const cancelPlacedWriter = transitionWriter(
  * refused here — or waits, and then finds the coupon withdrawn.
  */
 const refundWriter: BatchWriter<TransitionRow> = {
-  ...transitionWriter('orders.refund', ['confirmed'], 'cancelled', (trx, o, { at }) =>
-    restock(trx, o, at),
+  ...transitionWriter('orders.refund', ['confirmed'], 'cancelled', (trx, moved) =>
+    restock(
+      trx,
+      moved.map((m) => m.order),
+    ),
   ),
   async claim(trx, rows) {
     const claims: Claim[] = [];
     for (const { order } of rows) {
-      const used = couponLines(order).length
+      const used = couponLines([order]).length
         ? (
             await lockCouponsOfOrder(trx, order.programId, order.memberId, couponReference(order))
           ).find((c) => c.status === 'redeemed')
@@ -716,14 +731,16 @@ export async function completeOrder(
 async function expireOrders(deps: Deps, orders: Order[]): Promise<void> {
   const now = deps.clock.now();
   await inTransaction(deps.db, async (trx) => {
+    const moved: Order[] = [];
     for (const o of orders) {
-      const moved = await repo.transition(trx, o.programId, o.id, {
+      const order = await repo.transition(trx, o.programId, o.id, {
         from: ['placed'],
         to: 'expired',
         at: now,
       });
-      if (moved) await restock(trx, moved, now);
+      if (order) moved.push(order);
     }
+    await restock(trx, moved);
   });
 }
 
@@ -741,7 +758,7 @@ export async function sweepOrders(deps: Deps): Promise<number> {
       const n = await inTransaction(deps.db, async (trx) => {
         const before = new Date(now.getTime() - SWEEP_GRACE_MS);
         const orders = await repo.expire(trx, which, now, before, 500);
-        for (const o of orders) await restock(trx, o, now);
+        await restock(trx, orders);
         return orders.length;
       });
       total += n;
