@@ -85,6 +85,15 @@ describe('quote', () => {
       'conversion_out_of_range',
       { dailyLimit: 500 },
     ]);
+    // Huge rates: no more than one transfer credits, nor more than settlement values exactly.
+    expect(
+      codeOf(() => quote(rate('a', 1), rate('b', 1_000_000_000), open, { points: 2 })),
+    ).toEqual(['conversion_out_of_range', { maxCredited: 1_000_000_000 }]);
+    const precious = { ...rate('b', 1), pointValueE4: 100_000_000_000 };
+    expect(codeOf(() => quote(rate('a', 1), precious, open, { points: 1_000_000 }))).toEqual([
+      'conversion_out_of_range',
+      {},
+    ]);
   });
 
   it('charges the fee rounded up, at least the minimum', () => {

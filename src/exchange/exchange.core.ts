@@ -48,6 +48,11 @@ export interface Quote {
 /** What a member asks to convert: points of "from", or at least `receive` points of "to". */
 export type Ask = { points: number } | { receive: number };
 
+/** The most points one conversion may credit: what the ledger's API moves in one transfer. */
+export const MAX_CREDITED = 1_000_000_000;
+/** The most a conversion's settlement lines may value, in ten-thousandths of a fen (¥100 million). */
+const MAX_VALUE_E4 = 100_000_000_00n * 10_000n;
+
 const outOfRange = (detail: string, extensions: Record<string, unknown> = {}) =>
   new DomainError('conversion_out_of_range', detail, extensions);
 
@@ -97,6 +102,21 @@ export function quote(from: ExchangeRate, to: ExchangeRate, terms: PairTerms, as
     );
   }
   const fee = feeOf(terms, converted);
+  if (credited > MAX_CREDITED) {
+    throw outOfRange(
+      `A conversion credits at most ${MAX_CREDITED} points of ${to.programId}; this one ${credited}`,
+      { maxCredited: MAX_CREDITED },
+    );
+  }
+  // What settlement will owe for it, in ten-thousandths of a fen, kept well inside exact integers.
+  if (
+    BigInt(credited) * BigInt(to.pointValueE4) > MAX_VALUE_E4 ||
+    BigInt(fee) * BigInt(from.pointValueE4) > MAX_VALUE_E4
+  ) {
+    throw outOfRange(
+      `A conversion settles at most ${MAX_VALUE_E4 / 10_000n} fen between brands; this one more`,
+    );
+  }
   return {
     converted,
     fee,

@@ -6,6 +6,7 @@ import { addDaysLocal, localDateString } from '../ledger/expiry.core.ts';
 import { attachment, type BatchWriter } from '../ledger/ledger.batch.ts';
 import { pointsLedger } from '../ledger/ledger.core.ts';
 import { type Attach, type LinkedResult, limitsUsed, linked } from '../ledger/ledger.service.ts';
+import { assertEnrolled, assertMemberVisible } from '../members/members.service.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import {
   COALITION,
@@ -213,6 +214,8 @@ export async function quoteConversion(
   input: Omit<ConversionInput, 'reference'>,
 ): Promise<Quote & { dailyRemaining: number }> {
   requireConverter(viewer, input);
+  // A member of "from" only, like `convert`: another brand's member reads as not found.
+  await assertEnrolled(deps, input.from, memberId);
   const { pair, fromRate, toRate } = await termsOf(deps, input.from, input.to);
   const q = quote(fromRate, toRate, pair, input.ask);
   const used = await limitUsed(deps, memberId, input.from, input.to);
@@ -422,12 +425,13 @@ function present(c: repo.Conversion, replayed: boolean): ConversionView {
 
 /** A member's conversions, newest first: a program key sees those its program is on. */
 export async function listConversions(
-  deps: Pick<Deps, 'db'>,
+  deps: Deps,
   viewer: Principal,
   memberId: string,
   after: string | undefined,
   limit: number,
 ): Promise<ConversionView[]> {
+  await assertMemberVisible(deps, viewer, memberId);
   const rows = await repo.listConversions(deps.db, memberId, viewer.programId, after, limit);
   return rows.map((c) => present(c, false));
 }

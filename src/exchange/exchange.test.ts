@@ -206,6 +206,30 @@ describe('conversions', () => {
     expect(both.statusCode).toBe(400);
   });
 
+  it('hides a member who is not the key’s: quote and list answer 404', async () => {
+    const stranger = await member(t, 'hotel-b', '13700000999');
+    const quote = await t.call({
+      method: 'POST',
+      url: `/v1/members/${stranger}/conversions/quote`,
+      payload: { from: 'hotel-a', to: 'hotel-b', points: 500 },
+      key: aKey,
+    });
+    expect(quote.statusCode, quote.body).toBe(404);
+    const nobody = await t.call({
+      method: 'POST',
+      url: '/v1/members/mem_nobody/conversions/quote',
+      payload: { from: 'hotel-a', to: 'hotel-b', points: 500 },
+      key: aKey,
+    });
+    expect(nobody.statusCode, nobody.body).toBe(404);
+    const list = await t.call({
+      method: 'GET',
+      url: `/v1/members/${stranger}/conversions`,
+      key: aKey,
+    });
+    expect(list.statusCode, list.body).toBe(404);
+  });
+
   it('refuses a member without the points, and one blocked in either program, moving nothing', async () => {
     const poor = await member(t, 'hotel-a', '13700000002');
     await member(t, 'hotel-b', '13700000002');

@@ -408,6 +408,27 @@ export function membersMergedInto(deps: Pick<Deps, 'db'>, memberId: string): Pro
 }
 
 /**
+ * Checks that `principal` may act for the member: a coalition key for any member that exists, a
+ * program key for a member enrolled in its program (anyone else reads as not found).
+ */
+export async function assertMemberVisible(
+  deps: Deps,
+  principal: Principal,
+  memberId: string,
+): Promise<void> {
+  if (principal.programId === null) {
+    await getGlobalMember(deps, memberId);
+    return;
+  }
+  // Not even the id is echoed back: a program key learns nothing of another brand's member.
+  await assertEnrolled(deps, principal.programId, memberId).catch((error: unknown) => {
+    throw error instanceof DomainError && error.code === 'not_found'
+      ? new DomainError('not_found', 'The member was not found')
+      : error;
+  });
+}
+
+/**
  * Locks a member enrolled in the program, for a change; refuses one erased or merged away.
  * The member's row first, then its enrollment: the order every member operation follows (README,
  * "Lock order"), so that a profile change, a block, an erasure, a merge and a ledger batch on

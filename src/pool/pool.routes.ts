@@ -8,6 +8,7 @@ import {
   requireCoalitionAdmin,
   requireProgramRole,
 } from '../keys/keys.core.ts';
+import { assertMemberVisible } from '../members/members.service.ts';
 import { programParams } from '../programs/programs.schemas.ts';
 import {
   benefitSchema,
@@ -169,7 +170,7 @@ export const poolRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { memberId } = request.params;
       requireRole(request.principal, 'read');
-      await service.assertMemberVisible(request.deps, request.principal, memberId);
+      await assertMemberVisible(request.deps, request.principal, memberId);
       const data = await service.claimableFor(request.deps, memberId);
       return { data: data.map(presentClaimable) };
     },
@@ -190,7 +191,7 @@ export const poolRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { memberId } = request.params;
       requireRole(request.principal, 'read');
-      await service.assertMemberVisible(request.deps, request.principal, memberId);
+      await assertMemberVisible(request.deps, request.principal, memberId);
       return page(
         request,
         (before, limit) => service.claimsOf(request.deps, memberId, before, limit),
@@ -221,7 +222,7 @@ export const poolRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { memberId, benefitId } = request.params;
       requireRole(request.principal, 'integration');
-      await service.assertMemberVisible(request.deps, request.principal, memberId);
+      await assertMemberVisible(request.deps, request.principal, memberId);
       const r = await service.claimBenefit(request.deps, memberId, benefitId, {
         reference: request.body?.reference,
       });

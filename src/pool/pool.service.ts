@@ -5,7 +5,7 @@ import { inTransaction, type Trx } from '../db/database.ts';
 import type { Deps } from '../deps.ts';
 import type { Principal } from '../keys/keys.core.ts';
 import { standingProblem } from '../members/members.core.ts';
-import { assertEnrolled, getGlobalMember } from '../members/members.service.ts';
+import { getGlobalMember } from '../members/members.service.ts';
 import { lockStandings } from '../members/members.standing.ts';
 import { getProgram } from '../programs/programs.service.ts';
 import { recordSettlement } from '../settlement/settlement.service.ts';
@@ -213,27 +213,6 @@ export async function updateBenefit(
 }
 
 // --- members ---
-
-/**
- * Checks that `principal` may act for the member: a coalition key for any member that exists, a
- * program key for a member enrolled in its program (anyone else reads as not found).
- */
-export async function assertMemberVisible(
-  deps: Deps,
-  principal: Principal,
-  memberId: string,
-): Promise<void> {
-  if (principal.programId === null) {
-    await getGlobalMember(deps, memberId);
-    return;
-  }
-  // Not even the id is echoed back: a program key learns nothing of another brand's member.
-  await assertEnrolled(deps, principal.programId, memberId).catch((error: unknown) => {
-    throw error instanceof DomainError && error.code === 'not_found'
-      ? new DomainError('not_found', 'The member was not found')
-      : error;
-  });
-}
 
 /** What eligibility rules ask of one member, read once for every benefit considered. */
 async function factsOf(deps: Deps, memberId: string, rules: Eligibility[]): Promise<MemberFacts> {
