@@ -41,8 +41,9 @@ export interface Deps {
    */
   onEnroll: EnrollHook[];
   /**
-   * What later modules do once a purchase's return has committed (coupons redeemed on it become
-   * usable again). Run again when the return is replayed, so each must change nothing twice.
+   * What later modules do once a purchase's return has committed (`whole`: nothing of it is left;
+   * coupons redeemed on it then become usable again). Run again when the return is replayed, so
+   * each must change nothing twice.
    */
   onReturn: ReturnHook[];
   /** Later modules' invariants, which `tessera reconcile` checks with the ledger's. */
@@ -58,7 +59,12 @@ export type EnrollHook = (
   enrollment: { referralCode?: string | undefined },
 ) => Promise<void>;
 
-export type ReturnHook = (deps: Deps, programId: string, purchaseId: string) => Promise<unknown>;
+export type ReturnHook = (
+  deps: Deps,
+  programId: string,
+  purchaseId: string,
+  returned: { whole: boolean },
+) => Promise<unknown>;
 
 export interface DepsOptions {
   clock: Clock;

@@ -510,15 +510,17 @@ export async function redeemCoupon(
 }
 
 /**
- * Puts back the coupons redeemed on a purchase that was returned: they are usable again while
- * still valid. Safe to call any number of times (a return replayed calls it again).
+ * A return hook: puts back the coupons redeemed on a purchase returned whole — usable again while
+ * still valid. A partial return keeps them used (the purchase they discounted still stands). Safe
+ * to call any number of times (a return replayed calls it again).
  */
-export function rollbackForPurchase(
+export async function rollbackForPurchase(
   deps: Pick<Deps, 'db'>,
   programId: string,
   purchaseId: string,
+  returned: { whole: boolean },
 ): Promise<Coupon[]> {
-  return repo.unredeem(deps.db, programId, purchaseId);
+  return returned.whole ? repo.unredeem(deps.db, programId, purchaseId) : [];
 }
 
 // --- issuing on events ---

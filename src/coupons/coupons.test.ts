@@ -606,9 +606,41 @@ describe('at the till', () => {
     }
   });
 
-  it('puts a coupon back when its purchase is returned', async () => {
+  it('puts a coupon back when its purchase is returned whole, not in part', async () => {
     const m = await newMember();
     const c = await issued((await template({ amountOffFen: 500 })).id, m);
+    const part = await t.call({
+      method: 'POST',
+      url: '/v1/programs/shop/purchases',
+      payload: {
+        id: 'SALE-0',
+        member: { id: m },
+        amount: 9500,
+        currency: 'CNY',
+        occurredAt: t.clock.now().toISOString(),
+      },
+    });
+    expect(part.statusCode, part.body).toBe(201);
+    expect((await redeem(c.code, 'SALE-0')).statusCode).toBe(201);
+    const partly = await t.call({
+      method: 'POST',
+      url: '/v1/programs/shop/purchases/SALE-0/returns',
+      payload: { id: 'RET-0', amount: 1000, reason: 'one item' },
+    });
+    expect(partly.statusCode, partly.body).toBe(201);
+    expect((await validate(c.code, { purchase: purchase(1000) })).json()).toMatchObject({
+      valid: false,
+      reason: 'redeemed',
+    });
+    const rest = await t.call({
+      method: 'POST',
+      url: '/v1/programs/shop/purchases/SALE-0/returns',
+      payload: { id: 'RET-0b', reason: 'the rest' },
+    });
+    expect(rest.statusCode, rest.body).toBe(201);
+    expect((await validate(c.code, { purchase: purchase(1000) })).json()).toMatchObject({
+      valid: true,
+    });
     const bought = await t.call({
       method: 'POST',
       url: '/v1/programs/shop/purchases',

@@ -753,7 +753,9 @@ export async function returnPurchase(
   // After the return commits, not in its ledger batch: what later modules undo (the coupons
   // redeemed on the purchase) changes nothing when run again, so a replay of the return (the
   // caller's retry after a crash here) finishes it, and the batch stays the ledger's.
-  for (const hook of deps.onReturn) await hook(deps, programId, purchaseId);
+  const p = await getPurchase(deps, programId, purchaseId);
+  const whole = p.returned.amount >= p.amount;
+  for (const hook of deps.onReturn) await hook(deps, programId, purchaseId, { whole });
   return r;
 }
 
