@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { mergeCoalitionLevels } from './coalition/coalition.service.ts';
-import { matchOnEnroll } from './coalition/match.service.ts';
+import { matchOnEnroll, mergeMatches } from './coalition/match.service.ts';
 import { couponsChecks } from './coupons/coupons.checks.ts';
 import {
   couponsOnEnroll,
+  mergeCoupons,
   referralOnEnroll,
   rollbackForPurchase,
 } from './coupons/coupons.service.ts';
@@ -15,8 +16,11 @@ import { LedgerEngine } from './ledger/ledger.engine.ts';
 import type { Check } from './ledger/reconcile.ts';
 import { lockStandings } from './members/members.standing.ts';
 import { offersChecks } from './offers/offers.checks.ts';
+import { mergeOfferGrants } from './offers/offers.service.ts';
 import { ordersChecks } from './orders/orders.checks.ts';
+import { mergeOrders } from './orders/orders.service.ts';
 import { poolChecks } from './pool/pool.checks.ts';
+import { mergePoolClaims } from './pool/pool.service.ts';
 import { mergePurchases } from './purchases/purchases.service.ts';
 import type { Clock } from './shared/clock.ts';
 import type { IdGenerator } from './shared/ids.ts';
@@ -98,7 +102,17 @@ export function createDeps(url: string, o: DepsOptions): { deps: Deps; close(): 
       ids: o.ids,
       log: o.log,
       ledger,
-      onMerge: [mergeGrowth, mergePurchases, mergeCoalitionLevels, mergeConversions],
+      onMerge: [
+        mergeGrowth,
+        mergePurchases,
+        mergeCoalitionLevels,
+        mergeConversions,
+        mergeOrders,
+        mergeCoupons,
+        mergePoolClaims,
+        mergeOfferGrants,
+        mergeMatches,
+      ],
       onEnroll: [matchOnEnroll, couponsOnEnroll, referralOnEnroll],
       onReturn: [rollbackForPurchase],
       checks: [

@@ -114,3 +114,12 @@ export async function insertMatch(
     })
     .execute();
 }
+
+/** A merge's part: the duplicate's status match, in programs where the survivor had none. */
+export async function moveToMember(trx: Trx, fromId: string, intoId: string): Promise<void> {
+  await sql`
+    update tier_matches m set member_id = ${intoId}
+    where m.member_id = ${fromId}
+      and not exists (select 1 from tier_matches s
+                      where s.program_id = m.program_id and s.member_id = ${intoId})`.execute(trx);
+}

@@ -228,3 +228,8 @@ export async function requestMatch(
   });
   return { ...result, tier: await tierOf(deps, programId, memberId) };
 }
+
+/** A merge's hook: the duplicate's status matches, where the survivor has none. */
+export async function mergeMatches(deps: Deps & { db: Trx }, fromId: string, intoId: string) {
+  await repo.moveToMember(deps.db, fromId, intoId);
+}

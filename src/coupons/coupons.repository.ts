@@ -776,3 +776,46 @@ export async function withdraw(trx: Trx, ids: string[]): Promise<void> {
     .where('status', '=', 'issued')
     .execute();
 }
+
+/**
+ * A merge's part: the duplicate's coupons become the survivor's (but one issued under a reference
+ * the survivor holds already, e.g. the same year's birthday, which stays a record of the
+ * duplicate's); their counts are added; their referrals and share code follow, where the survivor
+ * has none of its own.
+ */
+export async function moveToMember(trx: Trx, fromId: string, intoId: string): Promise<void> {
+  await sql`
+    update coupons c set member_id = ${intoId}
+    where c.member_id = ${fromId}
+      and not exists (select 1 from coupons s where s.template_id = c.template_id
+                      and s.member_id = ${intoId} and s.reference = c.reference)`.execute(trx);
+  await sql`
+    insert into coupon_member_counts (template_id, member_id, issued, reserved)
+    select template_id, ${intoId}, issued, reserved from coupon_member_counts
+    where member_id = ${fromId}
+    on conflict (template_id, member_id) do update
+      set issued = coupon_member_counts.issued + excluded.issued,
+          reserved = coupon_member_counts.reserved + excluded.reserved`.execute(trx);
+  await trx.deleteFrom('coupon_member_counts').where('member_id', '=', fromId).execute();
+  // What stayed the duplicate's (a reference the survivor holds) is not the survivor's to count.
+  await sql`
+    update coupon_member_counts m set issued = issued - d.n
+    from (select template_id, count(*)::int as n from coupons where member_id = ${fromId}
+          group by template_id) d
+    where m.template_id = d.template_id and m.member_id = ${intoId}`.execute(trx);
+  await sql`
+    update coupon_referrals r set referee_id = ${intoId}
+    where r.referee_id = ${fromId}
+      and not exists (select 1 from coupon_referrals s
+                      where s.program_id = r.program_id and s.referee_id = ${intoId})`.execute(trx);
+  await trx
+    .updateTable('coupon_referrals')
+    .set({ referrer_id: intoId })
+    .where('referrer_id', '=', fromId)
+    .execute();
+  await sql`
+    update coupon_share_codes c set member_id = ${intoId}
+    where c.member_id = ${fromId}
+      and not exists (select 1 from coupon_share_codes s
+                      where s.program_id = c.program_id and s.member_id = ${intoId})`.execute(trx);
+}

@@ -993,3 +993,8 @@ export async function withdrawCouponsOfOrder(
     coupons.map((c) => c.id),
   );
 }
+
+/** A merge's hook: the duplicate's coupons, counts, referrals and share codes become the survivor's. */
+export async function mergeCoupons(deps: Deps & { db: Trx }, fromId: string, intoId: string) {
+  await repo.moveToMember(deps.db, fromId, intoId);
+}

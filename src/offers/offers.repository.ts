@@ -346,3 +346,18 @@ export async function finishGrants(trx: Trx, rows: Finished[]): Promise<Grant[]>
   );
   return done.map(toGrant);
 }
+
+/** A merge's part: the duplicate's grants become the survivor's, their counts added to its. */
+export async function moveToMember(trx: Trx, fromId: string, intoId: string): Promise<void> {
+  await trx
+    .updateTable('offer_grants')
+    .set({ member_id: intoId })
+    .where('member_id', '=', fromId)
+    .execute();
+  await sql`
+    insert into offer_member_grants (offer_id, member_id, granted)
+    select offer_id, ${intoId}, granted from offer_member_grants where member_id = ${fromId}
+    on conflict (offer_id, member_id)
+      do update set granted = offer_member_grants.granted + excluded.granted`.execute(trx);
+  await trx.deleteFrom('offer_member_grants').where('member_id', '=', fromId).execute();
+}

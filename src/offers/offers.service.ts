@@ -613,3 +613,8 @@ export async function runOffers(deps: Deps): Promise<OfferRunReport> {
   }
   return report;
 }
+
+/** A merge's hook: the duplicate's offer grants and counts become the survivor's. */
+export async function mergeOfferGrants(deps: Deps & { db: Trx }, fromId: string, intoId: string) {
+  await repo.moveToMember(deps.db, fromId, intoId);
+}

@@ -207,6 +207,44 @@ describe('orders: coupon and voucher rewards', () => {
     await expectReconciled(t);
   });
 
+  it('a merge gives the duplicate’s orders, coupons and counts to the survivor', async () => {
+    const tpl = await template('mall', { validDays: 30, perMemberLimit: 3 });
+    const r = (
+      await createReward({
+        kind: 'coupon',
+        couponTemplateId: tpl.id,
+        perMemberLimit: { count: 2 },
+      })
+    ).json() as { id: string };
+    const keep = await richMember(500);
+    const dup = await richMember(500);
+    expect((await place(keep, 'mg-keep', r.id)).statusCode).toBe(201);
+    expect((await act(keep, 'mg-keep', 'confirm')).statusCode).toBe(200);
+    expect((await place(dup, 'mg-dup-1', r.id)).statusCode).toBe(201);
+    expect((await act(dup, 'mg-dup-1', 'confirm')).statusCode).toBe(200);
+
+    const merged = await t.call({
+      method: 'POST',
+      url: `/v1/members/${keep}/merge`,
+      payload: { from: dup },
+    });
+    expect(merged.statusCode, merged.body).toBe(200);
+    const orders = await t.call({ method: 'GET', url: url(keep), key: till });
+    expect(
+      orders
+        .json()
+        .data.map((o: { id: string }) => o.id)
+        .sort(),
+    ).toEqual(['mg-dup-1', 'mg-keep']);
+    expect((await couponsOf(keep)).map((c) => c.reference).sort()).toEqual([
+      'order:mg-dup-1:0:1',
+      'order:mg-keep:0:1',
+    ]);
+    // The reward's limit of two counts both members' orders now.
+    expect((await place(keep, 'mg-keep-2', r.id)).json().code).toBe('limit_reached');
+    await expectReconciled(t);
+  });
+
   it('a refund racing a redemption of its coupon: exactly one of them goes through', async () => {
     const tpl = await template('mall', { validDays: 30 });
     const r = (await createReward({ kind: 'coupon', couponTemplateId: tpl.id })).json() as {

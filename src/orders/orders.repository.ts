@@ -394,3 +394,12 @@ export async function programOrders(
   if (after) q = q.where('id', '>', after);
   return withItems(db, programId, await q.orderBy('id').limit(limit).execute());
 }
+
+/** A merge's part: the duplicate's orders become the survivor's. */
+export async function moveToMember(trx: Trx, fromId: string, intoId: string): Promise<void> {
+  await trx
+    .updateTable('reward_orders')
+    .set({ member_id: intoId })
+    .where('member_id', '=', fromId)
+    .execute();
+}

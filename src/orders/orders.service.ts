@@ -24,6 +24,7 @@ import {
   assertSupplier,
   countForMember,
   findRewards,
+  mergeRewardCounts,
   releaseStock,
   reserveStock,
   uncountForMember,
@@ -842,4 +843,10 @@ export function programOrders(
   limit: number,
 ): Promise<Order[]> {
   return repo.programOrders(deps.db, programId, status, after, limit);
+}
+
+/** A merge's hook: the duplicate's orders and per-member counts become the survivor's. */
+export async function mergeOrders(deps: Deps & { db: Trx }, fromId: string, intoId: string) {
+  await repo.moveToMember(deps.db, fromId, intoId);
+  await mergeRewardCounts(deps, fromId, intoId);
 }

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db, Trx } from '../db/database.ts';
 import type { PoolBenefitsTable, PoolClaimsTable } from '../db/schema.ts';
 import type { Eligibility, PoolBenefit, PoolClaim } from './pool.core.ts';
@@ -345,4 +345,28 @@ export async function useClaim(
     .where('id', '=', row.benefit_id)
     .execute();
   return toClaim(row);
+}
+
+/**
+ * A merge's part: the duplicate's codes become the survivor's (but one claimed under a reference
+ * the survivor holds for the same benefit, which stays a record of the duplicate's), and their
+ * per-member counts are added to the survivor's.
+ */
+export async function moveToMember(trx: Trx, fromId: string, intoId: string): Promise<void> {
+  await sql`
+    update pool_claims c set member_id = ${intoId}
+    where c.member_id = ${fromId}
+      and not exists (select 1 from pool_claims s where s.benefit_id = c.benefit_id
+                      and s.member_id = ${intoId} and s.reference = c.reference)`.execute(trx);
+  await sql`
+    insert into pool_member_claims (benefit_id, member_id, claimed)
+    select benefit_id, ${intoId}, claimed from pool_member_claims where member_id = ${fromId}
+    on conflict (benefit_id, member_id)
+      do update set claimed = pool_member_claims.claimed + excluded.claimed`.execute(trx);
+  await trx.deleteFrom('pool_member_claims').where('member_id', '=', fromId).execute();
+  await sql`
+    update pool_member_claims m set claimed = claimed - d.n
+    from (select benefit_id, count(*)::int as n from pool_claims where member_id = ${fromId}
+          group by benefit_id) d
+    where m.benefit_id = d.benefit_id and m.member_id = ${intoId}`.execute(trx);
 }

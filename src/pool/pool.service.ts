@@ -483,3 +483,8 @@ export async function redeemCode(
     return { claim, benefit: { ...benefit, used: benefit.used + 1 } };
   });
 }
+
+/** A merge's hook: the duplicate's pool codes and counts become the survivor's. */
+export async function mergePoolClaims(deps: Deps & { db: Trx }, fromId: string, intoId: string) {
+  await repo.moveToMember(deps.db, fromId, intoId);
+}

@@ -487,6 +487,28 @@ describe('pool: concurrency', () => {
     expect(await linesOf(c.id)).toHaveLength(1);
   });
 
+  it('gives a merged duplicate’s codes and counts to the survivor', async () => {
+    const b = await contribute({ stock: 100, perMemberLimit: 2 });
+    const keep = await newMember();
+    const dup = await newMember();
+    await claimed(keep, b.id);
+    const code = (await claimed(dup, b.id)).code;
+    const merged = await t.call({
+      method: 'POST',
+      url: `/v1/members/${keep}/merge`,
+      payload: { from: dup },
+    });
+    expect(merged.statusCode, merged.body).toBe(200);
+    const mine = await t.call({
+      method: 'GET',
+      url: `/v1/members/${keep}/pool/claims`,
+      key: readA,
+    });
+    expect(mine.json().data.map((c: { code: string }) => c.code)).toContain(code);
+    // Two claimed between them: the limit of two is reached.
+    expect((await claim(keep, b.id)).json().code).toBe('limit_reached');
+  });
+
   it('reconciles: pool lines equal the uses, counters equal the claims', async () => {
     await expectReconciled(t);
     const report = await t.call({ method: 'GET', url: '/v1/ledger/reconcile' });

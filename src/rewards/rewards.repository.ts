@@ -418,3 +418,13 @@ export async function recordNotices(
     points: Number(r.points),
   }));
 }
+
+/** A merge's part: the duplicate's counts per reward and period are added to the survivor's. */
+export async function mergeMemberCounts(trx: Trx, fromId: string, intoId: string): Promise<void> {
+  await sql`
+    insert into reward_member_counts (reward_id, member_id, period, count)
+    select reward_id, ${intoId}, period, count from reward_member_counts where member_id = ${fromId}
+    on conflict (reward_id, member_id, period)
+      do update set count = reward_member_counts.count + excluded.count`.execute(trx);
+  await trx.deleteFrom('reward_member_counts').where('member_id', '=', fromId).execute();
+}

@@ -266,3 +266,7 @@ export const uncountForMember = repo.uncountForMember;
 
 /** Upserts rewards by SKU in one statement (the supplier import). */
 export const upsertRewards = repo.upsertRewards;
+
+/** A merge's part (called by orders' hook): the duplicate's counts added to the survivor's. */
+export const mergeRewardCounts = (deps: { db: Trx }, fromId: string, intoId: string) =>
+  repo.mergeMemberCounts(deps.db, fromId, intoId);
