@@ -105,6 +105,32 @@ describe('console: the coalition’s exchange', () => {
   });
 });
 
+describe('console: coalition levels', () => {
+  it('defines two levels, saved after a confirmation', async () => {
+    const page = await b.page({ lang: 'en' });
+    await signIn(page, b.adminKey);
+    await page.goto(`${b.base}/console/coalition/levels`);
+    for (const [i, code, name] of [
+      [0, 'silver', 'Silver'],
+      [1, 'gold', 'Gold'],
+    ] as const) {
+      await page.getByTestId('level-add').click();
+      await page.getByTestId(`level-code-${i}`).fill(code);
+      await page.getByTestId(`level-name-${i}`).fill(name);
+    }
+    await page.getByTestId('levels-save').click();
+    await page.locator('.ant-modal-confirm .ant-btn-primary').click();
+    await poll(async () =>
+      (await b.call({ method: 'GET', url: '/v1/coalition/levels' }))
+        .json()
+        .data.map((l: { code: string }) => l.code)
+        .sort(),
+    ).toEqual(['gold', 'silver']);
+    await page.close();
+    expect(b.problems).toEqual([]);
+  });
+});
+
 describe('console: settlements and the member’s conversions', () => {
   it('shows a pair’s net and its lines after a conversion, exports CSV, and the member page lists it', async () => {
     await exchangeSet();
